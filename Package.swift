@@ -1,0 +1,35 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Switchboard",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "switchboard", targets: ["switchboard"]),
+        .library(name: "Routing", targets: ["Routing"]),
+        .library(name: "Wire", targets: ["Wire"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Pure routing logic: no sockets, no files, no clocks.
+        .target(name: "Routing", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // The contract's JSON: calls, decisions, errors, envelopes.
+        .target(name: "Wire", dependencies: ["Routing"]),
+        .executableTarget(
+            name: "switchboard",
+            dependencies: [
+                "Routing", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Release-mode throughput benchmark of the routing core (tools/bench-core).
+        .executableTarget(name: "CoreBenchmark", dependencies: ["Routing", "Wire"]),
+        .testTarget(name: "RoutingTests", dependencies: ["Routing", "Wire"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "Routing"]),
+        .testTarget(name: "SwitchboardCLITests", dependencies: ["Wire", "Routing"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,119 @@
+/// The state of one evaluation: the call's values checked against the table, schedules consulted, the trace.
+struct EvaluationContext: ConditionContext {
+    let table: Table
+    let topic: Topic
+    let call: Call
+    let instant: Instant
+    /// Indexed like `topic.facts`; nil where the call does not give the fact.
+    private var facts: [Value?]
+    /// Indexed like `table.customerFields`; defaults applied.
+    private var customer: [Value?]
+    private var consulted: [Int] = []
+    var trace: [String] = []
+
+    init(table: Table, topic: Topic, call: Call, instant: Instant) throws(InputError) {
+        self.table = table
+        self.topic = topic
+        self.call = call
+        self.instant = instant
+        facts = Array(repeating: nil, count: topic.facts.count)
+        for (name, value) in call.facts {
+            let field = "facts.\(name)"
+            guard let i = topic.factIndex[name] else {
+                throw InputError(.unknownField, topic.facts.isEmpty
+                    ? "\(field) is not a fact of topic \(topic.code), which takes no facts."
+                    : "\(field) is not a fact of topic \(topic.code); expected one of: \(topic.facts.map(\.name).joined(separator: ", ")).",
+                    field: field)
+            }
+            facts[i] = try EvaluationContext.checked(value, topic.facts[i], field)
+        }
+        customer = table.customerFields.map(\.defaultValue)
+        for (name, value) in call.customer {
+            let field = "customer.\(name)"
+            guard let i = table.customerFields.firstIndex(where: { $0.name == name }) else {
+                throw InputError(.unknownField, "\(field) is not a customer field of table \(table.name); expected one of: \(table.customerFields.map(\.name).joined(separator: ", ")).", field: field)
+            }
+            customer[i] = try EvaluationContext.checked(value, table.customerFields[i], field) ?? customer[i]
+        }
+    }
+
+    mutating func value(of operand: Operand, path: String) throws(InputError) -> Value? {
+        switch operand {
+        case .fact(let i):
+            guard let v = facts[i] else {
+                throw .missingFact(path, because: "to decide topic \(topic.code) (\(topic.facts[i].type.expectation))")
+            }
+            return v
+        case .customer(let i):
+            guard let v = customer[i] else {
+                throw .missingFact(path, because: "to decide topic \(topic.code) (\(table.customerFields[i].type.expectation))")
+            }
+            return v
+        case .language: return call.language.map(Value.string)
+        case .identification: return call.identification.map(Value.string)
+        case .notes: return call.notes.map(Value.string)
+        case .callID: return .string(call.callID)
+        }
+    }
+
+    /// The value if it has the field's type; nil for an explicit null, which counts as not given.
+    private static func checked(_ value: Value, _ spec: FieldSpec, _ field: String) throws(InputError) -> Value? {
+        if case .null = value { return nil }
+        guard spec.type.accepts(value) else {
+            let got = if case .string(let s) = value { "\"\(s)\"" } else { value.kindDescription }
+            throw InputError(.badType, "\(field) must be \(spec.type.expectation), got \(got).", field: field)
+        }
+        return value
+    }
+
+    var customerRegion: String? {
+        guard let i = table.customerFields.firstIndex(where: { $0.name == "region" }), case .string(let r)? = customer[i] else { return nil }
+        return r
+    }
+
+    mutating func isOpen(target: Int) -> Bool {
+        guard let s = table.targets[target].schedule else {
+            trace.append("\(table.targets[target].id) open (no schedule)")
+            return true
+        }
+        consult(schedule: s)
+        let state = table.schedules[s].state(at: instant, zone: table.zone)
+        trace.append("\(table.targets[target].id) \(state.explanation)")
+        return state.isOpen
+    }
+
+    mutating func note(_ path: String, _ value: Value?, _ comparison: Condition.Comparison, _ result: Bool) {
+        let shown = value.map { $0.text } ?? "absent"
+        let line = if result, case .equals = comparison {
+            "\(path)=\(shown)"
+        } else {
+            "\(path)=\(shown) (\(result ? "" : "not ")\(path)\(comparison.symbol))"
+        }
+        // Several rules and redirects may test the same thing; the reader needs it once.
+        if !trace.contains(line) { trace.append(line) }
+    }
+
+    func label(of operand: Operand, _ value: Value) -> String? {
+        guard case .string(let s) = value else { return nil }
+        switch operand {
+        case .fact(let i): return topic.facts[i].labels[s]
+        case .customer(let i): return table.customerFields[i].labels[s]
+        default: return nil
+        }
+    }
+
+    mutating func consult(schedule: Int) {
+        if !consulted.contains(schedule) { consulted.append(schedule) }
+    }
+
+    /// The earliest instant at which any schedule this decision looked at opens or closes.
+    func nextScheduleChange() -> Instant? {
+        var earliest: Instant?
+        for s in consulted {
+            if let next = table.schedules[s].nextChange(after: instant, zone: table.zone), earliest.map({ next < $0 }) ?? true {
+                earliest = next
+            }
+        }
+        return earliest
+    }
+}

@@ -1,0 +1,148 @@
+extension Table {
+    /// Decides a call at an instant: a pure function of the table, the call, the instant and the operational state.
+    ///
+    /// ```swift
+    /// let decision = try table.evaluate(call, at: Instant(seconds: 1_795_000_000))
+    /// ```
+    /// - Throws: `InputError` with `unknown_topic`, `unknown_field`, `bad_type` or `missing_fact`.
+    public func evaluate(_ call: Call, at instant: Instant, operations: Operations = Operations()) throws(InputError) -> Decision {
+        guard let topicNumber = topicIndex[call.topic] else {
+            throw InputError(.unknownTopic, "topic \"\(call.topic)\" is not a topic of table \(name); expected one of: \(topicCodes.joined(separator: ", ")).", field: "topic")
+        }
+        let topic = topics[topicNumber]
+        var context = try EvaluationContext(table: self, topic: topic, call: call, instant: instant)
+        context.trace.append("topic=\(topic.code)")
+        for rule in globalRules where try rule.condition.holds(in: &context) {
+            return try decide(rule, topic: topic, context: &context, operations: operations)
+        }
+        for rule in topic.rules where try rule.condition.holds(in: &context) {
+            return try decide(rule, topic: topic, context: &context, operations: operations)
+        }
+        // Loading proves every combination of facts reaches a rule; this guards tables built otherwise.
+        throw InputError(.missingFact, "no rule of topic \(topic.code) applies to this call.", field: "facts")
+    }
+
+    private func decide(_ rule: Rule, topic: Topic, context: inout EvaluationContext, operations: Operations) throws(InputError) -> Decision {
+        context.trace.append("rule \(rule.id)")
+        let ruleComment = try (rule.outcome.comment ?? topic.comment)?.render(in: &context)
+        let outcome = try settle(rule.outcome, context: &context)
+        var ownComment = ruleComment
+        if let fallbackComment = outcome.comment { ownComment = try fallbackComment.render(in: &context) }
+        let comment = try self.comment(ownComment, context: &context)
+        let validUntil = context.nextScheduleChange()
+        let offset = validUntil.map { zone.offset(at: $0) } ?? 0
+        switch outcome.kind {
+        case .transfer(let t):
+            let target = targets[t]
+            let via: Decision.Via = operations.ctiIncident ? .number : .cti
+            if operations.ctiIncident { context.trace.append("CTI mass incident declared: transfer by number") }
+            var address = try outcome.address?.render(in: &context, purpose: "to address the transfer")
+                ?? context.customerRegion.flatMap { target.regionAddresses[$0] }
+                ?? target.address ?? ""
+            if via == .number, outcome.address == nil, let number = target.number { address = number }
+            var checks = target.checks
+            checks.append(contentsOf: outcome.checks)
+            return Decision(action: .transfer,
+                            target: .init(id: target.id, address: address, via: via, mode: target.mode),
+                            case: nil, procedure: nil, reason: nil, rule: rule.id,
+                            phrases: outcome.phrases ?? target.phrases, comment: comment, checks: checks,
+                            validUntil: validUntil, validUntilOffset: offset, trace: context.trace)
+        case .openCase(let c):
+            let category = cases[c]
+            return Decision(action: .openCase, target: nil,
+                            case: .init(id: category.id, category: category.category, priority: category.priority,
+                                        subject: outcome.subject ?? category.subject, fields: category.fields),
+                            procedure: nil, reason: nil, rule: rule.id,
+                            phrases: outcome.phrases ?? category.phrases, comment: comment, checks: outcome.checks,
+                            validUntil: validUntil, validUntilOffset: offset, trace: context.trace)
+        case .firstLine(let template):
+            let procedure = try template.render(in: &context)
+            return Decision(action: .firstLine, target: nil, case: nil, procedure: procedure, reason: nil, rule: rule.id,
+                            phrases: outcome.phrases ?? [], comment: comment, checks: outcome.checks,
+                            validUntil: validUntil, validUntilOffset: offset, trace: context.trace)
+        case .deny(let template):
+            let reason = try template.render(in: &context)
+            return Decision(action: .deny, target: nil, case: nil, procedure: nil, reason: reason, rule: rule.id,
+                            phrases: outcome.phrases ?? [], comment: comment, checks: outcome.checks,
+                            validUntil: validUntil, validUntilOffset: offset, trace: context.trace)
+        }
+    }
+
+    /// Applies redirects and schedules: the outcome that actually happens at this instant.
+    private func settle(_ outcome: Outcome, context: inout EvaluationContext) throws(InputError) -> Outcome {
+        guard case .transfer(let original) = outcome.kind else { return outcome }
+        var t = original
+        for redirect in redirects where redirect.from == t {
+            if try redirect.condition.holds(in: &context) {
+                context.trace.append("redirect \(redirect.id): \(targets[t].id) → \(targets[redirect.to].id)")
+                t = redirect.to
+                break
+            }
+        }
+        let target = targets[t]
+        let redirected = t == original ? outcome : outcome.retargeted(to: t)
+        guard let s = target.schedule else { return redirected }
+        let state = schedules[s].state(at: context.instant, zone: zone)
+        context.consult(schedule: s)
+        context.trace.append("\(target.id) \(state.explanation)")
+        if state.isOpen { return redirected }
+        for fallback in outcome.whenClosed {
+            if case .transfer(let f) = fallback.kind, let fs = targets[f].schedule {
+                let fstate = schedules[fs].state(at: context.instant, zone: zone)
+                context.consult(schedule: fs)
+                context.trace.append("\(targets[f].id) \(fstate.explanation)")
+                if !fstate.isOpen { continue }
+            }
+            context.trace.append("when closed: \(fallback.kind.summary(self))")
+            return fallback
+        }
+        // Loading requires a fallback chain that cannot close; a transfer nobody answers is still the best answer here.
+        return redirected
+    }
+
+    /// The interaction comment: the rule's text, then `идент. …`, then the agent's notes.
+    private func comment(_ ruleComment: String?, context: inout EvaluationContext) throws(InputError) -> String {
+        var parts: [String] = []
+        if let ruleComment, !ruleComment.isEmpty { parts.append(ruleComment) }
+        if let ident = context.call.identification, !ident.isEmpty {
+            parts.append(try commentFormat.identification.render(in: &context))
+        }
+        if let notes = context.call.notes?.trimmingWhitespace, !notes.isEmpty { parts.append(notes) }
+        var out = ""
+        for part in parts {
+            if !out.isEmpty {
+                let endsSentence = out.last.map { ".!?…".contains($0) } ?? false
+                out += endsSentence ? " " : commentFormat.separator
+            }
+            out += part
+        }
+        return out
+    }
+}
+
+extension Outcome {
+    func retargeted(to target: Int) -> Outcome {
+        Outcome(kind: .transfer(target), phrases: phrases, checks: checks, comment: comment, subject: subject,
+                address: address, whenClosed: whenClosed)
+    }
+}
+
+extension Outcome.Kind {
+    func summary(_ table: Table) -> String {
+        switch self {
+        case .transfer(let t): "transfer to \(table.targets[t].id)"
+        case .openCase(let c): "case \(table.cases[c].id)"
+        case .firstLine: "first line"
+        case .deny: "deny"
+        }
+    }
+}
+
+extension String {
+    var trimmingWhitespace: String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,144 @@
+/// Proves at load time that a topic's rules decide every call and that each rule can decide one.
+///
+/// Every value a rule can tell apart is enumerated: both booleans, each enumerated value, each
+/// number a comparison mentions and its neighbours, each text compared and one other, open and
+/// closed for each schedule read. The first rule that holds for a combination decides it; a
+/// combination no rule decides is a gap, and a rule that decides none is unreachable.
+enum Coverage {
+    /// Beyond this many combinations a topic is too large to check exhaustively; split it.
+    static let maximumCombinations = 1 << 18
+
+    static func problems(of topic: Topic, globalRules: [Rule], table: TableCompiler, mark: SourceMark) -> [TableError] {
+        var operands: [Operand] = []
+        var paths: [String] = []
+        var constants: [[Value]] = []
+        var targets: [Int] = []
+        func visit(_ condition: Condition) {
+            condition.visitComparisons { operand, comparison in
+                if let i = operands.firstIndex(of: operand) {
+                    constants[i] += comparison.constants
+                } else {
+                    operands.append(operand)
+                    constants.append(comparison.constants)
+                    paths.append(path(of: operand, topic: topic, table: table))
+                }
+            }
+            condition.visitTargets { if !targets.contains($0) { targets.append($0) } }
+        }
+        for rule in globalRules + topic.rules { visit(rule.condition) }
+        let domains: [[Value?]] = operands.enumerated().map { i, operand in
+            domain(type: type(of: operand, topic: topic, table: table), mentioned: constants[i], optional: isOptional(operand))
+        }
+        var total = 1 << targets.count
+        for d in domains {
+            total = total.multipliedReportingOverflow(by: d.count).partialValue
+            if total > maximumCombinations || total <= 0 {
+                return [TableError(mark, "topic '\(topic.code)' distinguishes more than \(maximumCombinations) combinations of facts; split it into smaller topics so it can be checked.")]
+            }
+        }
+        var reached = Array(repeating: false, count: topic.rules.count)
+        var gaps: [String] = []
+        var counter = Array(repeating: 0, count: domains.count)
+        for combination in 0..<total {
+            var context = AssignedContext(operands: operands, values: zip(domains, counter).map { $0[$1] },
+                                          targets: targets, openMask: combination & ((1 << targets.count) - 1))
+            let global = globalRules.contains { (try? $0.condition.holds(in: &context)) == true }
+            if !global {
+                if let r = topic.rules.firstIndex(where: { (try? $0.condition.holds(in: &context)) == true }) {
+                    reached[r] = true
+                } else if gaps.count < 3 {
+                    var described = zip(paths, context.values).map { "\($0)=\($1?.text ?? "absent")" }
+                    described += targets.enumerated().map { i, t in "\(table.targets[t].id) \(context.openMask & (1 << i) != 0 ? "open" : "closed")" }
+                    gaps.append(described.isEmpty ? "every call" : described.joined(separator: ", "))
+                }
+            }
+            // Advance the mixed-radix counter once per full cycle of the schedule bits.
+            if (combination + 1) % (1 << targets.count) == 0 {
+                var k = 0
+                while k < counter.count {
+                    counter[k] += 1
+                    if counter[k] < domains[k].count { break }
+                    counter[k] = 0
+                    k += 1
+                }
+            }
+        }
+        var problems = gaps.map {
+            TableError(mark, "topic '\(topic.code)' has no rule for \($0); add a rule for it or a final rule without 'when'.")
+        }
+        for (i, rule) in topic.rules.enumerated() where !reached[i] {
+            problems.append(TableError(rule.mark, "rule '\(rule.id)' is unreachable: earlier rules decide every call it would match."))
+        }
+        return problems
+    }
+
+    private static func isOptional(_ operand: Operand) -> Bool {
+        switch operand {
+        case .language, .identification, .notes: true
+        default: false
+        }
+    }
+
+    private static func type(of operand: Operand, topic: Topic, table: TableCompiler) -> FieldType {
+        switch operand {
+        case .fact(let i): topic.facts[i].type
+        case .customer(let i): table.customerFields[i].type
+        default: .string
+        }
+    }
+
+    private static func path(of operand: Operand, topic: Topic, table: TableCompiler) -> String {
+        switch operand {
+        case .fact(let i): "facts.\(topic.facts[i].name)"
+        case .customer(let i): "customer.\(table.customerFields[i].name)"
+        case .language: "language"
+        case .identification: "identification"
+        case .notes: "notes"
+        case .callID: "call_id"
+        }
+    }
+
+    /// The values that stand for every value of a field, as far as the mentioned constants can tell.
+    static func domain(type: FieldType, mentioned: [Value], optional: Bool) -> [Value?] {
+        var out: [Value?]
+        switch type {
+        case .bool:
+            out = [.bool(true), .bool(false)]
+        case .enumeration(let values):
+            out = values.map { .string($0) }
+        case .integer, .number:
+            let step = type == .integer ? 1.0 : 0.5
+            var numbers: Set<Double> = []
+            for case .number(let n) in mentioned { numbers.formUnion([n - step, n, n + step]) }
+            if numbers.isEmpty { numbers = [0] }
+            out = numbers.sorted().map { .number($0) }
+        case .string:
+            var texts: [Value?] = []
+            for v in mentioned where !texts.contains(v) { texts.append(v) }
+            texts.append(.string("\u{1}any other text"))
+            out = texts
+        }
+        if optional { out.append(nil) }
+        return out
+    }
+}
+
+/// A condition context whose operands and schedule states are fixed values: one combination.
+private struct AssignedContext: ConditionContext {
+    let operands: [Operand]
+    let values: [Value?]
+    let targets: [Int]
+    let openMask: Int
+
+    mutating func value(of operand: Operand, path: String) throws(InputError) -> Value? {
+        operands.firstIndex(of: operand).flatMap { values[$0] }
+    }
+
+    mutating func isOpen(target: Int) -> Bool {
+        targets.firstIndex(of: target).map { openMask & (1 << $0) != 0 } ?? true
+    }
+
+    mutating func note(_ path: String, _ value: Value?, _ comparison: Condition.Comparison, _ result: Bool) {}
+
+    func label(of operand: Operand, _ value: Value) -> String? { nil }
+}

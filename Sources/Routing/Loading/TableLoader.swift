@@ -1,0 +1,288 @@
+/// Compiles a routing table's YAML text into a ``Table``, reporting every problem with its position.
+///
+/// ```swift
+/// let table = try TableLoader.load(yaml: text, file: "routing-tables/retention-ru.yaml")
+/// ```
+/// The loader reads no files: the caller passes the text, so `Routing` stays free of I/O.
+public enum TableLoader {
+    /// - Throws: ``TableErrors`` listing every problem found, each at its file, line and column.
+    public static func load(yaml text: String, file: String) throws(TableErrors) -> Table {
+        var compiler = TableCompiler(file: file, text: text)
+        do {
+            let root = try YAMLNode.parse(text, file: file)
+            if let table = compiler.compile(root), compiler.errors.isEmpty { return table }
+        } catch {
+            compiler.errors.append(error)
+        }
+        throw TableErrors(compiler.errors.sorted { ($0.mark.line, $0.mark.column) < ($1.mark.line, $1.mark.column) })
+    }
+}
+
+/// The state of one compilation: what is declared so far and the errors found.
+struct TableCompiler {
+    let file: String
+    let text: String
+    var errors: [TableError] = []
+
+    var zone: ZoneRules?
+    var parameters: [String: Value] = [:]
+    var phrases: [String: String] = [:]
+    var scheduleIndex: [String: Int] = [:]
+    var schedules: [Schedule] = []
+    var targetIndex: [String: Int] = [:]
+    var targets: [Target] = []
+    var caseIndex: [String: Int] = [:]
+    var cases: [CaseCategory] = []
+    var customerFields: [FieldSpec] = []
+
+    init(file: String, text: String) {
+        self.file = file
+        self.text = text
+    }
+
+    /// Runs `body`, keeping its error and going on, so one bad entry does not hide the next.
+    mutating func collect<T>(_ body: (inout TableCompiler) throws(TableError) -> T) -> T? {
+        do {
+            return try body(&self)
+        } catch {
+            errors.append(error)
+            return nil
+        }
+    }
+
+    static let topKeys = ["table", "description", "time_zone", "parameters", "comment_format", "customer", "phrases",
+                          "schedules", "targets", "cases", "global_rules", "redirects", "topics"]
+
+    mutating func compile(_ root: YAMLNode) -> Table? {
+        guard let top = collect({ _ throws(TableError) in
+            try root.fields("the table", allowed: TableCompiler.topKeys, required: ["table", "time_zone", "topics"])
+        }) else { return nil }
+        let name = collect { _ throws(TableError) in try top["table"]!.string("table") }
+        let description = top["description"].flatMap { node in collect { _ throws(TableError) in try node.string("description") } }
+        collect { c throws(TableError) in
+            let zoneNode = top["time_zone"]!
+            let id = try zoneNode.string("time_zone")
+            guard let rules = ZoneRules(identifier: id) else {
+                throw zoneNode.error("time_zone '\(id)' is not an IANA time zone known to this system; expected a name like Europe/Moscow.")
+            }
+            c.zone = rules
+        }
+        if let node = top["parameters"] { compileParameters(node) }
+        if let node = top["phrases"] { compilePhrases(node) }
+        if let node = top["customer"] { compileCustomer(node) }
+        let commentFormat = compileCommentFormat(top["comment_format"])
+        if let node = top["schedules"] { compileSchedules(node) }
+        if let node = top["targets"] { compileTargets(node) }
+        if let node = top["cases"] { compileCases(node) }
+        let globalRules = top["global_rules"].map { compileRules($0, topic: nil, what: "global_rules") } ?? []
+        let redirects = top["redirects"].map { compileRedirects($0) } ?? []
+        var topics: [Topic] = []
+        var topicIndex: [String: Int] = [:]
+        if let entries = collect({ _ throws(TableError) in try top["topics"]!.entries("topics") }) {
+            for entry in entries {
+                if let topic = compileTopic(entry, globalRules: globalRules) {
+                    topicIndex[topic.code] = topics.count
+                    topics.append(topic)
+                }
+            }
+        }
+        guard errors.isEmpty, let name, let zone, let commentFormat else { return nil }
+        return Table(name: name, description: description, version: SHA256.hex(of: Array(text.utf8)).prefix(16).description,
+                     zone: zone, parameters: parameters, targets: targets, cases: cases, schedules: schedules,
+                     customerFields: customerFields, topicIndex: topicIndex, topics: topics, globalRules: globalRules,
+                     redirects: redirects, commentFormat: commentFormat, phrases: phrases)
+    }
+
+    mutating func compileParameters(_ node: YAMLNode) {
+        guard let entries = collect({ _ throws(TableError) in try node.entries("parameters") }) else { return }
+        for e in entries {
+            collect { c throws(TableError) in
+                let v = try e.value.value()
+                switch v {
+                case .bool, .number, .string: c.parameters[e.key] = v
+                default: throw e.value.error("parameter '\(e.key)' must be a number, text or true/false.")
+                }
+            }
+        }
+    }
+
+    mutating func compilePhrases(_ node: YAMLNode) {
+        guard let entries = collect({ _ throws(TableError) in try node.entries("phrases") }) else { return }
+        for e in entries {
+            collect { c throws(TableError) in c.phrases[e.key] = try e.value.string("phrase '\(e.key)'") }
+        }
+    }
+
+    /// Resolves phrase ids to their verbatim text.
+    func phraseTexts(_ node: YAMLNode, _ what: String) throws(TableError) -> [String] {
+        var out: [String] = []
+        let items: [YAMLNode] = if case .scalar = node.node { [node] } else { try node.sequence(what) }
+        for item in items {
+            let id = try item.string("a phrase of \(what)")
+            guard let text = phrases[id] else {
+                throw item.error("unknown phrase '\(id)' in \(what); expected one of the ids under 'phrases': \(phrases.keys.sorted().joined(separator: ", ")).")
+            }
+            out.append(text)
+        }
+        return out
+    }
+
+    mutating func compileCustomer(_ node: YAMLNode) {
+        guard let entries = collect({ _ throws(TableError) in try node.entries("customer") }) else { return }
+        for e in entries {
+            if let spec = collect({ c throws(TableError) in try c.fieldSpec(e, what: "customer field", allowsDefault: true) }) {
+                customerFields.append(spec)
+            }
+        }
+    }
+
+    /// A field declared as `bool`, `integer`, `number`, `string`, a list of allowed values, or
+    /// `{type: …, default: …, description: …}`.
+    func fieldSpec(_ e: YAMLNode.Entry, what: String, allowsDefault: Bool) throws(TableError) -> FieldSpec {
+        var typeNode = e.value
+        var defaultValue: Value?
+        var description: String?
+        var labels: [String: String] = [:]
+        if case .mapping = e.value.node {
+            let f = try e.value.fields("\(what) '\(e.key)'", allowed: allowsDefault ? ["type", "default", "description", "labels"] : ["type", "description", "labels"],
+                                       required: ["type"])
+            typeNode = f["type"]!
+            description = try f["description"]?.string("description")
+            if let d = f["default"] { defaultValue = try d.value() }
+            if let l = f["labels"] {
+                for entry in try l.entries("labels") { labels[entry.key] = try entry.value.string("label of '\(entry.key)'") }
+            }
+        }
+        let type: FieldType
+        if case .sequence = typeNode.node {
+            let values = try typeNode.strings("the values of \(what) '\(e.key)'")
+            guard !values.isEmpty else { throw typeNode.error("\(what) '\(e.key)' lists no values.") }
+            type = .enumeration(values)
+        } else {
+            switch try typeNode.string("the type of \(what) '\(e.key)'") {
+            case "bool": type = .bool
+            case "integer": type = .integer
+            case "number": type = .number
+            case "string": type = .string
+            case let other:
+                throw typeNode.error("unknown type '\(other)' for \(what) '\(e.key)'; expected bool, integer, number, string or a list of values.")
+            }
+        }
+        if let d = defaultValue, !type.accepts(d) {
+            throw e.value.error("the default of \(what) '\(e.key)' must be \(type.expectation).")
+        }
+        if case .enumeration(let values) = type, let stray = labels.keys.sorted().first(where: { !values.contains($0) }) {
+            throw e.value.error("label '\(stray)' of \(what) '\(e.key)' is not one of its values: \(values.joined(separator: ", ")).")
+        }
+        return FieldSpec(name: e.key, type: type, defaultValue: defaultValue, description: description, labels: labels)
+    }
+
+    mutating func compileCommentFormat(_ node: YAMLNode?) -> CommentFormat? {
+        guard let node else {
+            return CommentFormat(identification: Template(segments: [.literal("идент. "), .operand(.identification, "identification")]),
+                                 separator: ". ")
+        }
+        return collect { c throws(TableError) in
+            let f = try node.fields("comment_format", allowed: ["identification", "separator"])
+            let ident = try f["identification"].map { n throws(TableError) in try c.template(n, topic: nil, what: "comment_format.identification") }
+                ?? Template(segments: [.literal("идент. "), .operand(.identification, "identification")])
+            return CommentFormat(identification: ident, separator: try f["separator"]?.string("separator") ?? ". ")
+        }
+    }
+
+    mutating func compileTargets(_ node: YAMLNode) {
+        guard let entries = collect({ _ throws(TableError) in try node.entries("targets") }) else { return }
+        for e in entries {
+            guard let target = collect({ c throws(TableError) in try c.target(e) }) else { continue }
+            guard targetIndex[target.id] == nil else {
+                errors.append(TableError(e.keyMark, "target '\(target.id)' is declared twice."))
+                continue
+            }
+            targetIndex[target.id] = targets.count
+            targets.append(target)
+        }
+    }
+
+    func target(_ e: YAMLNode.Entry) throws(TableError) -> Target {
+        let what = "target '\(e.key)'"
+        let f = try e.value.fields(what, allowed: ["name", "address", "number", "region_addresses", "schedule", "mode", "phrases", "checks"],
+                                   required: ["name", "mode"])
+        var schedule: Int?
+        if let s = f["schedule"] {
+            let id = try s.string("schedule")
+            guard let i = scheduleIndex[id] else {
+                throw s.error("unknown schedule '\(id)' in \(what); expected one of the ids under 'schedules': \(scheduleIndex.keys.sorted().joined(separator: ", ")).")
+            }
+            schedule = i
+        }
+        let modeNode = f["mode"]!
+        guard let mode = TransferMode(rawValue: try modeNode.string("mode")) else {
+            throw modeNode.error("mode of \(what) must be blind or warm.")
+        }
+        var regionAddresses: [String: String] = [:]
+        if let r = f["region_addresses"] {
+            for entry in try r.entries("region_addresses") { regionAddresses[entry.key] = try entry.value.string("address") }
+        }
+        return Target(id: e.key, name: try f["name"]!.string("name"), address: try f["address"]?.string("address"),
+                      number: try f["number"]?.string("number"), regionAddresses: regionAddresses, schedule: schedule, mode: mode,
+                      phrases: try f["phrases"].map { n throws(TableError) in try phraseTexts(n, "\(what) phrases") } ?? [],
+                      checks: try f["checks"]?.strings("checks") ?? [])
+    }
+
+    mutating func compileCases(_ node: YAMLNode) {
+        guard let entries = collect({ _ throws(TableError) in try node.entries("cases") }) else { return }
+        for e in entries {
+            guard let category = collect({ c throws(TableError) in try c.caseCategory(e) }) else { continue }
+            caseIndex[category.id] = cases.count
+            cases.append(category)
+        }
+    }
+
+    func caseCategory(_ e: YAMLNode.Entry) throws(TableError) -> CaseCategory {
+        let what = "case '\(e.key)'"
+        let f = try e.value.fields(what, allowed: ["category", "priority", "subject", "fields", "phrases"], required: ["category"])
+        var priority = CaseCategory.Priority.normal
+        if let p = f["priority"] {
+            guard let value = CaseCategory.Priority(rawValue: try p.string("priority")) else {
+                throw p.error("priority of \(what) must be normal or urgent.")
+            }
+            priority = value
+        }
+        return CaseCategory(id: e.key, category: try f["category"]!.string("category"), priority: priority,
+                            subject: try f["subject"].flatMap { n throws(TableError) in n.isNull ? nil : try n.string("subject") },
+                            fields: try f["fields"]?.strings("fields") ?? [],
+                            phrases: try f["phrases"].map { n throws(TableError) in try phraseTexts(n, "\(what) phrases") } ?? [])
+    }
+
+    mutating func compileTopic(_ e: YAMLNode.Entry, globalRules: [Rule]) -> Topic? {
+        let what = "topic '\(e.key)'"
+        let errorsBefore = errors.count
+        guard let f = collect({ _ throws(TableError) in
+            try e.value.fields(what, allowed: ["name", "description", "comment", "facts", "rules"], required: ["rules"])
+        }) else { return nil }
+        var facts: [FieldSpec] = []
+        if let node = f["facts"], let entries = collect({ _ throws(TableError) in try node.entries("facts of \(what)") }) {
+            for fe in entries {
+                if let spec = collect({ c throws(TableError) in try c.fieldSpec(fe, what: "fact", allowsDefault: false) }) { facts.append(spec) }
+            }
+        }
+        var factIndex: [String: Int] = [:]
+        for (i, spec) in facts.enumerated() { factIndex[spec.name] = i }
+        let scope = TopicScope(code: e.key, facts: facts, factIndex: factIndex)
+        let name = f["name"].flatMap { n in collect { _ throws(TableError) in try n.string("name") } } ?? e.key
+        let comment = f["comment"].flatMap { n in collect { c throws(TableError) in try c.template(n, topic: scope, what: "comment") } }
+        let rules = compileRules(f["rules"]!, topic: scope, what: "rules of \(what)")
+        let topic = Topic(code: e.key, name: name, facts: facts, factIndex: factIndex, comment: comment, rules: rules)
+        if errors.count == errorsBefore {
+            errors.append(contentsOf: Coverage.problems(of: topic, globalRules: globalRules, table: self, mark: e.keyMark))
+        }
+        return topic
+    }
+}
+
+/// What a rule inside a topic may refer to.
+struct TopicScope {
+    let code: String
+    let facts: [FieldSpec]
+    let factIndex: [String: Int]
+}

@@ -1,0 +1,150 @@
+/// When a target takes calls: weekly windows, dated overrides and emergency closures.
+///
+/// Precedence: an emergency closure closes whatever else says; an override replaces the weekly
+/// windows of its date; otherwise the weekly windows of the weekday apply. Windows are half-open,
+/// `[open, close)`, in the table's zone; a window whose close is not after its open crosses
+/// midnight and belongs to the day it starts (so an override of the next day does not cut it).
+public struct Schedule: Sendable {
+    public let id: String
+    /// Seven lists, Monday first.
+    let weekly: [[Window]]
+    let overrides: [CivilDate: Override]
+    let emergencies: [EmergencyClosure]
+    /// A human summary of the weekly windows, for traces: `04:00–23:50 daily`.
+    public let summary: String
+    /// Open at every instant: no window edges, overrides or closures can change it.
+    public let isAlwaysOpen: Bool
+
+    /// Minutes after local midnight; `close` may exceed 1440 for a window that crosses midnight.
+    struct Window: Sendable, Hashable {
+        let open: Int32
+        let close: Int32
+
+        var description: String { "\(Window.clock(open))–\(Window.clock(close))" }
+
+        static func clock(_ minutes: Int32) -> String {
+            let m = Int(minutes % 1440 == 0 && minutes > 0 ? 1440 : minutes % 1440)
+            return "\(pad(m / 60, 2)):\(pad(m % 60, 2))"
+        }
+    }
+
+    struct Override: Sendable {
+        let windows: [Window]
+        let reason: String?
+    }
+
+    struct EmergencyClosure: Sendable {
+        let from: Instant
+        let until: Instant
+        let reason: String?
+    }
+
+    init(id: String, weekly: [[Window]], overrides: [CivilDate: Override], emergencies: [EmergencyClosure]) {
+        self.id = id
+        self.weekly = weekly
+        self.overrides = overrides
+        self.emergencies = emergencies
+        let allDay = weekly.allSatisfy { $0 == [Window(open: 0, close: 1440)] }
+        self.isAlwaysOpen = allDay && overrides.isEmpty && emergencies.isEmpty
+        self.summary = Schedule.summarize(weekly)
+    }
+
+    /// What the schedule says at an instant, and why.
+    public struct State: Sendable {
+        public let isOpen: Bool
+        /// Words for a trace: `open 04:00–23:50 daily`, `closed: emergency closure (…)`.
+        public let explanation: String
+    }
+
+    /// Whether the schedule is open at `instant`.
+    public func isOpen(at instant: Instant, zone: ZoneRules) -> Bool {
+        if isAlwaysOpen { return true }
+        let t = instant.seconds
+        for e in emergencies where e.from <= instant && instant < e.until { return false }
+        let today = zone.localDate(at: instant)
+        for day in [CivilDate(day: today.day - 1), today] {
+            for w in windows(on: day) {
+                let start = zone.utc(fromLocal: day.day * 86_400 + Int64(w.open) * 60)
+                let end = zone.utc(fromLocal: day.day * 86_400 + Int64(w.close) * 60)
+                if start <= t && t < end { return true }
+            }
+        }
+        return false
+    }
+
+    /// Whether the schedule is open at `instant`, with the words that explain it.
+    public func state(at instant: Instant, zone: ZoneRules) -> State {
+        let open = isOpen(at: instant, zone: zone)
+        let word = open ? "open" : "closed"
+        if let e = emergencies.first(where: { $0.from <= instant && instant < $0.until }) {
+            return State(isOpen: false, explanation: "closed: emergency closure\(e.reason.map { " (\($0))" } ?? "") until \(Timestamp.format(e.until, in: zone))")
+        }
+        let today = zone.localDate(at: instant)
+        if let o = overrides[today] {
+            let hours = o.windows.isEmpty ? "closed all day" : o.windows.map(\.description).joined(separator: ", ")
+            return State(isOpen: open, explanation: "\(word): \(today) override\(o.reason.map { " (\($0))" } ?? ""), \(hours), \(zone.identifier)")
+        }
+        return State(isOpen: open, explanation: "\(word) \(summary) \(zone.identifier)")
+    }
+
+    /// The first instant after `instant` at which the schedule opens or closes, looking up to a year ahead.
+    /// - Returns: nil when nothing changes within that year (a 24/7 line).
+    public func nextChange(after instant: Instant, zone: ZoneRules) -> Instant? {
+        if isAlwaysOpen { return nil }
+        let current = isOpen(at: instant, zone: zone)
+        let today = zone.localDate(at: instant)
+        var searched: Int64 = 0  // boundaries before the start of day `today + searched` have been examined
+        for horizon: Int64 in [8, 32, 370] {
+            // Windows start on their own day, so every boundary before the start of day
+            // `today + horizon` belongs to a day before it; collecting days up to it is complete.
+            let limit = zone.utc(fromLocal: (today.day + horizon) * 86_400)
+            let floor = searched == 0 ? instant.seconds : zone.utc(fromLocal: (today.day + searched) * 86_400) - 1
+            var boundaries: [Int64] = []
+            for d in (today.day - 1 + (searched == 0 ? 0 : searched - 1))...(today.day + horizon) {
+                let day = CivilDate(day: d)
+                for w in windows(on: day) {
+                    boundaries.append(zone.utc(fromLocal: d * 86_400 + Int64(w.open) * 60))
+                    boundaries.append(zone.utc(fromLocal: d * 86_400 + Int64(w.close) * 60))
+                }
+            }
+            for e in emergencies {
+                boundaries.append(e.from.seconds)
+                boundaries.append(e.until.seconds)
+            }
+            boundaries.sort()
+            for b in boundaries where b > floor && b > instant.seconds && b < limit {
+                let candidate = Instant(seconds: b)
+                if isOpen(at: candidate, zone: zone) != current { return candidate }
+            }
+            searched = horizon
+        }
+        return nil
+    }
+
+    func windows(on day: CivilDate) -> [Window] {
+        if let o = overrides[day] { return o.windows }
+        return weekly[day.weekday]
+    }
+
+    static let dayNames = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+    static func summarize(_ weekly: [[Window]]) -> String {
+        // Group consecutive weekdays with the same windows: "mon–fri 08:00–22:00; sat 09:00–15:00".
+        var groups: [(first: Int, last: Int, windows: [Window])] = []
+        for (day, ws) in weekly.enumerated() {
+            if let g = groups.last, g.windows == ws, g.last == day - 1 {
+                groups[groups.count - 1].last = day
+            } else {
+                groups.append((day, day, ws))
+            }
+        }
+        func hours(_ ws: [Window]) -> String {
+            ws.isEmpty ? "closed" : ws.map(\.description).joined(separator: ", ")
+        }
+        if groups.count == 1 { return "\(hours(groups[0].windows)) daily" }
+        return groups.map { g in
+            let days = g.first == g.last ? dayNames[g.first] : "\(dayNames[g.first])–\(dayNames[g.last])"
+            return "\(days) \(hours(g.windows))"
+        }.joined(separator: "; ")
+    }
+}

@@ -1,0 +1,133 @@
+/// Something a condition or template reads from the call, resolved to an index at load time.
+enum Operand: Sendable, Hashable {
+    case fact(Int)
+    case customer(Int)
+    case language
+    case identification
+    case notes
+    case callID
+}
+
+/// A condition over the call, its customer, its facts and the schedules, compiled from `when:`.
+///
+/// Conjunctions are evaluated in written order and stop at the first false part, so a fact is
+/// required only when evaluation reaches it: the deciding branch's facts, no others.
+indirect enum Condition: Sendable {
+    case always
+    case all([Condition])
+    case any([Condition])
+    case not(Condition)
+    case compare(Operand, String, Comparison)
+    /// Whether a target's schedule is open (`open: X`) or closed (`closed: X`) at the instant.
+    case targetOpen(Int, Bool)
+
+    enum Comparison: Sendable, Hashable {
+        case equals(Value)
+        case notEquals(Value)
+        case oneOf([Value])
+        case noneOf([Value])
+        case less(Double)
+        case lessOrEqual(Double)
+        case greater(Double)
+        case greaterOrEqual(Double)
+
+        func holds(for value: Value) -> Bool {
+            switch self {
+            case .equals(let v): return value == v
+            case .notEquals(let v): return value != v
+            case .oneOf(let vs): return vs.contains(value)
+            case .noneOf(let vs): return !vs.contains(value)
+            case .less(let n), .lessOrEqual(let n), .greater(let n), .greaterOrEqual(let n):
+                guard case .number(let x) = value else { return false }
+                switch self {
+                case .less: return x < n
+                case .lessOrEqual: return x <= n
+                case .greater: return x > n
+                default: return x >= n
+                }
+            }
+        }
+
+        /// The constants this comparison mentions, for enumerating a numeric or string domain.
+        var constants: [Value] {
+            switch self {
+            case .equals(let v), .notEquals(let v): [v]
+            case .oneOf(let vs), .noneOf(let vs): vs
+            case .less(let n), .lessOrEqual(let n), .greater(let n), .greaterOrEqual(let n): [.number(n)]
+            }
+        }
+
+        var symbol: String {
+            switch self {
+            case .equals(let v): "=\(v.text)"
+            case .notEquals(let v): "≠\(v.text)"
+            case .oneOf(let vs): " in [\(vs.map(\.text).joined(separator: ", "))]"
+            case .noneOf(let vs): " not in [\(vs.map(\.text).joined(separator: ", "))]"
+            case .less(let n): "<\(Value.format(number: n))"
+            case .lessOrEqual(let n): "≤\(Value.format(number: n))"
+            case .greater(let n): ">\(Value.format(number: n))"
+            case .greaterOrEqual(let n): "≥\(Value.format(number: n))"
+            }
+        }
+    }
+
+    /// Every operand the condition reads, with the comparisons made on it.
+    func visitComparisons(_ body: (Operand, Comparison) -> Void) {
+        switch self {
+        case .always, .targetOpen: break
+        case .all(let cs), .any(let cs): cs.forEach { $0.visitComparisons(body) }
+        case .not(let c): c.visitComparisons(body)
+        case .compare(let o, _, let cmp): body(o, cmp)
+        }
+    }
+
+    func visitTargets(_ body: (Int) -> Void) {
+        switch self {
+        case .always, .compare: break
+        case .all(let cs), .any(let cs): cs.forEach { $0.visitTargets(body) }
+        case .not(let c): c.visitTargets(body)
+        case .targetOpen(let t, _): body(t)
+        }
+    }
+}
+
+/// What a condition needs to be evaluated: values of operands, and schedule states.
+protocol ConditionContext {
+    /// The operand's value; nil when the call leaves it out and it has no default.
+    /// - Throws: `missing_fact` when the operand is required and absent.
+    mutating func value(of operand: Operand, path: String) throws(InputError) -> Value?
+    mutating func isOpen(target: Int) -> Bool
+    /// Records a comparison that was made, for the trace.
+    mutating func note(_ path: String, _ value: Value?, _ comparison: Condition.Comparison, _ result: Bool)
+    /// How the operand's value reads in text: its label, if the field gives one.
+    func label(of operand: Operand, _ value: Value) -> String?
+}
+
+extension Condition {
+    func holds<C: ConditionContext>(in context: inout C) throws(InputError) -> Bool {
+        switch self {
+        case .always:
+            return true
+        case .all(let parts):
+            for p in parts where try !p.holds(in: &context) { return false }
+            return true
+        case .any(let parts):
+            for p in parts where try p.holds(in: &context) { return true }
+            return false
+        case .not(let c):
+            return try !c.holds(in: &context)
+        case .compare(let operand, let path, let comparison):
+            let value = try context.value(of: operand, path: path)
+            // An optional call field that is absent (language, identification) equals nothing.
+            let result = value.map { comparison.holds(for: $0) } ?? {
+                if case .notEquals = comparison { return true }
+                if case .noneOf = comparison { return true }
+                return false
+            }()
+            context.note(path, value, comparison, result)
+            return result
+        case .targetOpen(let target, let wantOpen):
+            return context.isOpen(target: target) == wantOpen
+        }
+    }
+}

@@ -1,0 +1,87 @@
+/// ISO 8601 timestamps with an explicit offset, as the contract uses for `at` and `valid_until`.
+public enum Timestamp {
+    /// Parses `YYYY-MM-DDTHH:MM[:SS[.fff…]]` followed by `Z` or `±HH:MM` (or `±HHMM`).
+    ///
+    /// An offset is required: a wall time without one is ambiguous across zones.
+    /// - Returns: the instant and the offset it was written in, or nil when malformed.
+    public static func parse(_ text: String) -> (instant: Instant, offsetSeconds: Int32)? {
+        let b = Array(text.utf8)
+        var i = 0
+        func digits(_ n: Int) -> Int? {
+            guard i + n <= b.count else { return nil }
+            var v = 0
+            for k in 0..<n {
+                let c = b[i + k]
+                guard c >= 48, c <= 57 else { return nil }
+                v = v * 10 + Int(c - 48)
+            }
+            i += n
+            return v
+        }
+        func expect(_ c: UInt8) -> Bool {
+            guard i < b.count, b[i] == c else { return false }
+            i += 1
+            return true
+        }
+        guard let y = digits(4), expect(45), let mo = digits(2), expect(45), let d = digits(2),
+              let date = CivilDate(year: y, month: mo, day: d) else { return nil }
+        guard i < b.count, b[i] == 84 || b[i] == 116 || b[i] == 32 else { return nil }  // T, t or space
+        i += 1
+        guard let h = digits(2), expect(58), let mi = digits(2), h <= 23, mi <= 59 else { return nil }
+        var s = 0
+        var millis = 0
+        if i < b.count, b[i] == 58 {
+            i += 1
+            guard let sec = digits(2), sec <= 59 else { return nil }  // leap seconds are not accepted
+            s = sec
+            if i < b.count, b[i] == 46 || b[i] == 44 {
+                i += 1
+                var scale = 100, count = 0
+                while i < b.count, b[i] >= 48, b[i] <= 57 {
+                    millis += Int(b[i] - 48) * scale
+                    scale /= 10
+                    i += 1
+                    count += 1
+                }
+                guard count > 0 else { return nil }
+            }
+        }
+        guard i < b.count else { return nil }
+        var offset = 0
+        if b[i] == 90 || b[i] == 122 {  // Z
+            i += 1
+        } else if b[i] == 43 || b[i] == 45 {  // + or -
+            let sign = b[i] == 45 ? -1 : 1
+            i += 1
+            guard let oh = digits(2), oh <= 18 else { return nil }
+            _ = expect(58)
+            guard let om = digits(2), om <= 59 else { return nil }
+            offset = sign * (oh * 3600 + om * 60)
+        } else {
+            return nil
+        }
+        guard i == b.count else { return nil }
+        let local = date.day * 86_400 + Int64(h * 3600 + mi * 60 + s)
+        return (Instant(milliseconds: (local - Int64(offset)) * 1000 + Int64(millis)), Int32(offset))
+    }
+
+    /// Formats an instant in the given offset: `2026-11-22T23:50:00+03:00`, with milliseconds only when not zero.
+    public static func format(_ instant: Instant, offsetSeconds: Int32) -> String {
+        let localMillis = instant.milliseconds + Int64(offsetSeconds) * 1000
+        let localSeconds = localMillis.floorDiv(1000)
+        let millis = Int(localMillis.floorMod(1000))
+        let date = CivilDate(day: localSeconds.floorDiv(86_400))
+        let secondOfDay = Int(localSeconds.floorMod(86_400))
+        var out = "\(date)T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
+        if millis != 0 { out += ".\(pad(millis, 3))" }
+        if offsetSeconds == 0 { return out + "Z" }
+        let sign = offsetSeconds < 0 ? "-" : "+"
+        let magnitude = Int(abs(offsetSeconds))
+        return out + "\(sign)\(pad(magnitude / 3600, 2)):\(pad(magnitude / 60 % 60, 2))"
+    }
+
+    /// Formats an instant in a zone's offset at that instant.
+    public static func format(_ instant: Instant, in zone: ZoneRules) -> String {
+        format(instant, offsetSeconds: zone.offset(at: instant))
+    }
+}

@@ -1,0 +1,58 @@
+/// A JSON-shaped value: what a call carries and what table constants compare against.
+///
+/// Objects keep their members in source order so that error messages name the first
+/// offending key, as a reader of the input would find it.
+public enum Value: Sendable, Hashable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([Value])
+    case object([Member])
+
+    public struct Member: Sendable, Hashable {
+        public var key: String
+        public var value: Value
+        public init(_ key: String, _ value: Value) {
+            self.key = key
+            self.value = value
+        }
+    }
+
+    /// The member named `key` of an object, or nil.
+    /// - Complexity: O(n) in the number of members; calls have a handful.
+    public subscript(key: String) -> Value? {
+        guard case .object(let members) = self else { return nil }
+        for member in members where member.key == key { return member.value }
+        return nil
+    }
+
+    /// An English noun phrase for the kind of value, for error messages.
+    public var kindDescription: String {
+        switch self {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .number: "a number"
+        case .string: "a string"
+        case .array: "an array"
+        case .object: "an object"
+        }
+    }
+
+    /// The value as template text: integers without a fraction, booleans as true/false.
+    public var text: String {
+        switch self {
+        case .null: ""
+        case .bool(let b): b ? "true" : "false"
+        case .number(let n): Value.format(number: n)
+        case .string(let s): s
+        case .array(let items): items.map(\.text).joined(separator: ", ")
+        case .object: "{…}"
+        }
+    }
+
+    static func format(number: Double) -> String {
+        if number == number.rounded(), abs(number) < 1e15 { return String(Int64(number)) }
+        return String(number)
+    }
+}

@@ -1,0 +1,109 @@
+import Routing
+
+/// Appends JSON text to a byte buffer, keys in the order written, so output bytes are stable.
+public struct JSONWriter {
+    public private(set) var bytes: [UInt8] = []
+
+    public init(capacity: Int = 512) { bytes.reserveCapacity(capacity) }
+
+    public var string: String { String(decoding: bytes, as: UTF8.self) }
+
+    public mutating func raw(_ s: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    public mutating func string(_ s: String) {
+        bytes.append(0x22)
+        for c in s.utf8 {
+            switch c {
+            case 0x22: raw("\\\"")
+            case 0x5C: raw("\\\\")
+            case 0x0A: raw("\\n")
+            case 0x0D: raw("\\r")
+            case 0x09: raw("\\t")
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                raw("\\u00")
+                bytes.append(hex[Int(c >> 4)])
+                bytes.append(hex[Int(c & 0xF)])
+            default: bytes.append(c)
+            }
+        }
+        bytes.append(0x22)
+    }
+
+    public mutating func number(_ n: Double) {
+        if n == n.rounded(), abs(n) < 1e15 {
+            bytes.append(contentsOf: String(Int64(n)).utf8)
+        } else if n.isFinite {
+            bytes.append(contentsOf: String(n).utf8)
+        } else {
+            raw("null")
+        }
+    }
+
+    public mutating func number(_ n: Int64) { bytes.append(contentsOf: String(n).utf8) }
+
+    public mutating func bool(_ b: Bool) { b ? raw("true") : raw("false") }
+
+    public mutating func null() { raw("null") }
+
+    public mutating func value(_ v: Value) {
+        switch v {
+        case .null: null()
+        case .bool(let b): bool(b)
+        case .number(let n): number(n)
+        case .string(let s): string(s)
+        case .array(let items):
+            bytes.append(0x5B)
+            for (k, item) in items.enumerated() {
+                if k > 0 { bytes.append(0x2C) }
+                value(item)
+            }
+            bytes.append(0x5D)
+        case .object(let members):
+            bytes.append(0x7B)
+            for (k, m) in members.enumerated() {
+                if k > 0 { bytes.append(0x2C) }
+                string(m.key)
+                bytes.append(0x3A)
+                value(m.value)
+            }
+            bytes.append(0x7D)
+        }
+    }
+
+    public mutating func strings(_ items: [String]) {
+        bytes.append(0x5B)
+        for (k, s) in items.enumerated() {
+            if k > 0 { bytes.append(0x2C) }
+            string(s)
+        }
+        bytes.append(0x5D)
+    }
+
+    /// Writes `{"key":…,"key":…}`; `body` writes the members with ``member(_:_:)``.
+    public mutating func object(_ body: (inout ObjectWriter) -> Void) {
+        bytes.append(0x7B)
+        var o = ObjectWriter(writer: self)
+        self = JSONWriter()  // hand the buffer over without copying it
+        body(&o)
+        self = o.writer
+        bytes.append(0x7D)
+    }
+
+    public struct ObjectWriter {
+        fileprivate var writer: JSONWriter
+        private var first = true
+
+        fileprivate init(writer: JSONWriter) { self.writer = writer }
+
+        public mutating func member(_ key: StaticString, _ write: (inout JSONWriter) -> Void) {
+            if !first { writer.bytes.append(0x2C) }
+            first = false
+            writer.string(key.description)
+            writer.bytes.append(0x3A)
+            write(&writer)
+        }
+    }
+}

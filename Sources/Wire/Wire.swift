@@ -1,0 +1,118 @@
+import Routing
+
+/// The contract's JSON shapes: calls in, decisions and errors out.
+public enum Wire {
+    /// Reads a call from JSON text.
+    /// - Throws: `InputError`: `bad_json`, then the call's own shape errors.
+    public static func decodeCall(_ bytes: [UInt8]) throws(InputError) -> Call {
+        try Call(value: try JSONReader.parse(bytes))
+    }
+
+    /// Encodes a decision with the contract's keys in the contract's order.
+    public static func encode(_ d: Decision, into w: inout JSONWriter) {
+        w.object { o in
+            o.member("action") { $0.string(d.action.rawValue) }
+            o.member("target") { w in
+                guard let t = d.target else { return w.null() }
+                w.object { o in
+                    o.member("id") { $0.string(t.id) }
+                    o.member("address") { $0.string(t.address) }
+                    o.member("via") { $0.string(t.via.rawValue) }
+                    o.member("mode") { $0.string(t.mode.rawValue) }
+                }
+            }
+            o.member("case") { w in
+                guard let c = d.case else { return w.null() }
+                w.object { o in
+                    o.member("id") { $0.string(c.id) }
+                    o.member("category") { $0.string(c.category) }
+                    o.member("priority") { $0.string(c.priority.rawValue) }
+                    o.member("subject") { w in c.subject.map { w.string($0) } ?? w.null() }
+                    o.member("fields") { $0.strings(c.fields) }
+                }
+            }
+            if let p = d.procedure { o.member("procedure") { $0.string(p) } }
+            if let r = d.reason { o.member("reason") { $0.string(r) } }
+            o.member("rule") { $0.string(d.rule) }
+            o.member("phrases") { $0.strings(d.phrases) }
+            o.member("comment") { $0.string(d.comment) }
+            o.member("checks") { $0.strings(d.checks) }
+            o.member("valid_until") { w in
+                guard let v = d.validUntil else { return w.null() }
+                w.string(Timestamp.format(v, offsetSeconds: d.validUntilOffset))
+            }
+            o.member("trace") { $0.strings(d.trace) }
+        }
+    }
+
+    public static func encode(_ d: Decision) -> String {
+        var w = JSONWriter()
+        encode(d, into: &w)
+        return w.string
+    }
+
+    /// `{"error": {"code", "message", "field"}}`.
+    public static func encode(_ e: InputError, into w: inout JSONWriter) {
+        w.object { o in
+            o.member("error") { w in encodeErrorBody(e, into: &w) }
+        }
+    }
+
+    public static func encodeErrorBody(_ e: InputError, into w: inout JSONWriter) {
+        w.object { o in
+            o.member("code") { $0.string(e.code.rawValue) }
+            o.member("message") { $0.string(e.message) }
+            o.member("field") { w in e.field.map { w.string($0) } ?? w.null() }
+        }
+    }
+
+    public static func encode(_ e: InputError) -> String {
+        var w = JSONWriter()
+        encode(e, into: &w)
+        return w.string
+    }
+}
+
+extension Wire {
+    /// One line of `route --batch` input: `{"at"?, "call"}`.
+    public struct BatchLine: Sendable {
+        public let at: Instant?
+        public let call: Call
+    }
+
+    /// - Throws: `InputError`: `bad_json`, `unknown_field`, `missing_field`, `bad_time`, then the call's own errors.
+    public static func decodeBatchLine(_ bytes: UnsafeBufferPointer<UInt8>) throws(InputError) -> BatchLine {
+        let value = try JSONReader.parse(bytes)
+        guard case .object(let members) = value else {
+            throw InputError(.badType, "a batch line must be a JSON object {\"at\"?, \"call\"}, got \(value.kindDescription).", field: nil)
+        }
+        var at: Instant?
+        var call: Call?
+        for m in members {
+            switch m.key {
+            case "at": at = try instant(m.value, field: "at")
+            case "call": call = try Call(value: m.value)
+            default: throw InputError(.unknownField, "\(m.key) is not a field of a batch line; expected at, call.", field: m.key)
+            }
+        }
+        guard let call else { throw InputError(.missingField, "call is required: the call to decide.", field: "call") }
+        return BatchLine(at: at, call: call)
+    }
+
+    /// Reads an ISO 8601 instant with an offset; null means "not given".
+    /// - Throws: `bad_time` naming `field`.
+    public static func instant(_ value: Value, field: String) throws(InputError) -> Instant? {
+        if case .null = value { return nil }
+        guard case .string(let s) = value else {
+            throw InputError(.badTime, "\(field) must be an ISO 8601 instant with an offset, like 2026-11-22T20:55:00Z, got \(value.kindDescription).", field: field)
+        }
+        return try instant(s, field: field)
+    }
+
+    public static func instant(_ text: String, field: String) throws(InputError) -> Instant {
+        guard let parsed = Timestamp.parse(text) else {
+            throw InputError(.badTime, "\(field) \"\(text)\" is not an ISO 8601 instant with an offset; expected like 2026-11-22T20:55:00Z or 2026-11-22T23:55:00+03:00.", field: field)
+        }
+        return parsed.instant
+    }
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import Routing
+
+/// `switchboard check`: validate tables and run their scenario files.
+struct Check: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Validate routing tables and run their scenario files.",
+        discussion: """
+        Each table NAME.yaml is compiled (every error as file:line:column) and, when NAME.scenarios.yaml \
+        exists beside it, every scenario is run; a failing scenario prints one line per difference. \
+        Exits 0 only when every table is valid and every scenario passes.
+        """
+    )
+
+    @Argument(help: ArgumentHelp("Tables to check, by name or path (default: every table in --tables).", valueName: "NAME|PATH"))
+    var references: [String] = []
+
+    @OptionGroup var tableOptions: TableOptions
+
+    func run() async throws {
+        let paths: [String]
+        if references.isEmpty {
+            do {
+                paths = try TableFiles.all(in: tableOptions.tables)
+            } catch {
+                throw ValidationError("cannot list tables in \(tableOptions.tables): \(error.localizedDescription)")
+            }
+        } else {
+            paths = references.map { TableFiles.path(for: $0, in: tableOptions.tables) }
+        }
+        var failed = false
+        for path in paths {
+            failed = !check(path) || failed
+        }
+        if failed { throw ExitCode.failure }
+    }
+
+    /// Prints what is wrong with one table and its scenarios; true when nothing is.
+    private func check(_ path: String) -> Bool {
+        let table: Table
+        do throws(TableFiles.Failure) {
+            table = try TableFiles.load(path)
+        } catch {
+            switch error {
+            case .notFound(let p): report("\(p): error: no such table file.")
+            case .invalid(let errors): report(errors.description)
+            }
+            return false
+        }
+        let scenarioPath = TableFiles.scenarioPath(for: path)
+        guard FileManager.default.fileExists(atPath: scenarioPath) else {
+            print("\(path): ok, table \(table.name) version \(table.version), \(table.topics.count) topics; no scenario file \(scenarioPath)")
+            return true
+        }
+        let suite: ScenarioSuite
+        do {
+            suite = try ScenarioSuite.load(yaml: try TableFiles.read(scenarioPath), file: scenarioPath)
+        } catch let errors as TableErrors {
+            report(errors.description)
+            return false
+        } catch {
+            report("\(scenarioPath): error: cannot read the scenario file.")
+            return false
+        }
+        guard suite.table == table.name else {
+            report("\(scenarioPath):1:1: error: the scenario file is for table '\(suite.table)', but \(path) is table '\(table.name)'.")
+            return false
+        }
+        let failures = suite.run(against: table)
+        for failure in failures { report(failure.description) }
+        let passed = suite.scenarios.count - failures.count
+        print("\(path): table \(table.name) version \(table.version): \(passed) of \(suite.scenarios.count) scenarios passed")
+        return failures.isEmpty
+    }
+
+    private func report(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+}
