@@ -271,6 +271,8 @@ struct TableCompiler {
         let scope = TopicScope(code: e.key, facts: facts, factIndex: factIndex)
         let name = f["name"].flatMap { n in collect { _ throws(TableError) in try n.string("name") } } ?? e.key
         let comment = f["comment"].flatMap { n in collect { c throws(TableError) in try c.template(n, topic: scope, what: "comment") } }
+        // Rules read the facts; with a fact that failed to compile they would only repeat its error.
+        guard errors.count == errorsBefore else { return nil }
         let rules = compileRules(f["rules"]!, topic: scope, what: "rules of \(what)")
         let topic = Topic(code: e.key, name: name, facts: facts, factIndex: factIndex, comment: comment, rules: rules)
         if errors.count == errorsBefore {
