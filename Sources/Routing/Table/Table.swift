@@ -190,3 +190,7 @@ public struct SourceMark: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { "\(file):\(line):\(column)" }
 }
+
+extension Table: CustomDebugStringConvertible {
+    public var debugDescription: String { "Table(\(name), version \(version), \(topics.count) topics, \(zone.identifier))" }
+}

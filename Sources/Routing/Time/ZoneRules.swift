@@ -86,3 +86,8 @@ public struct ZoneRules: Sendable {
         return CivilDate(day: local.floorDiv(86_400))
     }
 }
+
+extension ZoneRules: CustomStringConvertible, CustomDebugStringConvertible {
+    public var description: String { identifier }
+    public var debugDescription: String { "ZoneRules(\(identifier), \(transitions.count) transitions)" }
+}

@@ -1,0 +1,92 @@
+import Testing
+@testable import Routing
+
+struct TimestampTests {
+    @Test(arguments: [
+        ("2026-11-22T20:55:00Z", Int64(1_795_380_900_000), Int32(0)),
+        ("2026-11-22T23:55:00+03:00", 1_795_380_900_000, 10_800),
+        ("2026-11-22T23:55+03:00", 1_795_380_900_000, 10_800),
+        ("2026-11-22 23:55:00+0300", 1_795_380_900_000, 10_800),
+        ("2026-11-22T15:55:00-05:00", 1_795_380_900_000, -18_000),
+        ("2026-11-22T20:55:00.250Z", 1_795_380_900_250, 0),
+        ("1969-12-31T23:59:59Z", -1000, 0),
+    ])
+    func parse_acceptsOffsets(text: String, milliseconds: Int64, offset: Int32) {
+        let parsed = Timestamp.parse(text)
+        #expect(parsed?.instant.milliseconds == milliseconds)
+        #expect(parsed?.offsetSeconds == offset)
+    }
+
+    @Test(arguments: ["2026-11-22T23:55:00", "2026-11-22", "2026-02-30T10:00:00Z", "2026-11-22T24:00:00Z",
+                      "2026-11-22T23:60:00Z", "2026-13-01T00:00:00Z", "2026-11-22T23:55:00+3", "2026-11-22T23:55:00Zjunk",
+                      "", "now", "2026-11-22T23:55:00.Z"])
+    func parse_rejectsMalformed(text: String) {
+        #expect(Timestamp.parse(text) == nil)
+    }
+
+    @Test func format_roundTripsInAnyOffset() {
+        let instant = Instant(milliseconds: 1_795_380_900_000)
+        #expect(Timestamp.format(instant, offsetSeconds: 10_800) == "2026-11-22T23:55:00+03:00")
+        #expect(Timestamp.format(instant, offsetSeconds: 0) == "2026-11-22T20:55:00Z")
+        #expect(Timestamp.format(instant, offsetSeconds: -16_200) == "2026-11-22T16:25:00-04:30")
+        #expect(Timestamp.format(Instant(milliseconds: -1), offsetSeconds: 0) == "1969-12-31T23:59:59.999Z")
+    }
+
+    @Test func leapDay() {
+        #expect(Timestamp.parse("2028-02-29T12:00:00Z") != nil)
+        #expect(Timestamp.parse("2027-02-29T12:00:00Z") == nil)
+        #expect(Timestamp.parse("2000-02-29T12:00:00Z") != nil)
+        #expect(Timestamp.parse("2100-02-29T12:00:00Z") == nil)
+    }
+}
+
+struct CivilDateTests {
+    @Test func daysRoundTripAcrossCenturies() {
+        for day in stride(from: Int64(-800_000), through: 800_000, by: 97) {
+            let c = CivilDate(day: day).components
+            #expect(CivilDate(year: c.year, month: c.month, day: c.day)?.day == day)
+        }
+    }
+
+    @Test func weekdays() {
+        #expect(CivilDate(iso: "1970-01-01")?.weekday == 3)  // Thursday
+        #expect(CivilDate(iso: "2026-11-23")?.weekday == 0)  // Monday
+        #expect(CivilDate(iso: "2026-11-22")?.weekday == 6)  // Sunday
+        #expect(CivilDate(iso: "1969-12-29")?.weekday == 0)
+    }
+}
+
+struct ZoneRulesTests {
+    let moscow = ZoneRules(identifier: "Europe/Moscow")!
+    let madrid = ZoneRules(identifier: "Europe/Madrid")!
+
+    @Test func moscowHistory() {
+        #expect(moscow.offset(at: at("2013-06-01T12:00:00Z")) == 14_400)  // UTC+4, 2011–2014
+        #expect(moscow.offset(at: at("2015-06-01T12:00:00Z")) == 10_800)
+        #expect(moscow.offset(at: at("2010-07-01T12:00:00Z")) == 14_400)  // summer time, UTC+4
+        #expect(moscow.offset(at: at("2010-01-01T12:00:00Z")) == 10_800)
+    }
+
+    @Test func madridSwitchesAtOneUTC() {
+        #expect(madrid.offset(at: at("2026-03-29T00:59:59Z")) == 3600)
+        #expect(madrid.offset(at: at("2026-03-29T01:00:00Z")) == 7200)
+        #expect(madrid.offset(at: at("2026-10-25T00:59:59Z")) == 7200)
+        #expect(madrid.offset(at: at("2026-10-25T01:00:00Z")) == 3600)
+    }
+
+    @Test func localTimeInTheSpringGapMeansTheJump() {
+        // 02:30 on 2026-03-29 does not exist in Madrid: the clocks go from 02:00 to 03:00 (01:00Z).
+        let local = CivilDate(iso: "2026-03-29")!.day * 86_400 + 2 * 3600 + 1800
+        #expect(madrid.utc(fromLocal: local) == at("2026-03-29T01:00:00Z").seconds)
+    }
+
+    @Test func ambiguousAutumnTimeMeansTheFirstOccurrence() {
+        // 02:30 on 2026-10-25 happens twice in Madrid: first at 00:30Z (summer time).
+        let local = CivilDate(iso: "2026-10-25")!.day * 86_400 + 2 * 3600 + 1800
+        #expect(madrid.utc(fromLocal: local) == at("2026-10-25T00:30:00Z").seconds)
+    }
+
+    @Test func unknownZone() {
+        #expect(ZoneRules(identifier: "Mars/Olympus_Mons") == nil)
+    }
+}

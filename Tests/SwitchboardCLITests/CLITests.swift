@@ -1,0 +1,192 @@
+import Foundation
+import Testing
+import Routing
+import Wire
+
+/// Runs the built `switchboard` executable, as a user or a script would.
+struct CLI {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The executable beside the test bundle (`.build/debug`), built by `swift build --build-tests`.
+    static let executable: URL = {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("switchboard")
+        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
+        return root.appendingPathComponent(".build/debug/switchboard")
+    }()
+
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+        var lines: [String] { stdout.split(separator: "\n").map(String.init) }
+    }
+
+    static func run(_ arguments: [String], stdin: String = "", directory: URL = root) throws -> Result {
+        let p = Process()
+        p.executableURL = executable
+        p.arguments = arguments
+        p.currentDirectoryURL = directory
+        let input = Pipe(), output = Pipe(), error = Pipe()
+        p.standardInput = input
+        p.standardOutput = output
+        p.standardError = error
+        try p.run()
+        // Write and read concurrently so a large batch cannot fill a pipe and stall both sides.
+        let writer = Thread {
+            input.fileHandleForWriting.write(Data(stdin.utf8))
+            try? input.fileHandleForWriting.close()
+        }
+        writer.start()
+        let errData = ErrorCollector(error.fileHandleForReading)
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: errData.text())
+    }
+
+    /// Drains stderr on its own thread.
+    final class ErrorCollector: @unchecked Sendable {
+        private var data = Data()
+        private let done = DispatchSemaphore(value: 0)
+        init(_ handle: FileHandle) {
+            Thread { [self] in
+                data = handle.readDataToEndOfFile()
+                done.signal()
+            }.start()
+        }
+        func text() -> String {
+            done.wait()
+            return String(decoding: data, as: UTF8.self)
+        }
+    }
+}
+
+struct RouteCommandTests {
+    let call = #"{"call_id":"c-1","topic":"termination","identification":"ФИОПД","customer":{"region":"moscow"},"facts":{"insists":true}}"#
+
+    @Test func decidesOneCall() throws {
+        let r = try CLI.run(["route", "--table", "retention-ru", "--at", "2026-11-22T20:49:00Z", "--call", call])
+        #expect(r.status == 0, "\(r.stderr)")
+        let d = try JSONReader.parse(r.stdout.trimmingCharacters(in: .newlines))
+        #expect(d["action"] == .string("transfer"))
+        #expect(d["valid_until"] == .string("2026-11-22T23:50:00+03:00"))
+        #expect(d["comment"] == .string("Угроза расторжения: клиент настаивает. идент. ФИОПД"))
+    }
+
+    @Test func readsTheCallFromStdinAndTakesAPath() throws {
+        let r = try CLI.run(["route", "--table", "routing-tables/retention-ru.yaml", "--at", "2026-11-22T20:50:00Z", "--call", "-"], stdin: call)
+        #expect(r.status == 0)
+        #expect(try JSONReader.parse(r.stdout.trimmingCharacters(in: .newlines))["action"] == .string("case"))
+    }
+
+    @Test func ctiIncidentFlag() throws {
+        let r = try CLI.run(["route", "--table", "retention-ru", "--at", "2026-11-22T12:00:00Z", "--cti-incident", "--call", call])
+        #expect(try JSONReader.parse(r.stdout.trimmingCharacters(in: .newlines))["target"]?["via"] == .string("number"))
+    }
+
+    @Test(arguments: [
+        (["--table", "retention-ru", "--call", "{not json"], "bad_json"),
+        (["--table", "retention-ru", "--call", #"{"call_id":"c","topic":"termination","topik":1}"#], "unknown_field"),
+        (["--table", "retention-ru", "--call", #"{"call_id":"c","topic":"retire"}"#], "unknown_topic"),
+        (["--table", "retention-ru", "--call", #"{"call_id":"c","topic":"termination"}"#], "missing_fact"),
+        (["--table", "retention-ru", "--call", #"{"call_id":"c","topic":"termination","facts":{"insists":"да"}}"#], "bad_type"),
+        (["--table", "no-such-table", "--call", #"{"call_id":"c","topic":"termination"}"#], "unknown_table"),
+        (["--table", "retention-ru", "--at", "2026-11-22 23:55", "--call", #"{"call_id":"c","topic":"sim_block"}"#], "bad_time"),
+        (["--table", "retention-ru", "--call", #"{"topic":"sim_block"}"#], "missing_field"),
+    ])
+    func badInputPrintsTheErrorObjectAndExits2(arguments: [String], code: String) throws {
+        let r = try CLI.run(["route"] + arguments)
+        #expect(r.status == 2)
+        let e = try JSONReader.parse(r.stdout.trimmingCharacters(in: .newlines))
+        #expect(e["error"]?["code"] == .string(code), "\(r.stdout)")
+        #expect(e["error"]?["message"].map { !$0.text.isEmpty } == true)
+    }
+
+    @Test func batchAnswersEveryLineInOrderAndABadLineNeverStopsIt() throws {
+        let input = [
+            #"{"at":"2026-11-22T20:49:00Z","call":\#(call)}"#,
+            "{broken",
+            #"{"at":"2026-11-22T20:50:00Z","call":\#(call)}"#,
+            #"{"at":"yesterday","call":\#(call)}"#,
+            "",
+            #"{"call":{"call_id":"c","topic":"sim_block"}}"#,
+        ].joined(separator: "\n")
+        let r = try CLI.run(["route", "--table", "retention-ru", "--batch", "--at", "2026-11-22T12:00:00Z"], stdin: input)
+        #expect(r.status == 0)
+        let out = try r.lines.map { try JSONReader.parse($0) }
+        #expect(out.count == 5)
+        #expect(out[0]["action"] == .string("transfer"))
+        #expect(out[1]["error"]?["code"] == .string("bad_json"))
+        #expect(out[2]["action"] == .string("case"))
+        #expect(out[3]["error"]?["code"] == .string("bad_time"))
+        #expect(out[4]["rule"] == .string("sim_block.first_line"))
+    }
+
+    @Test func batchOfTenThousandLines() throws {
+        let input = (0..<10_000).map { #"{"at":"2026-11-22T\#(String(format: "%02d", $0 % 24)):00:00+03:00","call":{"call_id":"c\#($0)","topic":"termination","facts":{"insists":true}}}"# }
+            .joined(separator: "\n") + "\n"
+        let r = try CLI.run(["route", "--table", "retention-ru", "--batch"], stdin: input)
+        #expect(r.status == 0)
+        let lines = r.lines
+        #expect(lines.count == 10_000)
+        // Hours 00–03 of Moscow are closed, 04–23 open: the order of answers follows the input.
+        for (n, line) in lines.enumerated() where n < 48 {
+            #expect(line.hasPrefix(n % 24 < 4 ? #"{"action":"case""# : #"{"action":"transfer""#), "line \(n)")
+        }
+    }
+}
+
+struct CheckCommandTests {
+    @Test func bundledTablesPass() throws {
+        let r = try CLI.run(["check"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("retention-ru"))
+        #expect(r.stdout.contains("scenarios passed"))
+    }
+
+    /// A broken copy of the flagship table: each fault is reported at its line and column.
+    @Test func brokenCopyFailsWithPositions() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-check-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var text = try String(contentsOf: CLI.root.appendingPathComponent("routing-tables/retention-ru.yaml"), encoding: .utf8)
+        text = text.replacingOccurrences(of: "transfer: equipment-experts-repeat", with: "transfer: equipment-experts-rep")  // bad reference
+            .replacingOccurrences(of: "when: {facts.choose_number: true}", with: "when: {facts.choose_number: \"yes\"}")  // wrong fact type
+            .replacingOccurrences(of: "phrases: [shift_senior]", with: "phrases: [shift_seniour]")  // missing phrase
+        try text.write(to: dir.appendingPathComponent("retention-ru.yaml"), atomically: true, encoding: .utf8)
+        let r = try CLI.run(["check", "--tables", dir.path])
+        #expect(r.status != 0)
+        let errors = r.stderr.split(separator: "\n").map(String.init)
+        #expect(errors.count == 3, "\(r.stderr)")
+        let pattern = #/retention-ru\.yaml:(\d+):(\d+): error: /#
+        #expect(errors.allSatisfy { $0.contains(pattern) })
+        #expect(errors.contains { $0.contains("unknown target 'equipment-experts-rep'") })
+        #expect(errors.contains { $0.contains("'facts.choose_number' is bool") })
+        #expect(errors.contains { $0.contains("unknown phrase 'shift_seniour'") })
+        // Lines point at the faults themselves.
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        for error in errors {
+            guard let m = error.firstMatch(of: pattern), let n = Int(m.1) else { continue }
+            let line = String(lines[n - 1])
+            #expect(line.contains("equipment-experts-rep") || line.contains("\"yes\"") || line.contains("shift_seniour"), "\(error) → \(line)")
+        }
+    }
+
+    @Test func failingScenarioNamesTheScenarioAndTheDifference() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-check-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.copyItem(at: CLI.root.appendingPathComponent("routing-tables/retention-ru.yaml"), to: dir.appendingPathComponent("retention-ru.yaml"))
+        try """
+        table: retention-ru
+        scenarios:
+          - name: wrong target on purpose
+            at: "2026-11-23T12:00:00+03:00"
+            call: {call_id: x, topic: termination, facts: {insists: true}}
+            expect: {target: equipment-experts}
+        """.write(to: dir.appendingPathComponent("retention-ru.scenarios.yaml"), atomically: true, encoding: .utf8)
+        let r = try CLI.run(["check", "retention-ru", "--tables", dir.path])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("retention-ru.scenarios.yaml:3:5: scenario 'wrong target on purpose': target: expected \"equipment-experts\", got \"retention\""), "\(r.stderr)")
+        #expect(r.stdout.contains("0 of 1 scenarios passed"))
+    }
+}

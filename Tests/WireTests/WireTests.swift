@@ -1,0 +1,104 @@
+import Testing
+@testable import Routing
+@testable import Wire
+
+struct CallDecodingTests {
+    @Test func contractExampleDecodes() throws {
+        let call = try Wire.decodeCall(Array(#"""
+        {"call_id": "c-000123", "topic": "termination", "language": "ru", "identification": "ФИОПД",
+         "customer": {"type": "person", "region": "moscow", "vip": false, "vip_level": 0,
+                      "sm": false, "balance": 120.5, "strategic_former_employee": false},
+         "facts": {"insists": true}, "notes": "модель телефона Xiaomi 12, браузер Chrome"}
+        """#.utf8))
+        #expect(call.callID == "c-000123")
+        #expect(call.facts["insists"] == .bool(true))
+        #expect(call.customer["balance"] == .number(120.5))
+        #expect(call.identification == "ФИОПД")
+    }
+
+    @Test(arguments: [
+        (#"{"call_id":"c","topic":"t","topik":1}"#, "unknown_field", "topik"),
+        (#"{"topic":"t"}"#, "missing_field", "call_id"),
+        (#"{"call_id":"c"}"#, "missing_field", "topic"),
+        (#"{"call_id":7,"topic":"t"}"#, "bad_type", "call_id"),
+        (#"{"call_id":"c","topic":"t","facts":[]}"#, "bad_type", "facts"),
+        (#"{"call_id":"c","topic":"t","customer":"vip"}"#, "bad_type", "customer"),
+        (#"{"call_id":"c","topic":"t","notes":5}"#, "bad_type", "notes"),
+        (#"["call"]"#, "bad_type", "call"),
+        (#"{"call_id":"c","topic":"t""#, "bad_json", nil),
+    ] as [(String, String, String?)])
+    func callErrors(json: String, code: String, field: String?) {
+        #expect {
+            _ = try Wire.decodeCall(Array(json.utf8))
+        } throws: { error in
+            let e = error as! InputError
+            return e.code.rawValue == code && e.field == field
+        }
+    }
+
+    @Test func batchLines() throws {
+        func line(_ s: String) throws(InputError) -> Wire.BatchLine {
+            var s = s
+            return try s.withUTF8 { b in Result { () throws(InputError) in try Wire.decodeBatchLine(b) } }.get()
+        }
+        let ok = try line(#"{"at":"2026-11-22T20:55:00Z","call":{"call_id":"c","topic":"t"}}"#)
+        #expect(ok.at == Instant(milliseconds: 1_795_380_900_000))
+        #expect(try line(#"{"call":{"call_id":"c","topic":"t"}}"#).at == nil)
+        for (text, code, field) in [
+            (#"{"at":"2026-11-22 20:55","call":{"call_id":"c","topic":"t"}}"#, "bad_time", "at"),
+            (#"{"at":1795380900,"call":{"call_id":"c","topic":"t"}}"#, "bad_time", "at"),
+            (#"{"when":"x","call":{}}"#, "unknown_field", "when"),
+            (#"{"at":"2026-11-22T20:55:00Z"}"#, "missing_field", "call"),
+        ] {
+            #expect {
+                _ = try line(text)
+            } throws: { error in
+                let e = error as! InputError
+                return e.code.rawValue == code && e.field == field
+            }
+        }
+    }
+}
+
+struct DecisionEncodingTests {
+    let table = try! TableLoader.load(yaml: """
+    table: t
+    time_zone: Europe/Moscow
+    schedules:
+      day: {weekly: [{days: daily, hours: "04:00-23:50"}]}
+    targets:
+      line: {name: L, address: "cti:line", schedule: day, mode: blind}
+    cases:
+      later: {category: "Back Office Сохранение/Передача клиента/", fields: [a, b]}
+    topics:
+      t:
+        rules:
+          - {id: t.go, transfer: line, comment: "Суть", when_closed: {case: later}}
+    """, file: "t.yaml")
+
+    @Test func transferKeysInContractOrder() throws {
+        let d = try table.evaluate(Call(callID: "c", topic: "t", identification: "ФИОПД"), at: Instant(seconds: 1_795_370_000))
+        let json = Wire.encode(d)
+        #expect(json.hasPrefix(#"{"action":"transfer","target":{"id":"line","address":"cti:line","via":"cti","mode":"blind"},"case":null,"rule":"t.go","phrases":[],"comment":"Суть. идент. ФИОПД","checks":[],"valid_until":"2026-11-22T23:50:00+03:00","trace":["#))
+        let parsed = try JSONReader.parse(json)
+        #expect(parsed["valid_until"] == .string("2026-11-22T23:50:00+03:00"))
+    }
+
+    @Test func caseShape() throws {
+        let d = try table.evaluate(Call(callID: "c", topic: "t"), at: Instant(seconds: 1_795_380_900))
+        let parsed = try JSONReader.parse(Wire.encode(d))
+        #expect(parsed["action"] == .string("case"))
+        #expect(parsed["target"] == .null)
+        #expect(parsed["case"] == .object([
+            .init("id", .string("later")), .init("category", .string("Back Office Сохранение/Передача клиента/")),
+            .init("priority", .string("normal")), .init("subject", .null), .init("fields", .array([.string("a"), .string("b")])),
+        ]))
+        #expect(parsed["valid_until"] == .string("2026-11-23T04:00:00+03:00"))
+    }
+
+    @Test func errorObject() throws {
+        let json = Wire.encode(InputError(.missingFact, "facts.insists is required.", field: "facts.insists"))
+        #expect(json == #"{"error":{"code":"missing_fact","message":"facts.insists is required.","field":"facts.insists"}}"#)
+        #expect(Wire.encode(InputError(.badJSON, "bad.")) == #"{"error":{"code":"bad_json","message":"bad.","field":null}}"#)
+    }
+}
