@@ -1,1 +1,112 @@
-print("x")
+// Throughput of the routing core and the wire format, in a release build: `tools/bench-core`.
+// Numbers go in docs/PERFORMANCE.md; nothing here is asserted, and no test is timed.
+import Foundation
+import Routing
+import Wire
+
+let arguments = CommandLine.arguments
+let tablePath = arguments.count > 1 ? arguments[1] : "routing-tables/retention-ru.yaml"
+let seconds = arguments.count > 2 ? Double(arguments[2]) ?? 2 : 2
+
+guard let text = try? String(contentsOfFile: tablePath, encoding: .utf8) else {
+    FileHandle.standardError.write(Data("cannot read \(tablePath)\n".utf8))
+    exit(1)
+}
+let table = try TableLoader.load(yaml: text, file: tablePath)
+
+/// A day's mix: every topic with facts that reach its branches, customers of several regions, instants over 24 hours.
+func mix() -> [(Call, Instant)] {
+    var calls: [(Call, Instant)] = []
+    let start = Timestamp.parse("2026-11-23T00:00:00+03:00")!.instant
+    let facts: [String: [[String: Value]]] = [
+        "termination": [["insists": .bool(true)], ["insists": .bool(false)]],
+        "demands_senior": [["reason_given": .bool(false)], ["reason_given": .bool(true), "insists": .bool(true), "question": .string("equipment")]],
+        "employee_complaint": [["within_authority": .bool(false)], ["within_authority": .bool(true), "insists_on_record": .bool(true)]],
+        "fraud_block": [["flash_comment": .bool(true), "conflict": .bool(false)]],
+        "case_repeat": [["case_category": .string("back_office"), "case_status": .string("closed"), "disagrees": .bool(true)]],
+        "sim_courier": [["delivery": .string("russia"), "identification_ready": .bool(true)]],
+        "complex_question": [["reason": .string("callback"), "refuses_to_wait": .bool(false)]],
+        "former_employee": [["claim": .string("roaming"), "amount": .number(900)]],
+        "number_change": [["choose_number": .bool(false), "pd_provided": .bool(true), "pd_within_day": .bool(false), "blocks": .bool(false),
+                           "open_tt_in_process": .bool(false), "trust_payment_pending": .bool(false)]],
+        "connect_security": [["fraud_victim": .bool(false)]],
+        "connect_office": [["fraud_victim": .bool(true)]],
+        "equipment": [["self_help_failed": .bool(true), "will_wait": .bool(true)]],
+        "operator_number": [["operator_number": .string("4521")]],
+    ]
+    var n = 0
+    for minute in stride(from: 0, to: 1440, by: 7) {
+        for topic in table.topicCodes {
+            for f in facts[topic] ?? [[:]] {
+                n += 1
+                let region = ["moscow", "south", "ural"][n % 3]
+                let call = Call(callID: "b\(n)", topic: topic, language: n % 17 == 0 ? "en" : "ru", identification: n % 2 == 0 ? "ФИОПД" : nil,
+                                customer: ["region": .string(region), "vip": .bool(n % 5 == 0), "balance": .number(100)], facts: f,
+                                notes: n % 3 == 0 ? "модель телефона Xiaomi 12" : nil)
+                calls.append((call, Instant(milliseconds: start.milliseconds + Int64(minute) * 60_000)))
+            }
+        }
+    }
+    return calls
+}
+
+@inline(never) func blackHole<T>(_ x: T) { withExtendedLifetime(x) {} }
+
+func measure(_ name: String, items: Int, _ body: () -> Void) {
+    body()  // warm up
+    var rounds = 0
+    let clock = ContinuousClock()
+    let begin = clock.now
+    var elapsed = Duration.zero
+    repeat {
+        body()
+        rounds += 1
+        elapsed = clock.now - begin
+    } while elapsed < .seconds(seconds)
+    let s = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    let rate = Double(rounds * items) / s
+    let padded = name.padding(toLength: 34, withPad: " ", startingAt: 0)
+    print(padded + String(format: "%12.0f /s  %8.2f µs each", rate, 1e6 / rate))
+}
+
+let calls = mix()
+let jsonCalls: [[UInt8]] = calls.map { call, _ in
+    var w = JSONWriter()
+    w.value(.object([
+        .init("call_id", .string(call.callID)), .init("topic", .string(call.topic)), .init("language", call.language.map(Value.string) ?? .null),
+        .init("customer", .object(call.customer.sorted { $0.key < $1.key }.map { .init($0.key, $0.value) })),
+        .init("facts", .object(call.facts.sorted { $0.key < $1.key }.map { .init($0.key, $0.value) })),
+        .init("notes", call.notes.map(Value.string) ?? .null),
+    ]))
+    return w.bytes
+}
+let decisions = calls.map { try! table.evaluate($0.0, at: $0.1) }
+print("table \(table.name) version \(table.version); \(calls.count) calls in the mix, \(table.topics.count) topics; \(seconds) s per measurement")
+print("mean call JSON \(jsonCalls.map(\.count).reduce(0, +) / jsonCalls.count) bytes, mean decision JSON \(decisions.map { Wire.encode($0).utf8.count }.reduce(0, +) / decisions.count) bytes")
+
+measure("evaluate (decision with trace)", items: calls.count) {
+    for (call, instant) in calls { blackHole(try? table.evaluate(call, at: instant)) }
+}
+measure("decode call JSON", items: jsonCalls.count) {
+    for bytes in jsonCalls { blackHole(try? Wire.decodeCall(bytes)) }
+}
+measure("encode decision JSON", items: decisions.count) {
+    var w = JSONWriter(capacity: 2048)
+    for d in decisions {
+        w = JSONWriter(capacity: 2048)
+        Wire.encode(d, into: &w)
+        blackHole(w.bytes.count)
+    }
+}
+measure("decode + evaluate + encode", items: calls.count) {
+    for (n, bytes) in jsonCalls.enumerated() {
+        var w = JSONWriter(capacity: 2048)
+        if let call = try? Wire.decodeCall(bytes), let d = try? table.evaluate(call, at: calls[n].1) {
+            Wire.encode(d, into: &w)
+        }
+        blackHole(w.bytes.count)
+    }
+}
+measure("load + compile the table", items: 1) {
+    blackHole(try? TableLoader.load(yaml: text, file: tablePath))
+}

@@ -11,7 +11,7 @@ extension Table {
         }
         let topic = topics[topicNumber]
         var context = try EvaluationContext(table: self, topic: topic, call: call, instant: instant)
-        context.trace.append("topic=\(topic.code)")
+        context.trace.append(topic.traceLine)
         for rule in globalRules where try rule.condition.holds(in: &context) {
             return try decide(rule, topic: topic, context: &context, operations: operations)
         }
@@ -23,7 +23,7 @@ extension Table {
     }
 
     private func decide(_ rule: Rule, topic: Topic, context: inout EvaluationContext, operations: Operations) throws(InputError) -> Decision {
-        context.trace.append("rule \(rule.id)")
+        context.trace.append(rule.traceLine)
         let ruleComment = try (rule.outcome.comment ?? topic.comment)?.render(in: &context)
         let outcome = try settle(rule.outcome, context: &context)
         var ownComment = ruleComment

@@ -52,7 +52,7 @@ extension TableCompiler {
                 emergencies.append(.init(from: from, until: until, reason: try fields["reason"]?.string("reason")))
             }
         }
-        return Schedule(id: e.key, weekly: weekly, overrides: overrides, emergencies: emergencies)
+        return Schedule(id: e.key, zone: zone?.identifier ?? "", weekly: weekly, overrides: overrides, emergencies: emergencies)
     }
 
     /// `daily`, `weekdays`, `weekends`, `mon-fri`, `sat`, or a list of those.

@@ -274,7 +274,7 @@ struct TableCompiler {
         // Rules read the facts; with a fact that failed to compile they would only repeat its error.
         guard errors.count == errorsBefore else { return nil }
         let rules = compileRules(f["rules"]!, topic: scope, what: "rules of \(what)")
-        let topic = Topic(code: e.key, name: name, facts: facts, factIndex: factIndex, comment: comment, rules: rules)
+        let topic = Topic(code: e.key, name: name, facts: facts, factIndex: factIndex, comment: comment, rules: rules, traceLine: "topic=\(e.key)")
         if errors.count == errorsBefore {
             errors.append(contentsOf: Coverage.problems(of: topic, globalRules: globalRules, table: self, mark: e.keyMark))
         }

@@ -14,6 +14,9 @@ public struct Schedule: Sendable {
     public let summary: String
     /// Open at every instant: no window edges, overrides or closures can change it.
     public let isAlwaysOpen: Bool
+    /// Trace words for the weekly case, made once: `open 04:00–23:50 daily Europe/Moscow`.
+    private let openWords: String
+    private let closedWords: String
 
     /// Minutes after local midnight; `close` may exceed 1440 for a window that crosses midnight.
     struct Window: Sendable, Hashable {
@@ -39,7 +42,7 @@ public struct Schedule: Sendable {
         let reason: String?
     }
 
-    init(id: String, weekly: [[Window]], overrides: [CivilDate: Override], emergencies: [EmergencyClosure]) {
+    init(id: String, zone: String, weekly: [[Window]], overrides: [CivilDate: Override], emergencies: [EmergencyClosure]) {
         self.id = id
         self.weekly = weekly
         self.overrides = overrides
@@ -47,6 +50,8 @@ public struct Schedule: Sendable {
         let allDay = weekly.allSatisfy { $0 == [Window(open: 0, close: 1440)] }
         self.isAlwaysOpen = allDay && overrides.isEmpty && emergencies.isEmpty
         self.summary = Schedule.summarize(weekly)
+        self.openWords = "open \(summary) \(zone)"
+        self.closedWords = "closed \(summary) \(zone)"
     }
 
     /// What the schedule says at an instant, and why.
@@ -75,6 +80,7 @@ public struct Schedule: Sendable {
     /// Whether the schedule is open at `instant`, with the words that explain it.
     public func state(at instant: Instant, zone: ZoneRules) -> State {
         let open = isOpen(at: instant, zone: zone)
+        if emergencies.isEmpty && overrides.isEmpty { return State(isOpen: open, explanation: open ? openWords : closedWords) }
         let word = open ? "open" : "closed"
         if let e = emergencies.first(where: { $0.from <= instant && instant < $0.until }) {
             return State(isOpen: false, explanation: "closed: emergency closure\(e.reason.map { " (\($0))" } ?? "") until \(Timestamp.format(e.until, in: zone))")
@@ -84,7 +90,7 @@ public struct Schedule: Sendable {
             let hours = o.windows.isEmpty ? "closed all day" : o.windows.map(\.description).joined(separator: ", ")
             return State(isOpen: open, explanation: "\(word): \(today) override\(o.reason.map { " (\($0))" } ?? ""), \(hours), \(zone.identifier)")
         }
-        return State(isOpen: open, explanation: "\(word) \(summary) \(zone.identifier)")
+        return State(isOpen: open, explanation: open ? openWords : closedWords)
     }
 
     /// The first instant after `instant` at which the schedule opens or closes, looking up to a year ahead.
@@ -94,7 +100,8 @@ public struct Schedule: Sendable {
         let current = isOpen(at: instant, zone: zone)
         let today = zone.localDate(at: instant)
         var searched: Int64 = 0  // boundaries before the start of day `today + searched` have been examined
-        for horizon: Int64 in [8, 32, 370] {
+        // Most answers lie within a day; widen the search only when they do not.
+        for horizon: Int64 in [2, 8, 32, 370] {
             // Windows start on their own day, so every boundary before the start of day
             // `today + horizon` belongs to a day before it; collecting days up to it is complete.
             let limit = zone.utc(fromLocal: (today.day + horizon) * 86_400)

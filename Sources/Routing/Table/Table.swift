@@ -127,6 +127,8 @@ public struct Topic: Sendable {
     /// The comment used when a rule gives none.
     let comment: Template?
     let rules: [Rule]
+    /// `topic=<code>`, the trace's first line.
+    let traceLine: String
     public var ruleIDs: [String] { rules.map(\.id) }
 }
 
@@ -136,6 +138,16 @@ struct Rule: Sendable {
     let condition: Condition
     let outcome: Outcome
     let mark: SourceMark
+    /// `rule <id>`, the trace's line for it.
+    let traceLine: String
+
+    init(id: String, condition: Condition, outcome: Outcome, mark: SourceMark) {
+        self.id = id
+        self.condition = condition
+        self.outcome = outcome
+        self.mark = mark
+        self.traceLine = "rule \(id)"
+    }
 }
 
 /// What a rule decides, and where to go instead when its target is closed.
