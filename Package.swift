@@ -12,12 +12,18 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Pure routing logic: no sockets, no files, no clocks.
         .target(name: "Routing", dependencies: [.product(name: "Yams", package: "Yams")]),
         // The contract's JSON: calls, decisions, errors, envelopes.
         .target(name: "Wire", dependencies: ["Routing"]),
+        // libzmq, the C library (Debian's libzmq3-dev).
+        .systemLibrary(name: "CLibZMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
+        // A small, safe Swift wrapper; the only target that touches libzmq.
+        .target(name: "ZeroMQ", dependencies: ["CLibZMQ"]),
         .executableTarget(
             name: "switchboard",
             dependencies: [
@@ -30,6 +36,7 @@ let package = Package(
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "Wire"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Routing"]),
         .testTarget(name: "SwitchboardCLITests", dependencies: ["Wire", "Routing"]),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
     ],
     swiftLanguageModes: [.v6]
 )
