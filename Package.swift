@@ -24,11 +24,22 @@ let package = Package(
         .systemLibrary(name: "CLibZMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         // A small, safe Swift wrapper; the only target that touches libzmq.
         .target(name: "ZeroMQ", dependencies: ["CLibZMQ"]),
+        // The server: query, journalled events with replay, control, reload.
+        .target(
+            name: "Engine",
+            dependencies: [
+                "Routing", "Wire", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "switchboard",
             dependencies: [
-                "Routing", "Wire",
+                "Routing", "Wire", "Engine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Release-mode throughput benchmark of the routing core (tools/bench-core).
@@ -37,6 +48,7 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire", "Routing"]),
         .testTarget(name: "SwitchboardCLITests", dependencies: ["Wire", "Routing"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -59,6 +59,9 @@ public struct JSONWriter {
 
     public mutating func bool(_ b: Bool) { b ? raw("true") : raw("false") }
 
+    /// Appends bytes that are already JSON text.
+    public mutating func appendRaw(_ json: some Collection<UInt8>) { bytes.append(contentsOf: json) }
+
     public mutating func null() { raw("null") }
 
     public mutating func value(_ v: Value) {
@@ -110,6 +113,15 @@ public struct JSONWriter {
         private var first = true
 
         fileprivate init(writer: JSONWriter) { self.writer = writer }
+
+        /// A member whose key is computed (a table's name, an error code).
+        public mutating func member(dynamic key: String, _ write: (inout JSONWriter) -> Void) {
+            if !first { writer.bytes.append(0x2C) }
+            first = false
+            writer.string(key)
+            writer.bytes.append(0x3A)
+            write(&writer)
+        }
 
         public mutating func member(_ key: StaticString, _ write: (inout JSONWriter) -> Void) {
             if !first { writer.bytes.append(0x2C) }

@@ -1,0 +1,178 @@
+import Routing
+
+extension InputError.Code {
+    /// A request whose frames are not one JSON payload behind the envelope.
+    public static let badRequest = InputError.Code(rawValue: "bad_request")
+}
+
+/// A query: `{"id", "table", "at"?, "call"}`.
+public struct QueryRequest: Sendable {
+    /// Echoed in the reply; any JSON scalar the client chose, `null` when absent.
+    public let id: Value
+    public let table: String
+    public let at: Instant?
+    public let call: Call
+
+    static let keys = ["id", "table", "at", "call"]
+
+    /// Decodes a query. The id is recovered first, so even a refused query's reply carries it.
+    public static func decode(_ bytes: [UInt8]) -> (id: Value, result: Result<QueryRequest, InputError>) {
+        let value: Value
+        switch Result(catching: { () throws(InputError) in try JSONReader.parse(bytes) }) {
+        case .success(let v): value = v
+        case .failure(let e): return (.null, .failure(e))
+        }
+        var id = Value.null
+        if case .object = value, let given = value["id"] {
+            switch given {
+            case .string, .number, .null: id = given
+            default: return (.null, .failure(InputError(.badType, "id must be a string or a number, got \(given.kindDescription).", field: "id")))
+            }
+        }
+        return (id, Result { () throws(InputError) in try decodeBody(value, id: id) })
+    }
+
+    private static func decodeBody(_ value: Value, id: Value) throws(InputError) -> QueryRequest {
+        guard case .object(let members) = value else {
+            throw InputError(.badType, "a query must be a JSON object {\"id\", \"table\", \"at\"?, \"call\"}, got \(value.kindDescription).")
+        }
+        var table: String?
+        var at: Instant?
+        var call: Call?
+        for m in members {
+            switch m.key {
+            case "id": break
+            case "table":
+                guard case .string(let s) = m.value else { throw .init(.badType, "table must be a string, got \(m.value.kindDescription).", field: "table") }
+                table = s
+            case "at": at = try Wire.instant(m.value, field: "at")
+            case "call": call = try Call(value: m.value)
+            default: throw InputError(.unknownField, "\(m.key) is not a field of a query; expected one of: \(keys.joined(separator: ", ")).", field: m.key)
+            }
+        }
+        guard let table else { throw InputError(.missingField, "table is required: the name of a table the engine serves.", field: "table") }
+        guard let call else { throw InputError(.missingField, "call is required: the call to decide.", field: "call") }
+        return QueryRequest(id: id, table: table, at: at, call: call)
+    }
+}
+
+/// A decision as published and journalled.
+public struct DecisionEvent: Sendable {
+    public let seq: UInt64
+    public let eventID: String
+    public let at: Instant
+    /// `at`'s offset in the table's zone.
+    public let atOffset: Int32
+    public let callID: String
+    public let table: String
+    public let tableVersion: String
+    public let decision: Decision
+
+    public init(seq: UInt64, eventID: String, at: Instant, atOffset: Int32, callID: String, table: String, tableVersion: String, decision: Decision) {
+        self.seq = seq
+        self.eventID = eventID
+        self.at = at
+        self.atOffset = atOffset
+        self.callID = callID
+        self.table = table
+        self.tableVersion = tableVersion
+        self.decision = decision
+    }
+
+    /// `decision.<action>.<target id, case id, or rule for first_line and deny>`.
+    public var topic: String {
+        let d = decision
+        let what = d.target?.id ?? d.case?.id ?? d.rule
+        return "decision.\(d.action.rawValue).\(what)"
+    }
+
+    /// The event's JSON; `seq` comes first so a journal line's sequence can be read without parsing the rest.
+    public func encode(into w: inout JSONWriter) {
+        w.object { o in
+            o.member("seq") { $0.number(Int64(seq)) }
+            o.member("event_id") { $0.string(eventID) }
+            o.member("at") { $0.string(Timestamp.format(at, offsetSeconds: atOffset)) }
+            o.member("call_id") { $0.string(callID) }
+            o.member("table") { $0.string(table) }
+            o.member("table_version") { $0.string(tableVersion) }
+            o.member("decision") { Wire.encode(decision, into: &$0) }
+        }
+    }
+}
+
+extension Wire {
+    /// `{"id": …, "decision": {…}}`.
+    public static func encodeReply(id: Value, decision: Decision, into w: inout JSONWriter) {
+        w.object { o in
+            o.member("id") { $0.value(id) }
+            o.member("decision") { Wire.encode(decision, into: &$0) }
+        }
+    }
+
+    /// `{"id": …, "error": {…}}`.
+    public static func encodeReply(id: Value, error: InputError, into w: inout JSONWriter) {
+        w.object { o in
+            o.member("id") { $0.value(id) }
+            o.member("error") { Wire.encodeErrorBody(error, into: &$0) }
+        }
+    }
+
+    /// The heartbeat event: `{"seq": <latest seq>, "at"}`.
+    public static func encodeHeartbeat(seq: UInt64, at: Instant) -> [UInt8] {
+        var w = JSONWriter(capacity: 64)
+        w.object { o in
+            o.member("seq") { $0.number(Int64(seq)) }
+            o.member("at") { $0.string(Timestamp.format(at, offsetSeconds: 0)) }
+        }
+        return w.bytes
+    }
+
+    /// `{"events": [<journalled events, verbatim>], "next_seq": K}`.
+    public static func encodeReplay(events: [ArraySlice<UInt8>], nextSeq: UInt64) -> [UInt8] {
+        var w = JSONWriter(capacity: 64 + events.reduce(0) { $0 + $1.count + 1 })
+        w.object { o in
+            o.member("events") { w in w.array(rawElements: events) }
+            o.member("next_seq") { $0.number(Int64(nextSeq)) }
+        }
+        return w.bytes
+    }
+
+    /// A replay request: `{"from_seq": N, "max": M}` (M default 1000).
+    public static func decodeReplayRequest(_ value: Value, maximum: Int) throws(InputError) -> (fromSeq: UInt64, max: Int) {
+        guard case .object(let members) = value else {
+            throw InputError(.badType, "a replay request must be a JSON object {\"from_seq\", \"max\"?}, got \(value.kindDescription).")
+        }
+        var from: UInt64?
+        var max = 1000
+        for m in members {
+            switch m.key {
+            case "from_seq":
+                guard case .number(let n) = m.value, n >= 1, n == n.rounded(), n < 9e15 else {
+                    throw InputError(.badType, "from_seq must be a whole number from 1.", field: "from_seq")
+                }
+                from = UInt64(n)
+            case "max":
+                guard case .number(let n) = m.value, n >= 1, n == n.rounded(), n <= Double(maximum) else {
+                    throw InputError(.badType, "max must be a whole number from 1 to \(maximum).", field: "max")
+                }
+                max = Int(n)
+            default:
+                throw InputError(.unknownField, "\(m.key) is not a field of a replay request; expected from_seq, max.", field: m.key)
+            }
+        }
+        guard let from else { throw InputError(.missingField, "from_seq is required: the first sequence number wanted.", field: "from_seq") }
+        return (from, max)
+    }
+}
+
+extension JSONWriter {
+    /// Writes `[a,b,…]` from elements that are already JSON text.
+    public mutating func array(rawElements: [ArraySlice<UInt8>]) {
+        raw("[")
+        for (i, e) in rawElements.enumerated() {
+            if i > 0 { raw(",") }
+            appendRaw(e)
+        }
+        raw("]")
+    }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Engine
+import Logging
+import ServiceLifecycle
+
+/// `switchboard serve`: the engine over ZeroMQ until SIGINT or SIGTERM.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the routing engine over ZeroMQ (query, events, replay, control) until SIGINT or SIGTERM.",
+        discussion: "On SIGINT or SIGTERM it answers what has arrived, publishes what it can, flushes the journal and exits 0. See docs/PROTOCOL.md."
+    )
+
+    @Option(help: ArgumentHelp("Folder of routing tables to serve.", valueName: "DIR"))
+    var tables = TableFiles.defaultDirectory
+
+    @Option(help: ArgumentHelp("Folder for the journal and state.", valueName: "DIR"))
+    var data = ".switchboard"
+
+    @Option(help: ArgumentHelp("Query endpoint (ROUTER).", valueName: "EP"))
+    var query = "tcp://127.0.0.1:5570"
+
+    @Option(help: ArgumentHelp("Events endpoint (XPUB).", valueName: "EP"))
+    var events = "tcp://127.0.0.1:5571"
+
+    @Option(help: ArgumentHelp("Replay endpoint (ROUTER).", valueName: "EP"))
+    var replay = "tcp://127.0.0.1:5572"
+
+    @Option(help: ArgumentHelp("Control endpoint (ROUTER).", valueName: "EP"))
+    var control = "tcp://127.0.0.1:5573"
+
+    @Option(help: ArgumentHelp("Journal group commit: fdatasync at least this often, in milliseconds.", valueName: "MS"))
+    var syncInterval = 5
+
+    @Option(help: ArgumentHelp("Journal group commit: fdatasync after this many events.", valueName: "N"))
+    var syncEvery = 256
+
+    @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "LEVEL"))
+    var logLevel = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.") }
+        guard syncInterval >= 1 else { throw ValidationError("--sync-interval must be at least 1 ms.") }
+        guard syncEvery >= 1 else { throw ValidationError("--sync-every must be at least 1.") }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel)!
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "switchboard.engine")
+        var configuration = EngineConfiguration()
+        configuration.tablesDirectory = tables
+        configuration.dataDirectory = data
+        configuration.queryEndpoint = query
+        configuration.eventsEndpoint = events
+        configuration.replayEndpoint = replay
+        configuration.controlEndpoint = control
+        configuration.syncInterval = .milliseconds(syncInterval)
+        configuration.syncEvery = syncEvery
+        let engine: Engine
+        do {
+            engine = try Engine(configuration: configuration, logger: logger)
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode.failure
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: EngineService(engine: engine))],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        do {
+            try await group.run()
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode.failure
+        }
+    }
+}
