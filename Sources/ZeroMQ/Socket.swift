@@ -167,6 +167,9 @@ public final class Socket {
     /// Subscribes a SUB socket to messages whose first frame starts with `prefix` ("" for all).
     public func subscribe(_ prefix: String = "") throws(ZMQError) { try set(.subscribe, prefix) }
 
+    /// Removes a subscription made with ``subscribe(_:)``.
+    public func unsubscribe(_ prefix: String) throws(ZMQError) { try set(.unsubscribe, prefix) }
+
     /// Whether a message can be received now (`ZMQ_EVENTS` has `POLLIN`).
     public var hasIncoming: Bool { ((try? getInt32(.events)) ?? 0) & Int32(ZMQ_POLLIN) != 0 }
 
@@ -188,6 +191,7 @@ public final class Socket {
         public static let receiveTimeout = Option(raw: ZMQ_RCVTIMEO, name: "RCVTIMEO")
         public static let sendTimeout = Option(raw: ZMQ_SNDTIMEO, name: "SNDTIMEO")
         public static let subscribe = Option(raw: ZMQ_SUBSCRIBE, name: "SUBSCRIBE")
+        public static let unsubscribe = Option(raw: ZMQ_UNSUBSCRIBE, name: "UNSUBSCRIBE")
         public static let xpubNoDrop = Option(raw: ZMQ_XPUB_NODROP, name: "XPUB_NODROP")
         public static let routerMandatory = Option(raw: ZMQ_ROUTER_MANDATORY, name: "ROUTER_MANDATORY")
         public static let events = Option(raw: ZMQ_EVENTS, name: "EVENTS")

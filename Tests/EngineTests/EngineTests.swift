@@ -1,0 +1,279 @@
+import Foundation
+import Testing
+@testable import Engine
+import Routing
+import Wire
+import ZeroMQ
+
+@Suite(.serialized) struct EngineQueryTests {
+    @Test func requestReplyRoundTrip() throws {
+        let e = try RunningEngine()
+        let req = try e.requestSocket()
+        let reply = try e.ask(req, query(id: 1))
+        #expect(reply["id"] == .number(1))
+        #expect(reply["decision"]?["action"] == .string("transfer"))
+        #expect(reply["decision"]?["valid_until"] == .string("2026-11-23T23:50:00+03:00"))
+        let closed = try e.ask(req, query(id: 2, at: "2026-11-23T00:30:00Z"))
+        #expect(closed["decision"]?["case"]?["id"] == .string("bo-retention-transfer"))
+    }
+
+    @Test func dealerClientsPipelineWithoutADelimiter() throws {
+        let e = try RunningEngine()
+        let dealer = try e.socket(.dealer, e.engine.snapshot.queryEndpoint)
+        for n in 0..<200 { try dealer.send(query(id: n)) }
+        var ids: Set<Int> = []
+        for _ in 0..<200 {
+            let frames = try #require(try dealer.receiveMultipart())
+            #expect(frames.count == 1)
+            let reply = try JSONReader.parse(frames[0])
+            if case .number(let n) = reply["id"] { ids.insert(Int(n)) }
+            #expect(reply["decision"] != nil)
+        }
+        #expect(ids == Set(0..<200))
+    }
+
+    @Test func everyErrorCodeIsAnsweredWithTheId() throws {
+        let e = try RunningEngine()
+        let req = try e.requestSocket()
+        let cases: [(String, String, Value)] = [
+            ("{broken", "bad_json", .null),
+            (#"{"id":"a","table":"retention-ru","call":{"call_id":"c","topic":"termination","facts":{"insists":true}},"extra":1}"#, "unknown_field", .string("a")),
+            (#"{"id":"b","table":"nope","call":{"call_id":"c","topic":"termination"}}"#, "unknown_table", .string("b")),
+            (#"{"id":"c","table":"retention-ru","at":"tomorrow","call":{"call_id":"c","topic":"termination"}}"#, "bad_time", .string("c")),
+            (#"{"id":"d","table":"retention-ru","call":{"call_id":"c","topic":"leave"}}"#, "unknown_topic", .string("d")),
+            (#"{"id":"e","table":"retention-ru","call":{"call_id":"c","topic":"termination"}}"#, "missing_fact", .string("e")),
+            (#"{"id":"f","table":"retention-ru","call":{"call_id":"c","topic":"termination","facts":{"insists":"yes"}}}"#, "bad_type", .string("f")),
+            (#"{"id":"g","table":"retention-ru"}"#, "missing_field", .string("g")),
+            (#"[1,2]"#, "bad_type", .null),
+        ]
+        for (request, code, id) in cases {
+            let reply = try e.ask(req, request)
+            #expect(reply["error"]?["code"] == .string(code), "\(request) → \(reply)")
+            #expect(reply["id"] == id)
+        }
+    }
+
+    @Test func extraFramesGetAnErrorReply() throws {
+        let e = try RunningEngine()
+        let dealer = try e.socket(.dealer, e.engine.snapshot.queryEndpoint)
+        try dealer.send(multipart: [Array(query(id: 1).utf8), Array("more".utf8)])
+        let frames = try #require(try dealer.receiveMultipart())
+        #expect(try JSONReader.parse(frames.last!)["error"]?["code"] == .string("bad_request"))
+    }
+
+    /// The engine never stops serving because of input: 10,000 malformed requests, each answered, then a good one.
+    @Test func tenThousandMalformedRequests() throws {
+        let e = try RunningEngine()
+        let dealer = try e.socket(.dealer, e.engine.snapshot.queryEndpoint)
+        var rng = SystemRandomNumberGenerator()
+        let good = Array(query(id: 1).utf8)
+        var sent = 0
+        for n in 0..<10_000 {
+            var bytes = good
+            switch n % 4 {
+            case 0: bytes = (0..<Int.random(in: 0...64, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            case 1: bytes.removeLast(Int.random(in: 1...bytes.count, using: &rng))
+            case 2: bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+                bytes.insert(0x7B, at: 0)  // keep it malformed even if the byte change was harmless
+            default: bytes = Array(#"{"id":\#(n),"table":"retention-ru","call":{"call_id":"x","topic":"termination","facts":{"insists":[\#(n)]}}}"#.utf8)
+            }
+            try dealer.send(bytes)
+            sent += 1
+        }
+        var errors = 0
+        for _ in 0..<sent {
+            let frames = try #require(try dealer.receiveMultipart())
+            let reply = try JSONReader.parse(frames.last!)
+            if reply["error"] != nil { errors += 1 }
+        }
+        #expect(errors == sent)
+        let req = try e.requestSocket()
+        #expect(try e.ask(req, query(id: 42))["decision"]?["action"] == .string("transfer"))
+    }
+
+    @Test func oversizedMessagesAreDroppedAndServingGoesOn() throws {
+        let e = try RunningEngine()
+        let big = try e.socket(.dealer, e.engine.snapshot.queryEndpoint)
+        try big.send([UInt8](repeating: 0x20, count: 200_000))
+        let req = try e.requestSocket()
+        #expect(try e.ask(req, query(id: 1))["decision"] != nil)
+    }
+}
+
+@Suite(.serialized) struct EngineEventTests {
+    @Test func tenThousandDecisionsArriveWithContiguousSeq() throws {
+        let e = try RunningEngine()
+        let sub = try e.subscriber("decision.")
+        let dealer = try e.socket(.dealer, e.engine.snapshot.queryEndpoint)
+        let total = 10_000
+        // Keep a bounded number in flight so the test measures delivery, not queueing.
+        var sent = 0, answered = 0
+        while answered < total {
+            while sent < total && sent - answered < 500 {
+                try dealer.send(query(id: sent, topic: sent % 3 == 0 ? "sim_block" : "termination", facts: sent % 3 == 0 ? "{}" : #"{"insists":true}"#))
+                sent += 1
+            }
+            _ = try #require(try dealer.receiveMultipart())
+            answered += 1
+        }
+        var expected: Int64 = 1
+        var topics: Set<String> = []
+        while expected <= Int64(total) {
+            let frames = try #require(try sub.receiveMultipart())
+            #expect(frames.count == 2)
+            let event = try JSONReader.parse(frames[1])
+            #expect(event["seq"] == .number(Double(expected)))
+            topics.insert(String(decoding: frames[0], as: UTF8.self))
+            expected += 1
+        }
+        #expect(topics == ["decision.transfer.retention", "decision.first_line.sim_block.first_line"])
+    }
+
+    @Test func eventCarriesTheContractFields() throws {
+        let e = try RunningEngine()
+        let sub = try e.subscriber("decision.")
+        let req = try e.requestSocket()
+        let reply = try e.ask(req, query(id: 9))
+        let frames = try #require(try sub.receiveMultipart())
+        #expect(String(decoding: frames[0], as: UTF8.self) == "decision.transfer.retention")
+        let event = try JSONReader.parse(frames[1])
+        guard case .object(let members) = event else { Issue.record("event is not an object"); return }
+        #expect(members.map(\.key) == ["seq", "event_id", "at", "call_id", "table", "table_version", "decision"])
+        #expect(event["call_id"] == .string("c-9"))
+        #expect(event["at"] == .string("2026-11-23T12:00:00+03:00"))
+        #expect(event["decision"] == reply["decision"])
+        #expect(event["event_id"]?.text.hasSuffix("-1") == true)
+    }
+
+    @Test func errorsAreAnsweredNotPublished() throws {
+        let e = try RunningEngine()
+        let sub = try e.subscriber("decision.")
+        let req = try e.requestSocket()
+        _ = try e.ask(req, "{broken")
+        _ = try e.ask(req, query(id: 1))
+        let frames = try #require(try sub.receiveMultipart())
+        #expect(try JSONReader.parse(frames[1])["seq"] == .number(1))
+    }
+
+    @Test func heartbeatCarriesTheLatestSeq() throws {
+        let e = try RunningEngine()
+        let req = try e.requestSocket()
+        for n in 0..<3 { _ = try e.ask(req, query(id: n)) }
+        let sub = try e.socket(.sub, e.engine.snapshot.eventsEndpoint)
+        try sub.subscribe("heartbeat")
+        let frames = try #require(try sub.receiveMultipart())
+        #expect(try JSONReader.parse(frames[1])["seq"] == .number(3))
+    }
+
+    @Test func replayReturnsExactlyTheMissedRange() throws {
+        let e = try RunningEngine()
+        let req = try e.requestSocket()
+        for n in 0..<50 { _ = try e.ask(req, query(id: n)) }
+        let replay = try e.socket(.req, e.engine.snapshot.replayEndpoint)
+        let part = try e.ask(replay, #"{"from_seq": 11, "max": 20}"#)
+        guard case .array(let events)? = part["events"] else { Issue.record("no events"); return }
+        #expect(events.map { $0["seq"] } == (11...30).map { .number(Double($0)) })
+        #expect(part["next_seq"] == .number(31))
+        #expect(events.first?["call_id"] == .string("c-10"))
+        let rest = try e.ask(replay, #"{"from_seq": 31}"#)
+        if case .array(let tail)? = rest["events"] { #expect(tail.count == 20) }
+        #expect(rest["next_seq"] == .number(51))
+        let beyond = try e.ask(replay, #"{"from_seq": 51}"#)
+        #expect(beyond["events"] == .array([]))
+        #expect(beyond["next_seq"] == .number(51))
+        #expect(try e.ask(replay, #"{"from_seq": 0}"#)["error"]?["field"] == .string("from_seq"))
+        #expect(try e.ask(replay, #"{"max": 5}"#)["error"]?["code"] == .string("missing_field"))
+        #expect(try e.ask(replay, #"{"from_seq": 1, "max": 1000000}"#)["error"]?["field"] == .string("max"))
+    }
+
+    @Test func restartContinuesSeq() throws {
+        let tables = TemporaryFolder.tables()
+        let data = TemporaryFolder("data")
+        var first: RunningEngine? = try RunningEngine(tables: tables, data: data)
+        let req = try first!.requestSocket()
+        for n in 0..<25 { _ = try first!.ask(req, query(id: n)) }
+        req.close()
+        first!.stop()
+        first = nil
+        let second = try RunningEngine(tables: tables, data: data)
+        let sub = try second.subscriber("decision.")
+        _ = try second.ask(try second.requestSocket(), query(id: 99))
+        let frames = try #require(try sub.receiveMultipart())
+        let event = try JSONReader.parse(frames[1])
+        #expect(event["seq"] == .number(26))
+        let replay = try second.socket(.req, second.engine.snapshot.replayEndpoint)
+        let all = try second.ask(replay, #"{"from_seq": 1, "max": 100}"#)
+        if case .array(let events)? = all["events"] { #expect(events.count == 26) }
+        // The same journal names every event: ids stay unique across restarts.
+        #expect(event["event_id"]?.text.hasSuffix("-26") == true)
+    }
+}
+
+@Suite(.serialized) struct EngineControlTests {
+    @Test func ctiIncidentFlipsViaAndSurvivesARestart() throws {
+        let tables = TemporaryFolder.tables()
+        let data = TemporaryFolder("data")
+        var e: RunningEngine? = try RunningEngine(tables: tables, data: data)
+        let req = try e!.requestSocket()
+        #expect(try e!.ask(req, query(id: 1))["decision"]?["target"]?["via"] == .string("cti"))
+        #expect(try e!.control(#"{"cmd":"cti_incident","on":true}"#)["ok"] == .bool(true))
+        #expect(try e!.ask(req, query(id: 2))["decision"]?["target"]?["via"] == .string("number"))
+        req.close()
+        e!.stop()
+        e = nil
+        let again = try RunningEngine(tables: tables, data: data)
+        let req2 = try again.requestSocket()
+        #expect(try again.ask(req2, query(id: 3))["decision"]?["target"]?["via"] == .string("number"))
+        #expect(try again.control(#"{"cmd":"cti_incident","on":false}"#)["cti_incident"] == .bool(false))
+        #expect(try again.ask(req2, query(id: 4))["decision"]?["target"]?["via"] == .string("cti"))
+        #expect(try again.control(#"{"cmd":"cti_incident","on":"yes"}"#)["error"]?["field"] == .string("on"))
+    }
+
+    @Test func reloadOfABadTableKeepsTheOldOne() throws {
+        let e = try RunningEngine()
+        let req = try e.requestSocket()
+        let path = e.tables.url.appendingPathComponent("retention-ru.yaml")
+        let original = try String(contentsOf: path, encoding: .utf8)
+        try original.replacingOccurrences(of: "transfer: equipment-experts-repeat", with: "transfer: nowhere").write(to: path, atomically: true, encoding: .utf8)
+        let rejected = try e.control(#"{"cmd":"reload"}"#)
+        #expect(rejected["error"]?["code"] == .string("invalid_table"))
+        if case .array(let errors)? = rejected["errors"] { #expect(errors.first?.text.contains("unknown target 'nowhere'") == true) }
+        #expect(try e.ask(req, query(id: 1))["decision"]?["action"] == .string("transfer"))
+        // A valid change swaps in: the 23:50 closing moves to 22:00.
+        try original.replacingOccurrences(of: #"hours: "04:00-23:50""#, with: #"hours: "04:00-22:00""#).write(to: path, atomically: true, encoding: .utf8)
+        let accepted = try e.control(#"{"cmd":"reload"}"#)
+        #expect(accepted["ok"] == .bool(true))
+        let late = try e.ask(req, query(id: 2, at: "2026-11-23T22:30:00+03:00"))
+        #expect(late["decision"]?["action"] == .string("case"))
+        let health = try e.control(#"{"cmd":"health"}"#)
+        #expect(health["counters"]?["reloads"] == .number(1))
+        #expect(health["counters"]?["reloads_rejected"] == .number(1))
+    }
+
+    @Test func reloadLosesNoRequest() throws {
+        let e = try RunningEngine()
+        let dealer = try e.socket(.dealer, e.engine.snapshot.queryEndpoint)
+        let control = try e.socket(.dealer, e.engine.snapshot.controlEndpoint)
+        for n in 0..<2000 {
+            try dealer.send(query(id: n))
+            if n % 400 == 0 { try control.send(#"{"cmd":"reload"}"#) }
+        }
+        var decisions = 0
+        for _ in 0..<2000 where try JSONReader.parse(try #require(try dealer.receiveMultipart()).last!)["decision"] != nil { decisions += 1 }
+        #expect(decisions == 2000)
+        for _ in 0..<5 { #expect(try JSONReader.parse(try #require(try control.receiveMultipart()).last!)["ok"] == .bool(true)) }
+    }
+
+    @Test func healthAndUnknownCommands() throws {
+        let e = try RunningEngine()
+        _ = try e.ask(try e.requestSocket(), query(id: 1))
+        let health = try e.control(#"{"cmd":"health"}"#)
+        #expect(health["ok"] == .bool(true))
+        #expect(health["journal"]?["seq"] == .number(1))
+        #expect(health["tables"]?["retention-ru"]?["topics"] == .number(19))
+        #expect(health["counters"]?["decisions"] == .number(1))
+        #expect(try e.control(#"{"cmd":"explode"}"#)["error"]?["code"] == .string("unknown_command"))
+        #expect(try e.control(#"{}"#)["error"]?["code"] == .string("missing_field"))
+        #expect(try e.control(#"nope"#)["error"]?["code"] == .string("bad_json"))
+    }
+}
