@@ -1,0 +1,190 @@
+import Foundation
+import Testing
+import Routing
+import Wire
+
+/// `switchboard serve` as a separate process, as operators and outside clients meet it.
+final class ServeProcess {
+    let process = Process()
+    let data: URL
+    private let errors = Pipe()
+    private(set) var endpoints: [String: String] = [:]
+    private var log = Data()
+
+    init(data: URL) throws {
+        self.data = data
+        process.executableURL = CLI.executable
+        process.currentDirectoryURL = CLI.root
+        process.arguments = ["serve", "--data", data.path, "--query", "tcp://127.0.0.1:*", "--events", "tcp://127.0.0.1:*",
+                             "--replay", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*"]
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // The "serving" line names the endpoints bound, with the ports the system chose.
+        let deadline = Date().addingTimeInterval(20)
+        while endpoints.isEmpty && Date() < deadline {
+            let chunk = errors.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            log.append(chunk)
+            let text = String(decoding: log, as: UTF8.self)
+            guard let line = text.split(separator: "\n").first(where: { $0.contains(" serving") }) else { continue }
+            for name in ["query", "events", "replay", "control"] {
+                if let m = line.firstMatch(of: try Regex("\(name)=(tcp://[0-9.:]+)")) {
+                    endpoints[name] = String(m.output[1].substring!)
+                }
+            }
+        }
+        guard endpoints.count == 4 else { throw ServeFailure(log: String(decoding: log, as: UTF8.self)) }
+        // Keep draining stderr so the engine never blocks on a full pipe.
+        let handle = errors.fileHandleForReading
+        Thread { while !handle.availableData.isEmpty {} }.start()
+    }
+
+    struct ServeFailure: Error, CustomStringConvertible {
+        let log: String
+        var description: String { "switchboard serve did not start:\n\(log)" }
+    }
+
+    func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+
+    func waitForExit(seconds: Double = 20) -> Int32? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning {
+            signal(SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
+
+func temporaryFolder() -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-serve-\(UUID().uuidString)")
+    try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// The journal's lines, parsed.
+func journal(_ data: URL) throws -> [Value] {
+    let text = try String(contentsOf: data.appendingPathComponent("journal.jsonl"), encoding: .utf8)
+    return try text.split(separator: "\n").map { try JSONReader.parse(String($0)) }
+}
+
+@Suite(.serialized) struct ServeTests {
+    @Test func sigtermDrainsAndExitsZero() throws {
+        let data = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let serve = try ServeProcess(data: data)
+        let r = try CLI.run(["route", "--table", "retention-ru", "--call", #"{"call_id":"x","topic":"sim_block"}"#])
+        #expect(r.status == 0)
+        let client = try PythonClient.run(serve.endpoints)
+        #expect(client.status == 0, "\(client.output)")
+        serve.signal(SIGTERM)
+        #expect(serve.waitForExit() == 0)
+        #expect(try journal(data).count == 1)
+    }
+
+    /// The pyzmq example client, run by Debian's /usr/bin/python3 exactly as a user would.
+    @Test func pythonExampleClient() throws {
+        let data = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let serve = try ServeProcess(data: data)
+        let client = try PythonClient.run(serve.endpoints)
+        #expect(client.status == 0, "\(client.output)")
+        let steps = try client.output.split(separator: "\n").map { try JSONReader.parse(String($0)) }
+        #expect(steps.map { $0["step"]?.text } == ["subscribed", "reply", "event", "replay"])
+        #expect(steps[1]["reply"]?["decision"]?["target"]?["id"] == .string("retention"))
+        #expect(steps[2]["topic"] == .string("decision.transfer.retention"))
+        #expect(steps[3]["matches_event"] == .bool(true))
+        serve.signal(SIGINT)
+        #expect(serve.waitForExit() == 0)
+    }
+
+    /// Killed with SIGKILL under load, the engine has journalled every decision it answered; restarted, it goes on.
+    @Test func killNineLosesNoAnsweredDecision() throws {
+        let data = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let serve = try ServeProcess(data: data)
+        let answered = try LoadClient.run(endpoint: serve.endpoints["query"]!, killAfter: 3000) { serve.signal(SIGKILL) }
+        #expect(serve.waitForExit() != nil)
+        #expect(answered.count >= 3000)
+        let lines = try journal(data)
+        #expect(lines.enumerated().allSatisfy { $0.element["seq"] == .number(Double($0.offset + 1)) })
+        let journalled = Set(lines.compactMap { $0["call_id"]?.text })
+        let lost = answered.subtracting(journalled)
+        #expect(lost.isEmpty, "answered but not journalled: \(lost.sorted().prefix(5))")
+        // Restarted on the same data, seq continues where the journal ends.
+        let again = try ServeProcess(data: data)
+        let more = try LoadClient.run(endpoint: again.endpoints["query"]!, total: 10)
+        #expect(more.count == 10)
+        again.signal(SIGTERM)
+        #expect(again.waitForExit() == 0)
+        let after = try journal(data)
+        #expect(after.count == lines.count + 10)
+        #expect(after.last?["seq"] == .number(Double(lines.count + 10)))
+    }
+}
+
+enum PythonClient {
+    static func run(_ endpoints: [String: String]) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        p.arguments = [CLI.root.appendingPathComponent("tools/example_client.py").path, "--query", endpoints["query"]!,
+                       "--events", endpoints["events"]!, "--replay", endpoints["replay"]!]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// Sends queries over a DEALER (pipelined) from /usr/bin/python3 and reports the call ids answered with a decision.
+enum LoadClient {
+    static func run(endpoint: String, total: Int = 1_000_000, killAfter: Int? = nil, kill: () -> Void = {}) throws -> Set<String> {
+        let script = """
+        import sys, json, zmq
+        ctx = zmq.Context(); s = ctx.socket(zmq.DEALER); s.setsockopt(zmq.LINGER, 0); s.setsockopt(zmq.RCVTIMEO, 3000)
+        s.connect(sys.argv[1]); total = int(sys.argv[2]); sent = answered = 0
+        try:
+            while answered < total:
+                while sent < total and sent - answered < 200:
+                    s.send_json({"id": sent, "table": "retention-ru", "call": {"call_id": "k-%d" % sent, "topic": "termination", "facts": {"insists": True}}}); sent += 1
+                reply = json.loads(s.recv())
+                answered += 1
+                if "decision" in reply:
+                    print("k-%d" % reply["id"], flush=True)
+        except zmq.Again:
+            pass
+        """
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        p.arguments = ["-c", script, endpoint, String(total)]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        var ids: Set<String> = []
+        var buffer = Data()
+        var killed = false
+        while true {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            buffer.append(chunk)
+            while let nl = buffer.firstIndex(of: 0x0A) {
+                ids.insert(String(decoding: buffer[buffer.startIndex..<nl], as: UTF8.self))
+                buffer.removeSubrange(buffer.startIndex...nl)
+            }
+            if let k = killAfter, !killed, ids.count >= k {
+                kill()
+                killed = true
+            }
+        }
+        p.waitUntilExit()
+        return ids
+    }
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/python3
+"""Example Switchboard client (pyzmq): subscribe to decisions, ask for one, and catch up by replay.
+
+Run with Debian's python3-zmq (`/usr/bin/python3 tools/example_client.py`) against `switchboard serve`.
+It prints one JSON line per step, so scripts and tests can read what happened.
+"""
+import argparse
+import json
+import sys
+import time
+
+import zmq
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--query", default="tcp://127.0.0.1:5570")
+    p.add_argument("--events", default="tcp://127.0.0.1:5571")
+    p.add_argument("--replay", default="tcp://127.0.0.1:5572")
+    p.add_argument("--table", default="retention-ru")
+    p.add_argument("--at", default="2026-11-22T23:49:00+03:00")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each answer")
+    args = p.parse_args()
+
+    ctx = zmq.Context()
+    timeout_ms = int(args.timeout * 1000)
+
+    # Subscribe first, and wait for a heartbeat, so the decision's event cannot be missed.
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.LINGER, 0)
+    sub.setsockopt(zmq.RCVTIMEO, timeout_ms)
+    sub.setsockopt(zmq.SUBSCRIBE, b"decision.")
+    sub.setsockopt(zmq.SUBSCRIBE, b"heartbeat")
+    sub.connect(args.events)
+    topic, body = sub.recv_multipart()
+    while topic != b"heartbeat":
+        topic, body = sub.recv_multipart()
+    print(json.dumps({"step": "subscribed", "heartbeat": json.loads(body)}))
+
+    # Ask for a decision over REQ: one frame out, one frame back.
+    req = ctx.socket(zmq.REQ)
+    req.setsockopt(zmq.LINGER, 0)
+    req.setsockopt(zmq.RCVTIMEO, timeout_ms)
+    req.connect(args.query)
+    call = {"call_id": "example-%d" % int(time.time() * 1000), "topic": "termination", "language": "ru",
+            "identification": "ФИОПД", "customer": {"type": "person", "region": "moscow"},
+            "facts": {"insists": True}, "notes": "модель телефона Xiaomi 12"}
+    req.send_json({"id": "q-1", "table": args.table, "at": args.at, "call": call})
+    reply = req.recv_json()
+    print(json.dumps({"step": "reply", "reply": reply}, ensure_ascii=False))
+    if "error" in reply:
+        return 1
+
+    # The same decision arrives as an event: topic frame, then the event JSON.
+    while True:
+        topic, body = sub.recv_multipart()
+        if topic == b"heartbeat":
+            continue
+        event = json.loads(body)
+        if event["call_id"] == call["call_id"]:
+            break
+    print(json.dumps({"step": "event", "topic": topic.decode(), "seq": event["seq"], "event_id": event["event_id"]}))
+
+    # A subscriber that missed events asks the replay endpoint from the first seq it lacks.
+    rep = ctx.socket(zmq.REQ)
+    rep.setsockopt(zmq.LINGER, 0)
+    rep.setsockopt(zmq.RCVTIMEO, timeout_ms)
+    rep.connect(args.replay)
+    rep.send_json({"from_seq": event["seq"], "max": 1})
+    replayed = rep.recv_json()
+    same = replayed["events"] and replayed["events"][0]["event_id"] == event["event_id"]
+    print(json.dumps({"step": "replay", "next_seq": replayed["next_seq"], "matches_event": bool(same)}))
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except zmq.Again:
+        print(json.dumps({"step": "timeout"}))
+        sys.exit(2)
