@@ -112,8 +112,23 @@ public final class Engine: @unchecked Sendable {
         defer { finished.signal() }
         let context: Context
         let query, replay, control, events: Socket
+        var zap: ZAPHandler?
+        defer { zap?.stop() }
         do {
             context = try Context()
+            if let curve = configuration.curve {
+                // The handler must answer before any socket binds: an enforcing server refuses all without it.
+                let logger = self.logger
+                let handler = try ZAPHandler(allowedKeys: curve.allowedClientKeys) { key, admitted in
+                    if admitted {
+                        logger.debug("CURVE client admitted", metadata: ["key": "\(key)"])
+                    } else {
+                        logger.warning("CURVE client refused: key not on the allow-list", metadata: ["key": "\(key)"])
+                    }
+                }
+                try handler.start(in: context)
+                zap = handler
+            }
             query = try Socket(context, .router)
             replay = try Socket(context, .router)
             control = try Socket(context, .router)
@@ -128,6 +143,9 @@ public final class Engine: @unchecked Sendable {
             // A subscriber that stops answering heartbeats is disconnected, so a dead one cannot hold events back.
             try events.set(.heartbeatInterval, Int32(1000))
             try events.set(.heartbeatTimeout, Int32(5000))
+            if let curve = configuration.curve {
+                for s in [query, events, replay, control] { try s.makeCurveServer(secretKey: curve.serverSecretKey) }
+            }
             try query.bind(configuration.queryEndpoint)
             try events.bind(configuration.eventsEndpoint)
             try replay.bind(configuration.replayEndpoint)
@@ -144,6 +162,7 @@ public final class Engine: @unchecked Sendable {
         stateForOthers.controlEndpoint = control.lastEndpoint
         lock.unlock()
         logger.info("serving", metadata: [
+            "security": "\(configuration.curve == nil ? "plain text" : "CURVE, \(configuration.curve!.allowedClientKeys.count) client keys")",
             "query": "\(query.lastEndpoint)", "events": "\(events.lastEndpoint)", "replay": "\(replay.lastEndpoint)",
             "control": "\(control.lastEndpoint)", "tables": "\(tables.tables.keys.sorted().joined(separator: ","))",
             "journal_seq": "\(journal.lastSeq)",

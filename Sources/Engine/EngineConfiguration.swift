@@ -20,6 +20,20 @@ public struct EngineConfiguration: Sendable {
     public var eventsHighWaterMark: Int32 = 100_000
     /// Most events one replay reply carries.
     public var maximumReplay = 10_000
+    /// CURVE encryption and client authentication on every endpoint; nil serves plain text (loopback only).
+    public var curve: Curve?
+
+    public struct Curve: Sendable {
+        /// The server's Z85 secret key; clients are given its public key.
+        public var serverSecretKey: String
+        /// Z85 public keys of the clients admitted by the ZAP handler.
+        public var allowedClientKeys: [String]
+
+        public init(serverSecretKey: String, allowedClientKeys: [String]) {
+            self.serverSecretKey = serverSecretKey
+            self.allowedClientKeys = allowedClientKeys
+        }
+    }
 
     public init() {}
 }

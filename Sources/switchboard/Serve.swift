@@ -34,6 +34,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Journal group commit: fdatasync after this many events.", valueName: "N"))
     var syncEvery = 256
 
+    @Option(help: ArgumentHelp("Serve with CURVE: the engine's secret key file (switchboard keygen --out NAME writes NAME.key).", valueName: "PATH"))
+    var curveSecretKeyFile: String?
+
+    @Option(help: ArgumentHelp("With CURVE: a file of client public keys to admit, one per line.", valueName: "PATH"))
+    var curveAllow: String?
+
     @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "LEVEL"))
     var logLevel = "info"
 
@@ -41,6 +47,9 @@ struct Serve: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.") }
         guard syncInterval >= 1 else { throw ValidationError("--sync-interval must be at least 1 ms.") }
         guard syncEvery >= 1 else { throw ValidationError("--sync-every must be at least 1.") }
+        guard (curveSecretKeyFile == nil) == (curveAllow == nil) else {
+            throw ValidationError("--curve-secret-key-file and --curve-allow go together: CURVE needs the server's key and the clients it admits.")
+        }
     }
 
     func run() async throws {
@@ -60,6 +69,10 @@ struct Serve: AsyncParsableCommand {
         configuration.controlEndpoint = control
         configuration.syncInterval = .milliseconds(syncInterval)
         configuration.syncEvery = syncEvery
+        if let secretFile = curveSecretKeyFile, let allowFile = curveAllow {
+            guard let secret = try readKeys(secretFile, what: "the secret key file").first else { throw ValidationError("\(secretFile) holds no key") }
+            configuration.curve = .init(serverSecretKey: secret, allowedClientKeys: try readKeys(allowFile, what: "the client allow-list"))
+        }
         let engine: Engine
         do {
             engine = try Engine(configuration: configuration, logger: logger)

@@ -190,3 +190,30 @@ struct CheckCommandTests {
         #expect(r.stdout.contains("0 of 1 scenarios passed"))
     }
 }
+
+struct KeygenCommandTests {
+    @Test func printsAPair() throws {
+        let r = try CLI.run(["keygen"])
+        #expect(r.status == 0)
+        let pair = try JSONReader.parse(r.stdout.trimmingCharacters(in: .newlines))
+        #expect(pair["public"]?.text.count == 40 && pair["secret"]?.text.count == 40)
+    }
+
+    @Test func writesKeyFilesWithThePrivateOneProtected() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-keys-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLI.run(["keygen", "--out", dir.appendingPathComponent("engine").path])
+        #expect(r.status == 0)
+        let attributes = try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent("engine.key").path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let pub = try String(contentsOf: dir.appendingPathComponent("engine.pub"), encoding: .utf8)
+        #expect(pub.trimmingCharacters(in: .newlines).count == 40)
+    }
+
+    @Test func serveRefusesHalfACurveConfiguration() throws {
+        let r = try CLI.run(["serve", "--curve-allow", "/dev/null"])
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("go together"))
+    }
+}
