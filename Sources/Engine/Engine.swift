@@ -182,7 +182,7 @@ public final class Engine: @unchecked Sendable {
                 logger.error("poll failed: \(error)")
                 break
             }
-            if ready[0] { drain(query, upTo: 512, handleQuery) }
+            if ready[0] { serveQueries(query, upTo: 512) }
             if ready[1] { drain(replay, upTo: 64, handleReplay) }
             if ready[2] { drain(control, upTo: 16, handleControl) }
             if ready[3] { drain(events, upTo: 1024) { _, _ in } }  // subscriptions: XPUB must be read
@@ -194,7 +194,7 @@ public final class Engine: @unchecked Sendable {
             publishSnapshot()
         }
         // Drain: answer what has already arrived, publish what can be, and make the journal durable.
-        drain(query, upTo: Int.max, handleQuery)
+        while serveQueries(query, upTo: 512) == 512 {}
         let deadline = clock.now + .seconds(1)
         while hasPending && clock.now < deadline {
             flushPending(events)
@@ -231,52 +231,94 @@ public final class Engine: @unchecked Sendable {
 
     // MARK: Query
 
-    private func handleQuery(_ socket: Socket, _ frames: [[UInt8]]) {
-        counters.queries += 1
-        guard let (envelope, body) = split(frames) else { return }
+    /// One answer of a batch, kept until the batch's events are journalled.
+    private enum Answer {
+        case refused(envelope: ArraySlice<[UInt8]>, id: Value, error: InputError)
+        case decided(envelope: ArraySlice<[UInt8]>, id: Value, decisionJSON: [UInt8], topic: [UInt8], event: [UInt8])
+    }
+
+    /// Answers up to `limit` waiting queries. Their events are journalled with one write before any
+    /// reply leaves, so nothing answered can be lost, and the replies keep the order of arrival.
+    /// - Returns: how many messages were taken.
+    @discardableResult
+    private func serveQueries(_ socket: Socket, upTo limit: Int) -> Int {
+        var answers: [Answer] = []
+        var events: [[UInt8]] = []
+        var taken = 0
+        var nextSeq = journal.lastSeq + 1
+        let now = Instant(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded()))
+        while taken < limit {
+            let frames: [[UInt8]]?
+            do {
+                frames = try socket.receiveMultipart(wait: false)
+            } catch {
+                logger.error("receive failed: \(error)")
+                break
+            }
+            guard let frames else { break }
+            taken += 1
+            counters.queries += 1
+            guard let answer = answer(frames, seq: nextSeq, now: now) else { continue }
+            if case .decided(_, _, _, _, let event) = answer {
+                events.append(event)
+                nextSeq += 1
+            }
+            answers.append(answer)
+        }
+        var journalled = true
+        do {
+            try journal.append(contentsOf: events)
+        } catch {
+            // A decision that cannot be journalled is not given: nothing answered may be lost.
+            logger.error("\(error)")
+            journalled = false
+        }
+        for answer in answers {
+            switch answer {
+            case .refused(let envelope, let id, let error):
+                reply(socket, envelope, id: id, error: error)
+            case .decided(let envelope, let id, _, _, _) where !journalled:
+                reply(socket, envelope, id: id, error: InputError(.init(rawValue: "unavailable"), "the engine cannot record decisions right now; try again."))
+            case .decided(let envelope, let id, let decisionJSON, let topic, let event):
+                counters.decisions += 1
+                var r = JSONWriter(capacity: decisionJSON.count + 64)
+                Wire.encodeReply(id: id, decisionJSON: decisionJSON, into: &r)
+                send(socket, envelope, r.bytes)
+                pending.append((topic, event))
+            }
+        }
+        return taken
+    }
+
+    /// Decides one query message, numbering its event `seq` if it is a decision.
+    private func answer(_ frames: [[UInt8]], seq: UInt64, now: Instant) -> Answer? {
+        guard let (envelope, body) = split(frames) else { return nil }
         guard body.count == 1 else {
-            reply(socket, envelope, id: .null, error: InputError(.badRequest, "a query is one frame of JSON after the envelope; got \(body.count) frames."))
-            return
+            return .refused(envelope: envelope, id: .null, error: InputError(.badRequest, "a query is one frame of JSON after the envelope; got \(body.count) frames."))
         }
         let (id, decoded) = QueryRequest.decode(body[body.startIndex])
         let request: QueryRequest
         switch decoded {
-        case .failure(let error):
-            reply(socket, envelope, id: id, error: error)
-            return
-        case .success(let r):
-            request = r
+        case .failure(let error): return .refused(envelope: envelope, id: id, error: error)
+        case .success(let r): request = r
         }
         guard let table = tables.tables[request.table] else {
-            reply(socket, envelope, id: id, error: InputError(.unknownTable, "table \"\(request.table)\" is not served here; expected one of: \(tables.tables.keys.sorted().joined(separator: ", ")).", field: "table"))
-            return
+            return .refused(envelope: envelope, id: id, error: InputError(.unknownTable, "table \"\(request.table)\" is not served here; expected one of: \(tables.tables.keys.sorted().joined(separator: ", ")).", field: "table"))
         }
-        let instant = request.at ?? Instant(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded()))
+        let instant = request.at ?? now
         let decision: Decision
         do {
             decision = try table.evaluate(request.call, at: instant, operations: operations)
         } catch {
-            reply(socket, envelope, id: id, error: error)
-            return
+            return .refused(envelope: envelope, id: id, error: error)
         }
-        let seq = journal.lastSeq + 1
         let event = DecisionEvent(seq: seq, eventID: "\(journal.journalID)-\(seq)", at: instant, atOffset: table.zone.offset(at: instant),
                                   callID: request.call.callID, table: table.name, tableVersion: table.version, decision: decision)
-        var w = JSONWriter(capacity: 2048)
-        event.encode(into: &w)
-        do {
-            try journal.append(w.bytes)
-        } catch {
-            // A decision that cannot be journalled is not given: nothing answered may be lost.
-            logger.error("\(error)")
-            reply(socket, envelope, id: id, error: InputError(.init(rawValue: "unavailable"), "the engine cannot record decisions right now; try again."))
-            return
-        }
-        counters.decisions += 1
-        var r = JSONWriter(capacity: 2048)
-        Wire.encodeReply(id: id, decision: decision, into: &r)
-        send(socket, envelope, r.bytes)
-        pending.append((Array(event.topic.utf8), w.bytes))
+        var d = JSONWriter(capacity: 2048)
+        Wire.encode(decision, into: &d)
+        var w = JSONWriter(capacity: d.bytes.count + 256)
+        event.encode(into: &w, decisionJSON: d.bytes)
+        return .decided(envelope: envelope, id: id, decisionJSON: d.bytes, topic: Array(event.topic.utf8), event: w.bytes)
     }
 
     /// Splits a ROUTER message into its envelope (identity, and the empty delimiter a REQ client adds) and body.

@@ -73,8 +73,22 @@ public final class Journal {
     /// Appends the event of `lastSeq + 1`; the line is in the operating system when this returns.
     /// - Parameter event: the event's JSON, whose `seq` must be `lastSeq + 1`; a newline is added.
     public func append(_ event: [UInt8]) throws(Failure) {
-        var line = event
-        line.append(0x0A)
+        try append(contentsOf: [event])
+    }
+
+    /// Appends the events of `lastSeq + 1` on, in order, with one `write(2)`: all are in the
+    /// operating system when this returns, or none is journalled.
+    public func append(contentsOf events: [[UInt8]]) throws(Failure) {
+        guard !events.isEmpty else { return }
+        var line: [UInt8] = []
+        line.reserveCapacity(events.reduce(0) { $0 + $1.count + 1 })
+        var starts: [Int64] = []
+        starts.reserveCapacity(events.count)
+        for event in events {
+            starts.append(end + Int64(line.count))
+            line.append(contentsOf: event)
+            line.append(0x0A)
+        }
         var written = 0
         while written < line.count {
             let n = line[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
@@ -87,9 +101,9 @@ public final class Journal {
             }
             written += n
         }
-        offsets.append(end)
+        offsets.append(contentsOf: starts)
         end += Int64(line.count)
-        lastSeq += 1
+        lastSeq += UInt64(events.count)
         syncer.appended(seq: lastSeq)
     }
 

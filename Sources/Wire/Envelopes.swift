@@ -87,7 +87,9 @@ public struct DecisionEvent: Sendable {
     }
 
     /// The event's JSON; `seq` comes first so a journal line's sequence can be read without parsing the rest.
-    public func encode(into w: inout JSONWriter) {
+    /// - Parameter decisionJSON: the decision already encoded (``Wire/encode(_:into:)``), to splice in
+    ///   instead of encoding it again.
+    public func encode(into w: inout JSONWriter, decisionJSON: [UInt8]? = nil) {
         w.object { o in
             o.member("seq") { $0.number(Int64(seq)) }
             o.member("event_id") { $0.string(eventID) }
@@ -95,7 +97,9 @@ public struct DecisionEvent: Sendable {
             o.member("call_id") { $0.string(callID) }
             o.member("table") { $0.string(table) }
             o.member("table_version") { $0.string(tableVersion) }
-            o.member("decision") { Wire.encode(decision, into: &$0) }
+            o.member("decision") { w in
+                if let decisionJSON { w.appendRaw(decisionJSON) } else { Wire.encode(decision, into: &w) }
+            }
         }
     }
 }
@@ -103,9 +107,16 @@ public struct DecisionEvent: Sendable {
 extension Wire {
     /// `{"id": …, "decision": {…}}`.
     public static func encodeReply(id: Value, decision: Decision, into w: inout JSONWriter) {
+        var d = JSONWriter()
+        encode(decision, into: &d)
+        encodeReply(id: id, decisionJSON: d.bytes, into: &w)
+    }
+
+    /// `{"id": …, "decision": …}` around a decision already encoded.
+    public static func encodeReply(id: Value, decisionJSON: [UInt8], into w: inout JSONWriter) {
         w.object { o in
             o.member("id") { $0.value(id) }
-            o.member("decision") { Wire.encode(decision, into: &$0) }
+            o.member("decision") { $0.appendRaw(decisionJSON) }
         }
     }
 
