@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Pure routing logic: no sockets, no files, no clocks.
@@ -36,8 +37,20 @@ let package = Package(
         .executableTarget(
             name: "switchboard",
             dependencies: [
-                "Routing", "Wire", "Engine", "ZeroMQ",
+                "Routing", "Wire", "Engine", "ZeroMQ", "EventFeed", "Recorder",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // A subscriber's view of the engine: every decision once, in order, gaps replayed.
+        .target(name: "EventFeed", dependencies: ["Routing", "Wire", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
+        // Stores every decision's interaction comment in SQLite; the only target that uses GRDB.
+        .target(
+            name: "Recorder",
+            dependencies: [
+                "EventFeed", "Routing", "Wire",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -50,8 +63,9 @@ let package = Package(
         .executableTarget(name: "CoreBenchmark", dependencies: ["Routing", "Wire"]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "Wire"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Routing"]),
-        .testTarget(name: "SwitchboardCLITests", dependencies: ["Wire", "Routing"]),
+        .testTarget(name: "SwitchboardCLITests", dependencies: ["Wire", "Routing", "Recorder"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "RecorderTests", dependencies: ["Recorder", "EventFeed", "Engine", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"], resources: [.copy("corpus")]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
     ],

@@ -100,14 +100,15 @@ extension Table {
         return redirected
     }
 
-    /// The interaction comment: the rule's text, then `идент. …`, then the agent's notes.
+    /// The interaction comment: the rule's text, then `идент. …`, then the agent's notes, masked (``SensitiveData``).
     private func comment(_ ruleComment: String?, context: inout EvaluationContext) throws(InputError) -> String {
         var parts: [String] = []
         if let ruleComment, !ruleComment.isEmpty { parts.append(ruleComment) }
         if let ident = context.call.identification, !ident.isEmpty {
             parts.append(try commentFormat.identification.render(in: &context))
         }
-        if let notes = context.call.notes?.trimmingWhitespace, !notes.isEmpty { parts.append(notes) }
+        // Notes are the agent's free text: card numbers and codes said aloud must not reach the journal.
+        if let notes = context.call.notes?.trimmingWhitespace, !notes.isEmpty { parts.append(SensitiveData.mask(notes)) }
         var out = ""
         for part in parts {
             if !out.isEmpty {

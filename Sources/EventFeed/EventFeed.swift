@@ -1,0 +1,188 @@
+import Foundation
+import Logging
+import Routing
+import Synchronization
+import Wire
+import ZeroMQ
+
+/// A decision event as a subscriber receives it.
+public struct FeedEvent: Sendable {
+    public let seq: UInt64
+    public let eventID: String
+    /// The whole event, parsed.
+    public let value: Value
+
+    public init(seq: UInt64, eventID: String, value: Value) {
+        self.seq = seq
+        self.eventID = eventID
+        self.value = value
+    }
+}
+
+/// Every decision the engine journals, in `seq` order, each exactly once, whatever was missed.
+///
+/// Subscribes to `decision.` and `heartbeat` on the events endpoint and remembers the next `seq` it
+/// expects. At start, and whenever an event or a heartbeat shows a gap, it asks the replay endpoint for the
+/// missing range (the zguide's Clone pattern). The handler gets contiguous batches; the feed moves past a
+/// batch only once the handler has returned, so a subscriber that commits a batch together with its last
+/// `seq` loses and repeats nothing across crashes.
+///
+/// Subscribers filter by action themselves: subscribing to a narrower prefix would make `seq` gaps normal
+/// and hide real ones.
+public final class EventFeed: @unchecked Sendable {
+    // @unchecked: the sockets live on the thread that calls `run`; `stopping` is atomic.
+    public struct Configuration: Sendable {
+        public var eventsEndpoint = "tcp://127.0.0.1:5571"
+        public var replayEndpoint = "tcp://127.0.0.1:5572"
+        /// CURVE: the engine's public key and this subscriber's key pair.
+        public var curve: (serverKey: String, keys: CurveKeyPair)?
+        /// Events asked for per replay request.
+        public var replayBatch = 1000
+        /// How long a replay request may take before it is asked again on a fresh connection.
+        public var replayTimeout: Duration = .seconds(5)
+
+        public init() {}
+    }
+
+    public let configuration: Configuration
+    private let logger: Logger
+    private let stopping = Atomic<Bool>(false)
+    /// The next `seq` wanted.
+    public private(set) var next: UInt64
+
+    /// - Parameter lastSeq: the last `seq` this subscriber has handled (0 for none).
+    public init(configuration: Configuration, after lastSeq: UInt64, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        next = lastSeq + 1
+    }
+
+    /// Asks ``run(_:)`` to return after the batch in hand.
+    public func stop() { stopping.store(true, ordering: .releasing) }
+
+    private var isStopping: Bool { stopping.load(ordering: .acquiring) }
+
+    /// Receives and hands over events until ``stop()``. Call it on a thread of its own: it blocks.
+    /// - Parameter deliver: gets each contiguous batch, in order. When it throws, the batch is offered
+    ///   again (through replay) a second later.
+    public func run(_ deliver: ([FeedEvent]) throws -> Void) throws {
+        let context = try Context()
+        let sub = try Socket(context, .sub)
+        try sub.set(.linger, Int32(0))
+        try sub.set(.receiveHighWaterMark, Int32(100_000))
+        if let curve = configuration.curve { try sub.makeCurveClient(serverKey: curve.serverKey, keys: curve.keys) }
+        try sub.subscribe("decision.")
+        try sub.subscribe("heartbeat")
+        try sub.connect(configuration.eventsEndpoint)
+        var replay = try replaySocket(context)
+        defer {
+            sub.close()
+            replay.close()
+        }
+        // Catch up from the journal first; live events that arrive meanwhile wait in the SUB queue.
+        var needsReplay = true
+        var poller = Poller([sub])
+        while !isStopping {
+            if needsReplay {
+                do {
+                    needsReplay = try catchUp(&replay, context: context, deliver: deliver) == false
+                } catch let error as DeliveryFailed {
+                    logger.error("the subscriber could not take events; retrying in a second: \(error.underlying)")
+                    Thread.sleep(forTimeInterval: 1)
+                    continue
+                }
+                if needsReplay { continue }
+            }
+            guard try poller.poll(timeoutMilliseconds: 200)[0] else { continue }
+            var batch: [FeedEvent] = []
+            var gap = false
+            for _ in 0..<1000 {
+                guard let frames = try sub.receiveMultipart(wait: false), frames.count == 2 else { break }
+                guard let value = try? JSONReader.parse(frames[1]), case .number(let n)? = value["seq"], n >= 0 else {
+                    logger.warning("ignored an event that is not JSON with a seq")
+                    continue
+                }
+                let seq = UInt64(n)
+                if frames[0] == Array("heartbeat".utf8) {
+                    let expected = next + UInt64(batch.count)
+                    if seq >= expected {
+                        gap = true  // events up to `seq` exist that this subscriber has not seen
+                    } else if seq + 1 < expected {
+                        logger.warning("the engine's journal ends at seq \(seq), before this subscriber's \(expected - 1): was it reset?")
+                    }
+                    continue
+                }
+                let expected = next + UInt64(batch.count)
+                if seq < expected { continue }  // already handled (replay and live overlap)
+                if seq > expected {
+                    gap = true
+                    break
+                }
+                guard let id = value["event_id"], case .string(let eventID) = id else { continue }
+                batch.append(FeedEvent(seq: seq, eventID: eventID, value: value))
+            }
+            if !batch.isEmpty {
+                do {
+                    try deliver(batch)
+                    next += UInt64(batch.count)
+                } catch {
+                    logger.error("the subscriber could not take events; retrying in a second: \(error)")
+                    Thread.sleep(forTimeInterval: 1)
+                    needsReplay = true
+                    continue
+                }
+            }
+            if gap { needsReplay = true }
+        }
+    }
+
+    private struct DeliveryFailed: Error {
+        let underlying: Error
+    }
+
+    /// Replays from `next` until the journal has nothing more.
+    /// - Returns: false when the replay endpoint did not answer in time (try again later).
+    private func catchUp(_ replay: inout Socket, context: Context, deliver: ([FeedEvent]) throws -> Void) throws -> Bool {
+        while !isStopping {
+            try replay.send(multipart: [[], Array(#"{"from_seq":\#(next),"max":\#(configuration.replayBatch)}"#.utf8)])
+            guard let frames = try replay.receiveMultipart(), let body = frames.last else {
+                // No answer: a fresh connection, so a lost request cannot leave the socket waiting for ever.
+                replay.close()
+                replay = try replaySocket(context)
+                logger.warning("replay did not answer; retrying", metadata: ["from_seq": "\(next)"])
+                return false
+            }
+            let reply = try JSONReader.parse(body)
+            guard case .array(let items)? = reply["events"] else {
+                logger.error("replay refused: \(reply["error"].map { "\($0)" } ?? "no events")")
+                return false
+            }
+            if items.isEmpty { return true }
+            var batch: [FeedEvent] = []
+            for item in items {
+                guard case .number(let n)? = item["seq"], case .string(let eventID)? = item["event_id"] else { continue }
+                let seq = UInt64(n)
+                guard seq == next + UInt64(batch.count) else { break }
+                batch.append(FeedEvent(seq: seq, eventID: eventID, value: item))
+            }
+            guard !batch.isEmpty else { return false }
+            do {
+                try deliver(batch)
+            } catch {
+                throw DeliveryFailed(underlying: error)
+            }
+            next += UInt64(batch.count)
+            logger.debug("replayed", metadata: ["through_seq": "\(next - 1)"])
+        }
+        return true
+    }
+
+    private func replaySocket(_ context: Context) throws -> Socket {
+        let s = try Socket(context, .dealer)
+        try s.set(.linger, Int32(0))
+        try s.set(.receiveTimeout, Int32(configuration.replayTimeout.components.seconds * 1000))
+        if let curve = configuration.curve { try s.makeCurveClient(serverKey: curve.serverKey, keys: curve.keys) }
+        try s.connect(configuration.replayEndpoint)
+        return s
+    }
+}

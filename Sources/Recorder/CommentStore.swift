@@ -1,0 +1,124 @@
+import EventFeed
+import Foundation
+import GRDB
+import Routing
+import Wire
+
+/// The interaction comments, one row per decision (`event_id`), in a SQLite file.
+///
+/// WAL journal, `synchronous = FULL`: a batch is on disk when ``store(_:)`` returns. The last `seq`
+/// stored is written in the same transaction as the rows, so after any crash the store knows exactly
+/// where to resume, and inserting an event twice changes nothing (`ON CONFLICT DO NOTHING`).
+public final class CommentStore: Sendable {
+    private let database: DatabaseQueue
+    public let path: String
+
+    public init(path: String) throws {
+        self.path = path
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        database = try DatabaseQueue(path: path, configuration: configuration)
+        _ = try database.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
+        try CommentStore.migrator.migrate(database)
+    }
+
+    /// Never edit a shipped migration: add the next one.
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1: comments and progress") { db in
+            try db.create(table: "comment") { t in
+                t.column("event_id", .text).primaryKey()
+                t.column("seq", .integer).notNull().unique()
+                t.column("call_id", .text).notNull().indexed()
+                t.column("at", .text).notNull()
+                t.column("table_name", .text).notNull()
+                t.column("table_version", .text).notNull()
+                t.column("action", .text).notNull()
+                t.column("target", .text)
+                t.column("case_id", .text)
+                t.column("rule", .text).notNull()
+                t.column("comment", .text).notNull()
+                t.column("phrases", .text).notNull()  // a JSON array
+                t.column("stored_at", .text).notNull()
+            }
+            try db.create(table: "progress") { t in
+                t.column("id", .integer).primaryKey().check { $0 == 1 }
+                t.column("last_seq", .integer).notNull()
+            }
+            try db.execute(sql: "INSERT INTO progress (id, last_seq) VALUES (1, 0)")
+        }
+        return m
+    }
+
+    /// The last `seq` stored; 0 when none.
+    public func lastSeq() throws -> UInt64 {
+        try database.read { db in UInt64(try Int64.fetchOne(db, sql: "SELECT last_seq FROM progress WHERE id = 1") ?? 0) }
+    }
+
+    /// Stores a contiguous batch of events and its last `seq` in one transaction, masking sensitive data.
+    public func store(_ events: [FeedEvent]) throws {
+        guard let last = events.last else { return }
+        let now = Timestamp.format(Instant(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)), offsetSeconds: 0)
+        try database.write { db in
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO comment (event_id, seq, call_id, at, table_name, table_version, action, target, case_id, rule, comment, phrases, stored_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                """)
+            for event in events {
+                let v = event.value
+                let d = v["decision"] ?? .null
+                var phrases = JSONWriter(capacity: 256)
+                phrases.value(d["phrases"] ?? .array([]))
+                try insert.execute(arguments: [
+                    event.eventID, Int64(event.seq), v["call_id"]?.text ?? "", v["at"]?.text ?? "", v["table"]?.text ?? "",
+                    v["table_version"]?.text ?? "", d["action"]?.text ?? "", d["target"]?["id"]?.text, d["case"]?["id"]?.text,
+                    d["rule"]?.text ?? "", SensitiveData.mask(d["comment"]?.text ?? ""), phrases.string, now,
+                ])
+            }
+            try db.execute(sql: "UPDATE progress SET last_seq = max(last_seq, ?) WHERE id = 1", arguments: [Int64(last.seq)])
+        }
+    }
+
+    /// One stored comment, as `switchboard comments` prints it.
+    public struct Row: Sendable {
+        public let fields: [(String, Value)]
+    }
+
+    /// The stored comments in `seq` order, of one call or all.
+    public func comments(callID: String? = nil, _ body: (Row) -> Void) throws {
+        try database.read { db in
+            let sql = "SELECT event_id, seq, call_id, at, table_name, table_version, action, target, case_id, rule, comment, phrases, stored_at FROM comment"
+                + (callID == nil ? "" : " WHERE call_id = ?") + " ORDER BY seq"
+            let cursor = try GRDB.Row.fetchCursor(db, sql: sql, arguments: callID.map { [$0] } ?? [])
+            while let r = try cursor.next() {
+                let phrases = (try? JSONReader.parse(r["phrases"] as String)) ?? .array([])
+                func text(_ column: String) -> Value { (r[column] as String?).map(Value.string) ?? .null }
+                body(Row(fields: [
+                    ("event_id", text("event_id")), ("seq", .number(Double(r["seq"] as Int64))), ("call_id", text("call_id")),
+                    ("at", text("at")), ("table", text("table_name")), ("table_version", text("table_version")),
+                    ("action", text("action")), ("target", text("target")), ("case", text("case_id")), ("rule", text("rule")),
+                    ("comment", text("comment")), ("phrases", phrases), ("stored_at", text("stored_at")),
+                ]))
+            }
+        }
+    }
+
+    /// The journal mode and synchronous level in force (`wal`, 2 for FULL).
+    public func pragmas() throws -> (journalMode: String, synchronous: Int) {
+        try database.read { db in
+            (try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "", try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1)
+        }
+    }
+
+    /// How many comments are stored, and how many distinct `event_id`s and `seq`s among them.
+    public func counts() throws -> (rows: Int, distinctEvents: Int, distinctSeqs: Int) {
+        try database.read { db in
+            let row = try GRDB.Row.fetchOne(db, sql: "SELECT count(*), count(DISTINCT event_id), count(DISTINCT seq) FROM comment")!
+            return (row[0], row[1], row[2])
+        }
+    }
+}

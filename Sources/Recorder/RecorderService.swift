@@ -1,0 +1,46 @@
+import EventFeed
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// `switchboard recorder` as a swift-service-lifecycle `Service`: stores every decision's comment until shutdown.
+public struct RecorderService: Service {
+    public let store: CommentStore
+    public let feed: EventFeed.Configuration
+    private let logger: Logger
+
+    public init(store: CommentStore, feed: EventFeed.Configuration, logger: Logger) {
+        self.store = store
+        self.feed = feed
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let start = try store.lastSeq()
+        let feed = EventFeed(configuration: self.feed, after: start, logger: logger)
+        let store = self.store
+        let logger = self.logger
+        logger.info("recording", metadata: ["db": "\(store.path)", "from_seq": "\(start + 1)"])
+        try await withGracefulShutdownHandler {
+            try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, Error>) in
+                // The feed blocks on sockets: it gets a thread of its own, never the cooperative pool.
+                let thread = Thread {
+                    do {
+                        try feed.run { batch in
+                            try store.store(batch)
+                            logger.debug("stored", metadata: ["through_seq": "\(batch.last!.seq)", "rows": "\(batch.count)"])
+                        }
+                        done.resume()
+                    } catch {
+                        done.resume(throwing: error)
+                    }
+                }
+                thread.name = "recorder-feed"
+                thread.start()
+            }
+        } onGracefulShutdown: {
+            feed.stop()
+        }
+        logger.info("stopped", metadata: ["last_seq": "\((try? store.lastSeq()) ?? 0)"])
+    }
+}

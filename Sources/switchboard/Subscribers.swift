@@ -1,0 +1,130 @@
+import ArgumentParser
+import EventFeed
+import Foundation
+import Logging
+import Recorder
+import ServiceLifecycle
+import Wire
+import ZeroMQ
+
+/// What every subscriber of the engine is told: where the engine is, and its CURVE keys when it uses CURVE.
+struct SubscriberOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The engine's events endpoint.", valueName: "EP"))
+    var events = "tcp://127.0.0.1:5571"
+
+    @Option(help: ArgumentHelp("The engine's replay endpoint.", valueName: "EP"))
+    var replay = "tcp://127.0.0.1:5572"
+
+    @Option(help: ArgumentHelp("With a CURVE engine: the file holding its public key (NAME.pub from keygen).", valueName: "PATH"))
+    var curveServerKeyFile: String?
+
+    @Option(help: ArgumentHelp("With a CURVE engine: this client's secret key file (NAME.key from keygen).", valueName: "PATH"))
+    var curveKeyFile: String?
+
+    @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "LEVEL"))
+    var logLevel = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.") }
+        guard (curveServerKeyFile == nil) == (curveKeyFile == nil) else {
+            throw ValidationError("--curve-server-key-file and --curve-key-file go together.")
+        }
+    }
+
+    /// The client's CURVE settings, or nil for plain text.
+    func curve() throws -> (serverKey: String, keys: CurveKeyPair)? {
+        guard let serverFile = curveServerKeyFile, let keyFile = curveKeyFile else { return nil }
+        guard let server = try readKeys(serverFile, what: "the engine's public key").first,
+              let secret = try readKeys(keyFile, what: "the secret key").first else { throw ValidationError("a key file is empty") }
+        return (server, CurveKeyPair(publicKey: try CurveKeyPair.publicKey(forSecret: secret), secretKey: secret))
+    }
+
+    func feed() throws -> EventFeed.Configuration {
+        var c = EventFeed.Configuration()
+        c.eventsEndpoint = events
+        c.replayEndpoint = replay
+        c.curve = try curve()
+        return c
+    }
+
+    /// Bootstraps logging once, for a long-running subscriber.
+    func logger(_ label: String) -> Logger {
+        let level = Logger.Level(rawValue: logLevel)!
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: label)
+    }
+}
+
+/// Runs services until SIGTERM or SIGINT, then exits 0 after they have drained.
+func runUntilSignalled(_ services: [any Service], logger: Logger) async throws {
+    let group = ServiceGroup(configuration: .init(
+        services: services.map { .init(service: $0) },
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger
+    ))
+    do {
+        try await group.run()
+    } catch {
+        logger.critical("\(error)")
+        throw ExitCode.failure
+    }
+}
+
+/// `switchboard recorder`.
+struct RecorderCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recorder",
+        abstract: "Store every decision's interaction comment in SQLite, once per event_id, replaying whatever it missed.",
+        discussion: "Card numbers, CVV and SMS codes and passport numbers are masked before they are stored. See docs/OPERATIONS.md."
+    )
+
+    @OptionGroup var subscriber: SubscriberOptions
+
+    @Option(help: ArgumentHelp("The SQLite file.", valueName: "PATH"))
+    var db = ".switchboard/comments.sqlite"
+
+    func run() async throws {
+        let logger = subscriber.logger("switchboard.recorder")
+        let store: CommentStore
+        do {
+            store = try CommentStore(path: db)
+        } catch {
+            logger.critical("cannot open \(db): \(error)")
+            throw ExitCode.failure
+        }
+        try await runUntilSignalled([RecorderService(store: store, feed: try subscriber.feed(), logger: logger)], logger: logger)
+    }
+}
+
+/// `switchboard comments`.
+struct CommentsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "comments",
+        abstract: "Print the stored interaction comments as JSON lines, in seq order."
+    )
+
+    @Option(help: ArgumentHelp("The recorder's SQLite file.", valueName: "PATH"))
+    var db = ".switchboard/comments.sqlite"
+
+    @Option(help: ArgumentHelp("Only the comments of this call.", valueName: "ID"))
+    var call: String?
+
+    func run() async throws {
+        guard FileManager.default.fileExists(atPath: db) else {
+            throw ValidationError("no comment store at \(db); run switchboard recorder first, or give --db.")
+        }
+        let store = try CommentStore(path: db)
+        let out = OutputBuffer()
+        try store.comments(callID: call) { row in
+            var w = JSONWriter(capacity: 1024)
+            w.value(.object(row.fields.map { .init($0.0, $0.1) }))
+            out.append(w.bytes)
+            out.append([0x0A])
+        }
+        out.flush()
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import Logging
+import Testing
+@testable import Engine
+import EventFeed
+@testable import Recorder
+import Routing
+import Wire
+import ZeroMQ
+
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+func temporaryFolder(_ name: String) -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
+    try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+func event(_ seq: UInt64, comment: String = "Угроза расторжения", call: String? = nil) -> FeedEvent {
+    let value: Value = .object([
+        .init("seq", .number(Double(seq))), .init("event_id", .string("j-\(seq)")), .init("at", .string("2026-11-23T12:00:00+03:00")),
+        .init("call_id", .string(call ?? "c-\(seq)")), .init("table", .string("retention-ru")), .init("table_version", .string("v1")),
+        .init("decision", .object([
+            .init("action", .string("transfer")), .init("target", .object([.init("id", .string("retention"))])), .init("case", .null),
+            .init("rule", .string("termination.insists")), .init("phrases", .array([.string("Фраза")])), .init("comment", .string(comment)),
+        ])),
+    ])
+    return FeedEvent(seq: seq, eventID: "j-\(seq)", value: value)
+}
+
+struct CommentStoreTests {
+    @Test func storesOnceAndRemembersTheLastSeq() throws {
+        let dir = temporaryFolder("store")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("c.sqlite").path
+        let store = try CommentStore(path: path)
+        #expect(try store.lastSeq() == 0)
+        try store.store((1...100).map { event($0) })
+        try store.store((50...120).map { event($0) })  // overlapping: replayed after a crash
+        #expect(try store.lastSeq() == 120)
+        let counts = try store.counts()
+        #expect(counts.rows == 120 && counts.distinctEvents == 120 && counts.distinctSeqs == 120)
+        // A new process (a new connection) sees the same.
+        let reopened = try CommentStore(path: path)
+        #expect(try reopened.lastSeq() == 120)
+    }
+
+    @Test func masksCommentsBeforeStoring() throws {
+        let dir = temporaryFolder("store")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try CommentStore(path: dir.appendingPathComponent("c.sqlite").path)
+        try store.store([event(1, comment: "карта 5500 0000 0000 0004, код из SMS 4821", call: "x")])
+        var rows: [CommentStore.Row] = []
+        try store.comments(callID: "x") { rows.append($0) }
+        #expect(rows.count == 1)
+        let comment = rows[0].fields.first { $0.0 == "comment" }?.1
+        #expect(comment == .string("карта **** **** **** 0004, код из SMS ****"))
+        #expect(rows[0].fields.first { $0.0 == "phrases" }?.1 == .array([.string("Фраза")]))
+    }
+
+    @Test func usesWALAndFullSync() throws {
+        let dir = temporaryFolder("store")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try CommentStore(path: dir.appendingPathComponent("c.sqlite").path)
+        let pragmas = try store.pragmas()
+        #expect(pragmas.journalMode == "wal")
+        #expect(pragmas.synchronous == 2)  // FULL
+    }
+}
+
+/// The feed against a real engine on loopback.
+@Suite(.serialized) struct EventFeedTests {
+    final class Harness: @unchecked Sendable {  // the engine is thread-safe; the context too
+        let tables = temporaryFolder("tables")
+        let data = temporaryFolder("data")
+        let engine: Engine
+        let context = try! Context()
+
+        init() throws {
+            try FileManager.default.copyItem(at: repositoryRoot.appendingPathComponent("routing-tables/retention-ru.yaml"),
+                                             to: tables.appendingPathComponent("retention-ru.yaml"))
+            var c = EngineConfiguration()
+            c.tablesDirectory = tables.path
+            c.dataDirectory = data.path
+            for kp in [\EngineConfiguration.queryEndpoint, \.eventsEndpoint, \.replayEndpoint, \.controlEndpoint] { c[keyPath: kp] = "tcp://127.0.0.1:*" }
+            c.heartbeatInterval = .milliseconds(100)
+            var logger = Logger(label: "test")
+            logger.logLevel = .error
+            engine = try Engine(configuration: c, logger: logger)
+            try engine.start()
+        }
+
+        func decide(_ count: Int, from: Int = 0) throws {
+            let dealer = try Socket(context, .dealer)
+            try dealer.set(.linger, Int32(0))
+            try dealer.set(.receiveTimeout, Int32(10_000))
+            try dealer.connect(engine.snapshot.queryEndpoint)
+            for n in from..<(from + count) {
+                try dealer.send(#"{"id":\#(n),"table":"retention-ru","call":{"call_id":"f-\#(n)","topic":"termination","facts":{"insists":true}}}"#)
+            }
+            for _ in 0..<count { _ = try dealer.receiveMultipart() }
+            dealer.close()
+        }
+
+        var feedConfiguration: EventFeed.Configuration {
+            var f = EventFeed.Configuration()
+            f.eventsEndpoint = engine.snapshot.eventsEndpoint
+            f.replayEndpoint = engine.snapshot.replayEndpoint
+            f.replayBatch = 37  // several replay rounds
+            return f
+        }
+
+        deinit {
+            engine.stop()
+            engine.wait()
+            try? FileManager.default.removeItem(at: tables)
+            try? FileManager.default.removeItem(at: data)
+        }
+    }
+
+    /// Runs a feed on its own thread until `until` says stop, collecting what it delivers.
+    func collect(_ h: Harness, after: UInt64, until: @escaping @Sendable ([UInt64]) -> Bool, failFirst: Bool = false) throws -> [UInt64] {
+        var logger = Logger(label: "feed")
+        logger.logLevel = .critical
+        let feed = EventFeed(configuration: h.feedConfiguration, after: after, logger: logger)
+        let seen = Seen()
+        let thread = Thread {
+            try? feed.run { batch in
+                if failFirst && seen.failOnce() { throw CancellationError() }
+                seen.add(batch.map(\.seq))
+                if until(seen.all) { feed.stop() }
+            }
+            seen.finish()
+        }
+        thread.start()
+        #expect(seen.wait(seconds: 30), "the feed did not finish; got \(seen.all.count) events")
+        feed.stop()
+        return seen.all
+    }
+
+    final class Seen: @unchecked Sendable {
+        private let lock = NSLock()
+        private var seqs: [UInt64] = []
+        private var failed = false
+        private let done = DispatchSemaphore(value: 0)
+        var all: [UInt64] { lock.lock(); defer { lock.unlock() }; return seqs }
+        func add(_ s: [UInt64]) { lock.lock(); seqs += s; lock.unlock() }
+        func failOnce() -> Bool { lock.lock(); defer { lock.unlock() }; if failed { return false }; failed = true; return true }
+        func finish() { done.signal() }
+        func wait(seconds: Double) -> Bool { done.wait(timeout: .now() + seconds) == .success }
+    }
+
+    @Test func catchesUpFromTheJournalThenFollowsLive() throws {
+        let h = try Harness()
+        try h.decide(300)
+        let background = Thread { try? h.decide(200, from: 300) }
+        background.start()
+        let seqs = try collect(h, after: 0) { $0.count >= 500 }
+        #expect(seqs == Array(1...500))
+    }
+
+    @Test func resumesAfterTheLastSeqHandled() throws {
+        let h = try Harness()
+        try h.decide(100)
+        let seqs = try collect(h, after: 60) { $0.count >= 40 }
+        #expect(seqs == Array(61...100))
+    }
+
+    @Test func aFailedBatchIsOfferedAgain() throws {
+        let h = try Harness()
+        try h.decide(50)
+        let seqs = try collect(h, after: 0, until: { $0.count >= 50 }, failFirst: true)
+        #expect(seqs == Array(1...50))
+    }
+}
