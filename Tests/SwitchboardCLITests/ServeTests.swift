@@ -146,14 +146,18 @@ enum PythonClient {
 
 /// Sends queries over a DEALER (pipelined) from /usr/bin/python3 and reports the call ids answered with a decision.
 enum LoadClient {
-    static func run(endpoint: String, total: Int = 1_000_000, killAfter: Int? = nil, kill: () -> Void = {}) throws -> Set<String> {
+    /// - Parameter rate: queries a second at most (0: as fast as answers come, 200 in flight).
+    static func run(endpoint: String, total: Int = 1_000_000, rate: Int = 0, killAfter: Int? = nil, kill: () -> Void = {}) throws -> Set<String> {
         let script = """
-        import sys, json, zmq
+        import sys, json, time, zmq
         ctx = zmq.Context(); s = ctx.socket(zmq.DEALER); s.setsockopt(zmq.LINGER, 0); s.setsockopt(zmq.RCVTIMEO, 3000)
-        s.connect(sys.argv[1]); total = int(sys.argv[2]); sent = answered = 0
+        s.connect(sys.argv[1]); total = int(sys.argv[2]); rate = int(sys.argv[3]); sent = answered = 0; start = time.monotonic()
         try:
             while answered < total:
-                while sent < total and sent - answered < 200:
+                if rate and sent < total:
+                    ahead = sent / rate - (time.monotonic() - start)
+                    if ahead > 0 and sent == answered: time.sleep(ahead)
+                while sent < total and sent - answered < (20 if rate else 200) and (not rate or sent <= rate * (time.monotonic() - start)):
                     s.send_json({"id": sent, "table": "retention-ru", "call": {"call_id": "k-%d" % sent, "topic": "termination", "facts": {"insists": True}}}); sent += 1
                 reply = json.loads(s.recv())
                 answered += 1
@@ -164,7 +168,7 @@ enum LoadClient {
         """
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        p.arguments = ["-c", script, endpoint, String(total)]
+        p.arguments = ["-c", script, endpoint, String(total), String(rate)]
         let out = Pipe()
         p.standardOutput = out
         try p.run()
