@@ -37,7 +37,7 @@ let package = Package(
         .executableTarget(
             name: "switchboard",
             dependencies: [
-                "Routing", "Wire", "Engine", "ZeroMQ", "EventFeed", "Recorder",
+                "Routing", "Wire", "Engine", "ZeroMQ", "EventFeed", "Recorder", "CTIAdapter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -55,6 +55,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Performs transfer decisions through a telephony driver, exactly once.
+        .target(
+            name: "CTIAdapter",
+            dependencies: [
+                "EventFeed", "Routing", "Wire", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // What the fuzzers exercise, shared with the tests that replay kept inputs (tools/fuzz).
         .target(name: "FuzzTargets", dependencies: ["Routing", "Wire"]),
         .executableTarget(name: "fuzz-request", dependencies: ["FuzzTargets"], swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
@@ -63,9 +72,10 @@ let package = Package(
         .executableTarget(name: "CoreBenchmark", dependencies: ["Routing", "Wire"]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "Wire"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Routing"]),
-        .testTarget(name: "SwitchboardCLITests", dependencies: ["Wire", "Routing", "Recorder"]),
+        .testTarget(name: "SwitchboardCLITests", dependencies: ["Wire", "Routing", "Recorder", "CTIAdapter"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "RecorderTests", dependencies: ["Recorder", "EventFeed", "Engine", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "CTIAdapterTests", dependencies: ["CTIAdapter", "EventFeed", "Engine", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"], resources: [.copy("corpus")]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
     ],

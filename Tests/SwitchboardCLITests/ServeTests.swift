@@ -158,7 +158,7 @@ enum LoadClient {
                     ahead = sent / rate - (time.monotonic() - start)
                     if ahead > 0 and sent == answered: time.sleep(ahead)
                 while sent < total and sent - answered < (20 if rate else 200) and (not rate or sent <= rate * (time.monotonic() - start)):
-                    s.send_json({"id": sent, "table": "retention-ru", "call": {"call_id": "k-%d" % sent, "topic": "termination", "facts": {"insists": True}}}); sent += 1
+                    s.send_json({"id": sent, "table": "retention-ru", "at": "2026-11-23T12:00:00+03:00", "call": {"call_id": "k-%d" % sent, "topic": "termination", "facts": {"insists": True}}}); sent += 1
                 reply = json.loads(s.recv())
                 answered += 1
                 if "decision" in reply:

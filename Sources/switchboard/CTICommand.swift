@@ -1,0 +1,89 @@
+import ArgumentParser
+import CTIAdapter
+import Foundation
+
+/// `switchboard cti`.
+struct CTICommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cti",
+        abstract: "Perform every transfer decision on the telephony side, exactly once per event_id.",
+        discussion: """
+        Drivers: log (writes the CSTA commands it would issue as JSON lines to --commands) and ami (Asterisk \
+        Manager Interface: BlindTransfer for blind transfers, Atxfer for warm ones). After --failures-for-incident \
+        failed transfers in a row it declares a CTI mass incident on the engine; after --successes-to-clear \
+        successes in a row it clears it. See docs/OPERATIONS.md.
+        """
+    )
+
+    @OptionGroup var subscriber: SubscriberOptions
+
+    @Option(help: ArgumentHelp("The engine's control endpoint, for declaring and clearing CTI incidents.", valueName: "EP"))
+    var control = "tcp://127.0.0.1:5573"
+
+    @Option(help: ArgumentHelp("log or ami.", valueName: "NAME"))
+    var driver = "log"
+
+    @Option(help: ArgumentHelp("What the adapter has done, so nothing is done twice.", valueName: "PATH"))
+    var record = ".switchboard/cti-record.log"
+
+    @Option(help: ArgumentHelp("log driver: where the CSTA commands go, one JSON line each.", valueName: "PATH"))
+    var commands = ".switchboard/cti-commands.jsonl"
+
+    @Option(help: ArgumentHelp("ami driver: host.", valueName: "HOST"))
+    var amiHost = "127.0.0.1"
+
+    @Option(help: ArgumentHelp("ami driver: port.", valueName: "PORT"))
+    var amiPort: UInt16 = 5038
+
+    @Option(help: ArgumentHelp("ami driver: manager user name.", valueName: "NAME"))
+    var amiUser = "switchboard"
+
+    @Option(help: ArgumentHelp("ami driver: a file holding the manager secret.", valueName: "PATH"))
+    var amiSecretFile: String?
+
+    @Option(help: ArgumentHelp("ami driver: the dialplan context transfers go to.", valueName: "NAME"))
+    var amiContext = "from-internal"
+
+    @Option(help: ArgumentHelp("ami driver: the call's channel, from its call_id.", valueName: "TEMPLATE"))
+    var amiChannel = "{call_id}"
+
+    @Option(help: ArgumentHelp("Failed transfers in a row that declare a CTI mass incident.", valueName: "N"))
+    var failuresForIncident = 3
+
+    @Option(help: ArgumentHelp("Successful transfers in a row that clear it.", valueName: "N"))
+    var successesToClear = 3
+
+    func validate() throws {
+        guard ["log", "ami"].contains(driver) else { throw ValidationError("--driver must be log or ami.") }
+        guard failuresForIncident >= 1, successesToClear >= 1 else { throw ValidationError("--failures-for-incident and --successes-to-clear must be at least 1.") }
+    }
+
+    func run() async throws {
+        let logger = subscriber.logger("switchboard.cti")
+        let telephony: CTIDriver
+        if driver == "ami" {
+            var c = AMIDriver.Configuration()
+            c.host = amiHost
+            c.port = amiPort
+            c.username = amiUser
+            if let file = amiSecretFile {
+                guard let secret = try? String(contentsOfFile: file, encoding: .utf8) else { throw ValidationError("cannot read \(file)") }
+                c.secret = secret.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            c.context = amiContext
+            c.channelTemplate = amiChannel
+            telephony = AMIDriver(configuration: c)
+        } else {
+            let folder = (commands as NSString).deletingLastPathComponent
+            if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+            telephony = try LogDriver(path: commands)
+        }
+        var configuration = CTIAdapter.Configuration()
+        configuration.controlEndpoint = control
+        configuration.failuresForIncident = failuresForIncident
+        configuration.successesToClear = successesToClear
+        configuration.curve = try subscriber.curve()
+        let adapter = CTIAdapter(configuration: configuration, driver: telephony, record: try TransferRecord(path: record), logger: logger)
+        try await runUntilSignalled([CTIService(adapter: adapter, feed: try subscriber.feed(), logger: logger)], logger: logger)
+    }
+}

@@ -1,0 +1,257 @@
+import EventFeed
+import Foundation
+import Logging
+import Testing
+@testable import CTIAdapter
+@testable import Engine
+import Routing
+import Wire
+import ZeroMQ
+
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+func folder(_ name: String) -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
+    try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+func transferEvent(_ seq: UInt64, mode: String = "blind", action: String = "transfer") -> FeedEvent {
+    let target: Value = action == "transfer"
+        ? .object([.init("id", .string("retention")), .init("address", .string("cti:retention")), .init("via", .string("cti")), .init("mode", .string(mode))])
+        : .null
+    return FeedEvent(seq: seq, eventID: "j-\(seq)", value: .object([
+        .init("seq", .number(Double(seq))), .init("event_id", .string("j-\(seq)")), .init("call_id", .string("SIP/agent-\(seq)")),
+        .init("decision", .object([.init("action", .string(action)), .init("target", target)])),
+    ]))
+}
+
+var quietLogger: Logger {
+    var l = Logger(label: "test")
+    l.logLevel = .critical
+    return l
+}
+
+struct TransferTests {
+    @Test func readsTransfersAndSkipsOtherDecisions() {
+        let blind = Transfer(transferEvent(1))
+        #expect(blind?.address == "cti:retention" && blind?.mode == .blind && blind?.callID == "SIP/agent-1")
+        #expect(blind?.cstaSteps == ["SingleStepTransferCall"])
+        #expect(Transfer(transferEvent(2, mode: "warm"))?.cstaSteps == ["ConsultationCall", "TransferCall"])
+        #expect(Transfer(transferEvent(3, action: "case")) == nil)
+    }
+}
+
+struct LogDriverTests {
+    @Test func writesCSTACommandsAndRemembersThem() throws {
+        let dir = folder("log")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("commands.jsonl").path
+        let driver = try LogDriver(path: path)
+        try driver.perform(Transfer(transferEvent(1))!)
+        try driver.perform(Transfer(transferEvent(2, mode: "warm"))!)
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { try JSONReader.parse(String($0)) }
+        #expect(lines.map { $0["command"]?.text } == ["SingleStepTransferCall", "ConsultationCall", "TransferCall"])
+        #expect(lines[0]["to"] == .string("cti:retention"))
+        let reopened = try LogDriver(path: path)
+        #expect(reopened.wasPerformed(eventID: "j-2") == true)
+        #expect(reopened.wasPerformed(eventID: "j-3") == false)
+    }
+}
+
+struct TransferRecordTests {
+    @Test func resumesAfterTheLastSeqAndKnowsUnfinishedTransfers() throws {
+        let dir = folder("record")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("r.log").path
+        let r = try TransferRecord(path: path)
+        try r.start(seq: 3, eventID: "j-3")
+        try r.done(seq: 3, eventID: "j-3", ok: true)
+        try r.start(seq: 7, eventID: "j-7")
+        try r.seen(through: 9)
+        let again = try TransferRecord(path: path)
+        #expect(again.lastSeq == 9)
+        #expect(again.unfinished == ["j-7": 7])
+        #expect(again.doneCount == 1)
+    }
+
+    @Test func aCrashBetweenStartAndDoneIsSettledExactlyOnce() throws {
+        let dir = folder("record")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let commands = dir.appendingPathComponent("commands.jsonl").path
+        let recordPath = dir.appendingPathComponent("r.log").path
+        // j-1 was performed but not marked done; j-2 was started but never performed.
+        let driver = try LogDriver(path: commands)
+        try driver.perform(Transfer(transferEvent(1))!)
+        let record = try TransferRecord(path: recordPath)
+        try record.start(seq: 1, eventID: "j-1")
+        try record.start(seq: 2, eventID: "j-2")
+        let adapter = CTIAdapter(configuration: .init(), driver: try LogDriver(path: commands), record: try TransferRecord(path: recordPath), logger: quietLogger)
+        #expect(adapter.resumeAfter == 0)  // the replay brings both back
+        try adapter.handle([transferEvent(1), transferEvent(2), transferEvent(3)])
+        func performed() throws -> [String] {
+            try String(contentsOfFile: commands, encoding: .utf8).split(separator: "\n").compactMap { try JSONReader.parse(String($0))["event_id"]?.text }
+        }
+        #expect(try performed() == ["j-1", "j-2", "j-3"])  // j-1 not repeated, j-2 done late, once
+        #expect(try TransferRecord(path: recordPath).unfinished.isEmpty)
+        // The same batch again (a replay after another restart) performs nothing.
+        try adapter.handle([transferEvent(1), transferEvent(2), transferEvent(3)])
+        #expect(try performed() == ["j-1", "j-2", "j-3"])
+    }
+
+    @Test func anUnknownOutcomeIsNeverRepeated() throws {
+        let dir = folder("record")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let recordPath = dir.appendingPathComponent("r.log").path
+        try TransferRecord(path: recordPath).start(seq: 1, eventID: "j-1")
+        let peer = try ScriptedAMIPeer()
+        var c = AMIDriver.Configuration()
+        c.port = peer.port
+        c.secret = "s3cret"
+        let adapter = CTIAdapter(configuration: .init(), driver: AMIDriver(configuration: c), record: try TransferRecord(path: recordPath), logger: quietLogger)
+        try adapter.handle([transferEvent(1), transferEvent(2)])
+        #expect(peer.received.filter { $0["Action"] == "BlindTransfer" }.map { $0["Channel"] } == ["SIP/agent-2"])
+    }
+}
+
+@Suite(.serialized) struct AMIDriverTests {
+    func driver(_ peer: ScriptedAMIPeer, secret: String = "s3cret") -> AMIDriver {
+        var c = AMIDriver.Configuration()
+        c.port = peer.port
+        c.secret = secret
+        c.channelTemplate = "{call_id}"
+        c.context = "from-internal"
+        c.responseTimeout = 2
+        c.attendedTimeout = 2
+        return AMIDriver(configuration: c)
+    }
+
+    @Test func blindTransferIsABlindTransferAction() throws {
+        let peer = try ScriptedAMIPeer()
+        let d = driver(peer)
+        try d.perform(Transfer(transferEvent(1))!)
+        let actions = peer.received
+        #expect(actions.map { $0["Action"] } == ["Login", "BlindTransfer"])
+        #expect(actions[1]["Channel"] == "SIP/agent-1" && actions[1]["Exten"] == "cti:retention" && actions[1]["Context"] == "from-internal")
+        #expect(actions[0]["Events"] == "on")
+    }
+
+    @Test func warmTransferWaitsForTheAttendedTransfer() throws {
+        let peer = try ScriptedAMIPeer()
+        let d = driver(peer)
+        try d.perform(Transfer(transferEvent(2, mode: "warm"))!)
+        #expect(peer.received.map { $0["Action"] } == ["Login", "Atxfer"])
+    }
+
+    @Test func refusalIsAFailure() throws {
+        let peer = try ScriptedAMIPeer(refuse: 1)
+        let d = driver(peer)
+        #expect(throws: DriverFailure.self) { try d.perform(Transfer(transferEvent(1))!) }
+        try d.perform(Transfer(transferEvent(2))!)
+    }
+
+    @Test func badLoginIsAFailure() throws {
+        let peer = try ScriptedAMIPeer()
+        let d = driver(peer, secret: "wrong")
+        #expect {
+            try d.perform(Transfer(transferEvent(1))!)
+        } throws: { error in
+            (error as? DriverFailure)?.description.contains("login refused") == true
+        }
+    }
+
+    @Test func reconnectsAfterTheConnectionDrops() throws {
+        let peer = try ScriptedAMIPeer()
+        let d = driver(peer)
+        try d.perform(Transfer(transferEvent(1))!)
+        peer.dropConnection(afterActions: 0)  // the next action is met by a closed connection
+        try d.perform(Transfer(transferEvent(2))!)
+        #expect(peer.received.map { $0["Action"] } == ["Login", "BlindTransfer", "BlindTransfer", "Login", "BlindTransfer"])
+    }
+
+    @Test func unreachableServerIsAFailure() throws {
+        var c = AMIDriver.Configuration()
+        c.port = 1  // nothing listens there
+        #expect(throws: DriverFailure.self) { try AMIDriver(configuration: c).perform(Transfer(transferEvent(1))!) }
+    }
+}
+
+/// The adapter against a real engine: failing transfers declare the incident, successes clear it.
+@Suite(.serialized) struct IncidentTests {
+    @Test func declaredAfterFailuresAndClearedAfterSuccesses() throws {
+        let tables = folder("tables"), data = folder("data"), dir = folder("cti")
+        defer { for d in [tables, data, dir] { try? FileManager.default.removeItem(at: d) } }
+        try FileManager.default.copyItem(at: repositoryRoot.appendingPathComponent("routing-tables/retention-ru.yaml"), to: tables.appendingPathComponent("retention-ru.yaml"))
+        var c = EngineConfiguration()
+        c.tablesDirectory = tables.path
+        c.dataDirectory = data.path
+        for kp in [\EngineConfiguration.queryEndpoint, \.eventsEndpoint, \.replayEndpoint, \.controlEndpoint] { c[keyPath: kp] = "tcp://127.0.0.1:*" }
+        let engine = try Engine(configuration: c, logger: quietLogger)
+        try engine.start()
+        defer { engine.stop(); engine.wait() }
+        let context = try Context()
+        let req = try Socket(context, .req)
+        try req.set(.linger, Int32(0))
+        try req.set(.receiveTimeout, Int32(5000))
+        try req.connect(engine.snapshot.queryEndpoint)
+        func decide(_ n: Int) throws -> Value {
+            try req.send(#"{"id":\#(n),"table":"retention-ru","at":"2026-11-23T12:00:00+03:00","call":{"call_id":"SIP/a-\#(n)","topic":"termination","facts":{"insists":true}}}"#)
+            return try JSONReader.parse(try #require(try req.receiveMultipart()).last!)
+        }
+        func ctiIncident() throws -> Value? {
+            let control = try Socket(context, .req)
+            try control.set(.linger, Int32(0))
+            try control.set(.receiveTimeout, Int32(5000))
+            try control.connect(engine.snapshot.controlEndpoint)
+            try control.send(#"{"cmd":"health"}"#)
+            return try JSONReader.parse(try #require(try control.receiveMultipart()).last!)["cti_incident"]
+        }
+
+        let peer = try ScriptedAMIPeer(refuse: 3)
+        var ami = AMIDriver.Configuration()
+        ami.port = peer.port
+        ami.secret = "s3cret"
+        var configuration = CTIAdapter.Configuration()
+        configuration.controlEndpoint = engine.snapshot.controlEndpoint
+        configuration.failuresForIncident = 3
+        configuration.successesToClear = 2
+        let adapter = CTIAdapter(configuration: configuration, driver: AMIDriver(configuration: ami),
+                                 record: try TransferRecord(path: dir.appendingPathComponent("r.log").path), logger: quietLogger)
+        var feedConfiguration = EventFeed.Configuration()
+        feedConfiguration.eventsEndpoint = engine.snapshot.eventsEndpoint
+        feedConfiguration.replayEndpoint = engine.snapshot.replayEndpoint
+        let feed = EventFeed(configuration: feedConfiguration, after: 0, logger: quietLogger)
+        let box = Box(adapter)
+        let finished = DispatchSemaphore(value: 0)
+        Thread {
+            try? feed.run { try box.adapter.handle($0) }
+            finished.signal()
+        }.start()
+        defer { feed.stop(); finished.wait() }
+
+        // Three transfers fail: the adapter declares the incident and decisions go by number.
+        for n in 1...3 { #expect(try decide(n)["decision"]?["target"]?["via"] == .string("cti")) }
+        var declared = false
+        for _ in 0..<100 where !declared {
+            declared = try ctiIncident() == .bool(true)
+            if !declared { usleep(50_000) }
+        }
+        #expect(declared)
+        #expect(try decide(4)["decision"]?["target"]?["via"] == .string("number"))
+        // Transfers by number succeed again: after two in a row the incident is cleared.
+        _ = try decide(5)
+        var cleared = false
+        for _ in 0..<100 where !cleared {
+            cleared = try ctiIncident() == .bool(false)
+            if !cleared { usleep(50_000) }
+        }
+        #expect(cleared)
+        #expect(try decide(6)["decision"]?["target"]?["via"] == .string("cti"))
+        #expect(peer.received.filter { $0["Action"] == "BlindTransfer" }.count >= 5)
+    }
+
+    final class Box: @unchecked Sendable {
+        let adapter: CTIAdapter
+        init(_ adapter: CTIAdapter) { self.adapter = adapter }
+    }
+}
