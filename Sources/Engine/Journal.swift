@@ -250,7 +250,7 @@ final class Syncer: @unchecked Sendable {
         let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
         condition.lock()
         while !stopping {
-            if written == synced { condition.wait(until: Date().addingTimeInterval(seconds)) }
+            if written == synced { _ = condition.wait(until: Date().addingTimeInterval(seconds)) }
             let target = written
             guard target > synced else { continue }
             condition.unlock()
@@ -258,7 +258,7 @@ final class Syncer: @unchecked Sendable {
             condition.lock()
             synced = Swift.max(synced, target)
             if !stopping && written - synced < every {
-                condition.wait(until: Date().addingTimeInterval(seconds))
+                _ = condition.wait(until: Date().addingTimeInterval(seconds))
             }
         }
         let target = written

@@ -74,7 +74,7 @@ import ZeroMQ
             case 0: bytes = (0..<Int.random(in: 0...64, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
             case 1: bytes.removeLast(Int.random(in: 1...bytes.count, using: &rng))
             case 2: bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
-                bytes.insert(0x7B, at: 0)  // keep it malformed even if the byte change was harmless
+                bytes.append(0x78)  // trailing text keeps it malformed even when the changed byte was harmless
             default: bytes = Array(#"{"id":\#(n),"table":"retention-ru","call":{"call_id":"x","topic":"termination","facts":{"insists":[\#(n)]}}}"#.utf8)
             }
             try dealer.send(bytes)
