@@ -1,7 +1,7 @@
 import Foundation
 import Routing
 
-/// The tables an engine serves, by name: every `*.yaml` of a folder except `*.scenarios.yaml`.
+/// The tables an engine serves, by name: every table file of a folder (``TableFileNames``).
 public struct TableSet: Sendable {
     public let tables: [String: Table]
 
@@ -13,7 +13,7 @@ public struct TableSet: Sendable {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)
-                .filter { $0.hasSuffix(".yaml") && !$0.hasSuffix(".scenarios.yaml") }.sorted()
+                .filter(TableFileNames.isTable).sorted()
         } catch {
             throw TableErrors([TableError(SourceMark(file: directory, line: 1, column: 1), "cannot read the tables folder: \(error.localizedDescription)")])
         }

@@ -14,18 +14,13 @@ enum TableFiles {
         return (directory as NSString).appendingPathComponent("\(reference).yaml")
     }
 
-    /// The tables in a folder: every `*.yaml` that is not a `*.scenarios.yaml`.
+    /// The tables in a folder (``TableFileNames``).
     static func all(in directory: String) throws -> [String] {
         let names = try FileManager.default.contentsOfDirectory(atPath: directory)
-        return names.filter { $0.hasSuffix(".yaml") && !$0.hasSuffix(".scenarios.yaml") }.sorted()
-            .map { (directory as NSString).appendingPathComponent($0) }
+        return names.filter(TableFileNames.isTable).sorted().map { (directory as NSString).appendingPathComponent($0) }
     }
 
-    /// `x.yaml` → `x.scenarios.yaml`.
-    static func scenarioPath(for tablePath: String) -> String {
-        let base = tablePath.hasSuffix(".yml") ? String(tablePath.dropLast(4)) : String(tablePath.dropLast(5))
-        return base + ".scenarios.yaml"
-    }
+    static func scenarioPath(for tablePath: String) -> String { TableFileNames.scenarios(for: tablePath) }
 
     enum Failure: Error {
         case notFound(String)

@@ -146,3 +146,15 @@ struct YAMLNode {
         }
     }
 }
+
+/// YAML documents other than tables (simulation mixes), read into ``Value`` with the same core schema.
+public enum YAMLDocument {
+    /// - Throws: ``TableErrors`` with the position of a syntax error.
+    public static func value(yaml text: String, file: String) throws(TableErrors) -> Value {
+        do {
+            return try YAMLNode.parse(text, file: file).value()
+        } catch {
+            throw TableErrors([error])
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import ArgumentParser
+import Foundation
+import Simulator
+import Wire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `switchboard simulate`.
+struct Simulate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Drive a running engine with a realistic mix of calls and account for every decision.",
+        discussion: """
+        Open loop by default: Poisson arrivals at --rate a second, latency measured from each call's intended \
+        send time (no coordinated omission). With --clients N: closed loop, N DEALER clients each keeping \
+        --in-flight calls outstanding, for maximum throughput. It subscribes to the events meanwhile and checks \
+        every decision was published once, identical to the reply, without seq gaps. See docs/SIMULATION.md.
+        """
+    )
+
+    @Option(help: ArgumentHelp("The engine's query endpoint.", valueName: "EP"))
+    var query = "tcp://127.0.0.1:5570"
+
+    @Option(help: ArgumentHelp("The engine's events endpoint.", valueName: "EP"))
+    var events = "tcp://127.0.0.1:5571"
+
+    @Option(help: ArgumentHelp("Open loop: calls a second, Poisson arrivals.", valueName: "N"))
+    var rate: Double = 1000
+
+    @Option(help: ArgumentHelp("Closed loop instead: this many DEALER clients.", valueName: "N"))
+    var clients: Int?
+
+    @Option(help: ArgumentHelp("Closed loop: calls each client keeps outstanding.", valueName: "N"))
+    var inFlight = 1
+
+    @Option(help: ArgumentHelp("Seconds to send for (default 10 unless --calls is given).", valueName: "S"))
+    var duration: Double?
+
+    @Option(help: ArgumentHelp("Calls to send.", valueName: "N"))
+    var calls: Int?
+
+    @Option(help: ArgumentHelp("The call mix (default: routing-tables/retention-ru.mix.yaml).", valueName: "PATH"))
+    var mix = "routing-tables/retention-ru.mix.yaml"
+
+    @Option(help: ArgumentHelp("Seed for a repeatable run.", valueName: "N"))
+    var seed: UInt64?
+
+    @Flag(help: "Print the summary as JSON on stdout (progress still goes to stderr).")
+    var json = false
+
+    func validate() throws {
+        guard rate > 0 else { throw ValidationError("--rate must be positive.") }
+        if let clients { guard clients >= 1 else { throw ValidationError("--clients must be at least 1.") } }
+        guard inFlight >= 1 else { throw ValidationError("--in-flight must be at least 1.") }
+        if let duration { guard duration > 0 else { throw ValidationError("--duration must be positive.") } }
+        if let calls { guard calls >= 1 else { throw ValidationError("--calls must be at least 1.") } }
+    }
+
+    func run() async throws {
+        guard let text = try? String(contentsOfFile: mix, encoding: .utf8) else { throw ValidationError("cannot read the mix \(mix)") }
+        let callMix: CallMix
+        do {
+            callMix = try CallMix(yaml: text, file: mix)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        var c = Simulation.Configuration()
+        c.queryEndpoint = query
+        c.eventsEndpoint = events
+        c.mode = clients.map { .closedLoop(clients: $0, inFlight: inFlight) } ?? .openLoop(rate: rate)
+        c.calls = calls
+        c.duration = duration.map { .milliseconds(Int64($0 * 1000)) } ?? (calls == nil ? .seconds(10) : nil)
+        c.seed = seed
+        let simulation = Simulation(configuration: c, mix: callMix)
+        let interactive = isatty(2) != 0
+        let described = clients.map { "closed loop, \($0) clients × \(inFlight) in flight" } ?? "open loop at \(Int(rate))/s"
+        FileHandle.standardError.write(Data("simulating \(described), \(calls.map { "\($0) calls" } ?? "\(c.duration.map { "\($0)" } ?? "")"), mix \(mix)\n".utf8))
+        let summary: Simulation.Summary = try await withCheckedThrowingContinuation { done in
+            // Sockets block: the simulation gets a thread of its own, never the cooperative pool.
+            Thread {
+                do {
+                    done.resume(returning: try simulation.run { p in
+                        let line = String(format: "%5.0fs  sent %8d  answered %8d  %8.0f/s  p99 %7.2f ms  events %8d  errors %d",
+                                          p.seconds, p.sent, p.answered, p.ratePerSecond, Double(p.p99Microseconds) / 1000, p.events, p.errors)
+                        FileHandle.standardError.write(Data((interactive ? "\r" + line : line + "\n").utf8))
+                    })
+                } catch {
+                    done.resume(throwing: error)
+                }
+            }.start()
+        }
+        if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+        if json {
+            print(Simulate.json(summary))
+        } else {
+            print(Simulate.table(summary))
+        }
+        let clean = summary.unanswered == 0 && summary.eventsMissing == 0 && summary.eventsMismatched == 0 && summary.seqGaps == 0
+        if !clean { throw ExitCode(3) }
+    }
+
+    static func json(_ s: Simulation.Summary) -> String {
+        var w = JSONWriter(capacity: 1024)
+        w.object { o in
+            o.member("seconds") { $0.number((s.seconds * 1000).rounded() / 1000) }
+            o.member("sent") { $0.number(Int64(s.sent)) }
+            o.member("answered") { $0.number(Int64(s.answered)) }
+            o.member("decisions") { $0.number(Int64(s.decisions)) }
+            o.member("unanswered") { $0.number(Int64(s.unanswered)) }
+            o.member("errors") { w in w.object { o in for (k, v) in s.errors.sorted(by: { $0.key < $1.key }) { o.member(dynamic: k) { $0.number(Int64(v)) } } } }
+            o.member("rate_per_second") { $0.number(s.achievedRate.rounded()) }
+            o.member("latency_us") { w in
+                w.object { o in for k in ["p50", "p90", "p99", "p99.9", "max"] { o.member(dynamic: k) { $0.number(Int64(s.latency[k] ?? 0)) } } }
+            }
+            o.member("events") { w in
+                w.object { o in
+                    o.member("received") { $0.number(Int64(s.eventsReceived)) }
+                    o.member("matched") { $0.number(Int64(s.eventsMatched)) }
+                    o.member("mismatched") { $0.number(Int64(s.eventsMismatched)) }
+                    o.member("missing") { $0.number(Int64(s.eventsMissing)) }
+                    o.member("seq_gaps") { $0.number(Int64(s.seqGaps)) }
+                }
+            }
+        }
+        return w.string
+    }
+
+    static func table(_ s: Simulation.Summary) -> String {
+        let errors = s.errors.isEmpty ? "none" : s.errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        func ms(_ k: String) -> String { String(format: "%.3f", Double(s.latency[k] ?? 0) / 1000) }
+        return """
+        sent        \(s.sent) in \(String(format: "%.2f", s.seconds)) s, \(String(format: "%.0f", s.achievedRate)) answered/s
+        answered    \(s.answered) (\(s.decisions) decisions, errors: \(errors)), unanswered \(s.unanswered)
+        latency ms  p50 \(ms("p50"))  p90 \(ms("p90"))  p99 \(ms("p99"))  p99.9 \(ms("p99.9"))  max \(ms("max"))
+        events      received \(s.eventsReceived), matched \(s.eventsMatched) of \(s.decisions) decisions, mismatched \(s.eventsMismatched), missing \(s.eventsMissing), seq gaps \(s.seqGaps)
+        """
+    }
+}

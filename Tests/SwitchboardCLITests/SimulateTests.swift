@@ -1,0 +1,35 @@
+import Foundation
+import Testing
+import Wire
+
+@Suite(.serialized) struct SimulateTests {
+    /// A brief simulation against a real engine: every call answered, every decision published once, identical.
+    @Test(arguments: [["--rate", "1500", "--calls", "2000"], ["--clients", "3", "--in-flight", "4", "--calls", "3000"]])
+    func accountsForEveryDecision(mode: [String]) throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let serve = try ServeProcess(data: folder.appendingPathComponent("data"))
+        let r = try CLI.run(["simulate", "--query", serve.endpoints["query"]!, "--events", serve.endpoints["events"]!, "--seed", "1", "--json"] + mode)
+        #expect(r.status == 0, "\(r.stderr)")
+        let s = try JSONReader.parse(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        let sent = mode.last.flatMap(Double.init)!
+        #expect(s["sent"] == .number(sent))
+        #expect(s["answered"] == .number(sent))
+        #expect(s["unanswered"] == .number(0))
+        #expect(s["events"]?["matched"] == s["decisions"])
+        #expect(s["events"]?["received"] == s["decisions"])
+        #expect(s["events"]?["mismatched"] == .number(0))
+        #expect(s["events"]?["missing"] == .number(0))
+        #expect(s["events"]?["seq_gaps"] == .number(0))
+        if case .number(let p50)? = s["latency_us"]?["p50"], case .number(let p99)? = s["latency_us"]?["p99"] { #expect(p50 > 0 && p99 >= p50) }
+        #expect(r.stderr.contains("sent"))  // progress
+        serve.signal(SIGTERM)
+        #expect(serve.waitForExit() == 0)
+    }
+
+    @Test func noEngineIsAClearError() throws {
+        let r = try CLI.run(["simulate", "--query", "tcp://127.0.0.1:1", "--events", "tcp://127.0.0.1:2", "--calls", "1"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("is the engine running?"))
+    }
+}
