@@ -3,6 +3,9 @@
  *   zmq_bench echo EP                       a REP server that echoes every message (the raw baseline)
  *   zmq_bench rtt EP N PAYLOAD              N REQ round trips, one at a time; prints latency percentiles (µs)
  *   zmq_bench pipe EP N INFLIGHT PAYLOAD    N requests over one DEALER, INFLIGHT outstanding; prints requests/s
+ *   zmq_bench pub EP N PAYLOAD              binds a PUB and sends N two-frame messages (topic, payload) after 0.5 s
+ *   zmq_bench sub EP N                      subscribes to everything and counts N messages; prints messages/s
+ *                                           from the first to the last (for raw PUB/SUB and for the engine's events)
  *
  * PAYLOAD is a file whose bytes are sent as each request. Built by tools/bench-engine with `cc -O2 -lzmq`.
  */
@@ -106,6 +109,50 @@ int main(int argc, char **argv) {
         zmq_close(s);
         zmq_ctx_term(ctx);
         return 0;
+    }
+    if (strcmp(argv[1], "pub") == 0 && argc == 5) {
+        int n = atoi(argv[3]);
+        size_t size;
+        char *payload = slurp(argv[4], &size);
+        void *s = zmq_socket(ctx, ZMQ_PUB);
+        int hwm = 0;  /* unlimited: the raw baseline must not drop */
+        zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+        zmq_setsockopt(s, ZMQ_LINGER, &hwm, sizeof hwm);
+        zmq_bind(s, argv[2]);
+        struct timespec pause = {0, 500000000};
+        nanosleep(&pause, NULL);
+        for (int i = 0; i < n; i++) {
+            zmq_send(s, "decision.transfer.retention", 27, ZMQ_SNDMORE);
+            zmq_send(s, payload, size, 0);
+        }
+        pause.tv_sec = 2;
+        nanosleep(&pause, NULL);
+        return 0;
+    }
+    if (strcmp(argv[1], "sub") == 0 && argc == 4) {
+        int n = atoi(argv[3]);
+        void *s = zmq_socket(ctx, ZMQ_SUB);
+        int hwm = 0, timeout = 10000;
+        zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+        zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+        zmq_setsockopt(s, ZMQ_SUBSCRIBE, "decision.", 9);
+        zmq_connect(s, argv[2]);
+        char buf[65536];
+        double t0 = 0;
+        int got = 0;
+        while (got < n) {
+            int more = 0;
+            size_t ms = sizeof more;
+            do {
+                if (zmq_recv(s, buf, sizeof buf, 0) < 0) { fprintf(stderr, "sub: received %d of %d\n", got, n); goto done; }
+                zmq_getsockopt(s, ZMQ_RCVMORE, &more, &ms);
+            } while (more);
+            if (got == 0) t0 = now_us();
+            got++;
+        }
+    done:
+        printf("{\"n\":%d,\"per_second\":%.0f}\n", got, got > 1 ? (got - 1) / ((now_us() - t0) / 1e6) : 0.0);
+        return got == n ? 0 : 1;
     }
     fprintf(stderr, "usage: see the comment at the top of zmq_bench.c\n");
     return 2;

@@ -1,5 +1,6 @@
 // Throughput of the routing core and the wire format, in a release build: `tools/bench-core`.
 // Numbers go in docs/PERFORMANCE.md; nothing here is asserted, and no test is timed.
+// Run with tools/malloc_count.so preloaded, it also reports heap allocations per decision.
 import Foundation
 import Routing
 import Wire
@@ -7,6 +8,8 @@ import Wire
 let arguments = CommandLine.arguments
 let tablePath = arguments.count > 1 ? arguments[1] : "routing-tables/retention-ru.yaml"
 let seconds = arguments.count > 2 ? Double(arguments[2]) ?? 2 : 2
+/// A third argument limits the run to the measurements whose names contain it (for profiling one).
+let only = arguments.count > 3 ? arguments[3] : nil
 
 guard let text = try? String(contentsOfFile: tablePath, encoding: .utf8) else {
     FileHandle.standardError.write(Data("cannot read \(tablePath)\n".utf8))
@@ -14,8 +17,30 @@ guard let text = try? String(contentsOfFile: tablePath, encoding: .utf8) else {
 }
 let table = try TableLoader.load(yaml: text, file: tablePath)
 
+/// Calls for any table: every topic, each fact given a value of its type.
+func genericMix() -> [(Call, Instant)] {
+    var calls: [(Call, Instant)] = []
+    var rng = SystemRandomNumberGenerator()
+    for (n, topic) in table.topics.enumerated() {
+        for k in 0..<max(1, 4000 / table.topics.count) {
+            var facts: [String: Value] = [:]
+            for spec in topic.facts {
+                facts[spec.name] = switch spec.type {
+                case .bool: .bool(Bool.random(using: &rng))
+                case .integer, .number: .number(Double(Int.random(in: 0...100, using: &rng)))
+                case .string: .string("x")
+                case .enumeration(let values): .string(values.randomElement(using: &rng)!)
+                }
+            }
+            calls.append((Call(callID: "g\(n)-\(k)", topic: topic.code, facts: facts), Instant(seconds: 1_795_380_900 + Int64(k) * 600)))
+        }
+    }
+    return calls
+}
+
 /// A day's mix: every topic with facts that reach its branches, customers of several regions, instants over 24 hours.
 func mix() -> [(Call, Instant)] {
+    guard table.name == "retention-ru" else { return genericMix() }
     var calls: [(Call, Instant)] = []
     let start = Timestamp.parse("2026-11-23T00:00:00+03:00")!.instant
     let facts: [String: [[String: Value]]] = [
@@ -53,6 +78,7 @@ func mix() -> [(Call, Instant)] {
 @inline(never) func blackHole<T>(_ x: T) { withExtendedLifetime(x) {} }
 
 func measure(_ name: String, items: Int, _ body: () -> Void) {
+    if let only, !name.contains(only) { return }
     body()  // warm up
     var rounds = 0
     let clock = ContinuousClock()
@@ -86,6 +112,23 @@ print("mean call JSON \(jsonCalls.map(\.count).reduce(0, +) / jsonCalls.count) b
 
 measure("evaluate (decision with trace)", items: calls.count) {
     for (call, instant) in calls { blackHole(try? table.evaluate(call, at: instant)) }
+}
+
+// Allocations per decision, when tools/malloc_count.so is preloaded.
+typealias CountFunction = @convention(c) () -> UInt
+if only == nil, let symbol = dlsym(dlopen(nil, RTLD_LAZY), "switchboard_malloc_count") {
+    let count = unsafeBitCast(symbol, to: CountFunction.self)
+    let before = count()
+    for (call, instant) in calls { blackHole(try? table.evaluate(call, at: instant)) }
+    let evaluateAllocations = Double(count() - before) / Double(calls.count)
+    let before2 = count()
+    for (n, bytes) in jsonCalls.enumerated() {
+        var w = JSONWriter(capacity: 2048)
+        if let call = try? Wire.decodeCall(bytes), let d = try? table.evaluate(call, at: calls[n].1) { Wire.encode(d, into: &w) }
+        blackHole(w.bytes.count)
+    }
+    let fullAllocations = Double(count() - before2) / Double(calls.count)
+    print(String(format: "allocations per decision: evaluate %.1f, decode + evaluate + encode %.1f", evaluateAllocations, fullAllocations))
 }
 measure("decode call JSON", items: jsonCalls.count) {
     for bytes in jsonCalls { blackHole(try? Wire.decodeCall(bytes)) }

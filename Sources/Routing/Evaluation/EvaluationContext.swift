@@ -30,7 +30,7 @@ struct EvaluationContext: ConditionContext {
         customer = table.customerFields.map(\.defaultValue)
         for (name, value) in call.customer {
             let field = "customer.\(name)"
-            guard let i = table.customerFields.firstIndex(where: { $0.name == name }) else {
+            guard let i = table.customerIndex[name] else {
                 throw InputError(.unknownField, "\(field) is not a customer field of table \(table.name); expected one of: \(table.customerFields.map(\.name).joined(separator: ", ")).", field: field)
             }
             customer[i] = try EvaluationContext.checked(value, table.customerFields[i], field) ?? customer[i]
@@ -67,7 +67,7 @@ struct EvaluationContext: ConditionContext {
     }
 
     var customerRegion: String? {
-        guard let i = table.customerFields.firstIndex(where: { $0.name == "region" }), case .string(let r)? = customer[i] else { return nil }
+        guard let i = table.customerIndex["region"], case .string(let r)? = customer[i] else { return nil }
         return r
     }
 
@@ -82,13 +82,8 @@ struct EvaluationContext: ConditionContext {
         return state.isOpen
     }
 
-    mutating func note(_ path: String, _ value: Value?, _ comparison: Condition.Comparison, _ result: Bool) {
-        let shown = value.map { $0.text } ?? "absent"
-        let line = if result, case .equals = comparison {
-            "\(path)=\(shown)"
-        } else {
-            "\(path)=\(shown) (\(result ? "" : "not ")\(path)\(comparison.symbol))"
-        }
+    mutating func note(_ probe: Condition.Probe, _ value: Value?, _ comparison: Condition.Comparison, _ result: Bool) {
+        let line = probe.line(value, comparison, result)
         // Several rules and redirects may test the same thing; the reader needs it once.
         if !trace.contains(line) { trace.append(line) }
     }

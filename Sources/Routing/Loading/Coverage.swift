@@ -138,7 +138,7 @@ private struct AssignedContext: ConditionContext {
         targets.firstIndex(of: target).map { openMask & (1 << $0) != 0 } ?? true
     }
 
-    mutating func note(_ path: String, _ value: Value?, _ comparison: Condition.Comparison, _ result: Bool) {}
+    mutating func note(_ probe: Condition.Probe, _ value: Value?, _ comparison: Condition.Comparison, _ result: Bool) {}
 
     func label(of operand: Operand, _ value: Value) -> String? { nil }
 }

@@ -138,8 +138,13 @@ extension TableCompiler {
                 parts.append(.targetOpen(t, e.key == "open"))
             default:
                 let (operand, type) = try self.operand(e.key, at: e.keyMark, topic: topic)
+                let domain: [Value] = switch type {
+                case .bool: [.bool(true), .bool(false)]
+                case .enumeration(let values): values.map(Value.string)
+                default: []
+                }
                 for comparison in try comparisons(e.value, path: e.key, type: type) {
-                    parts.append(.compare(operand, e.key, comparison))
+                    parts.append(.compare(operand, Condition.Probe(path: e.key, comparison: comparison, domain: domain), comparison))
                 }
             }
         }
@@ -167,7 +172,7 @@ extension TableCompiler {
         }
         if path.hasPrefix("customer.") {
             let name = String(path.dropFirst(9))
-            guard let i = customerFields.firstIndex(where: { $0.name == name }) else {
+            guard let i = customerFields.firstIndex(where: { $0.name == name }) else {  // once, at load
                 throw TableError(mark, "unknown customer field '\(name)'; expected one of the fields under 'customer': \(customerFields.map(\.name).joined(separator: ", ")).")
             }
             return (.customer(i), customerFields[i].type)

@@ -89,7 +89,9 @@ struct TableCompiler {
         guard errors.isEmpty, let name, let zone, let commentFormat else { return nil }
         return Table(name: name, description: description, version: SHA256.hex(of: Array(text.utf8)).prefix(16).description,
                      zone: zone, parameters: parameters, targets: targets, cases: cases, schedules: schedules,
-                     customerFields: customerFields, topicIndex: topicIndex, topics: topics, globalRules: globalRules,
+                     customerFields: customerFields,
+                     customerIndex: Dictionary(customerFields.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a }),
+                     topicIndex: topicIndex, topics: topics, globalRules: globalRules,
                      redirects: redirects, commentFormat: commentFormat, phrases: phrases)
     }
 

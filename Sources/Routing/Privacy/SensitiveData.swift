@@ -7,7 +7,8 @@
 ///   `паспорт 45 08 123456` → `паспорт ** ** ******`. The keywords are listed in ``keywords`` and in
 ///   docs/OPERATIONS.md.
 ///
-/// Digit runs that fail the Luhn check (phone numbers, order numbers) are left alone.
+/// Digit runs that fail the Luhn check (phone numbers, order numbers) are left alone. Works on Unicode
+/// scalars with a simple case fold, so masking a comment costs little next to deciding it.
 public enum SensitiveData {
     /// Words after which the next digits are a secret, lower-cased; matched case-insensitively.
     public static let keywords: [String] = [
@@ -18,58 +19,71 @@ public enum SensitiveData {
         "паспорт", "серия и номер", "passport", "pasaporte", "dni", "nie", "护照",
     ]
 
+    /// Short words that may stand between a keyword and its value, or between parts of the value.
+    static let fillers: [String] = ["код", "номер", "серия", "из", "is", "es", "é", "是", "no", "nº", "№"]
+
+    private static let foldedKeywords: [[Unicode.Scalar]] = keywords.map { Array($0.unicodeScalars).map(fold) }
+    private static let foldedFillers: [[Unicode.Scalar]] = fillers.map { Array($0.unicodeScalars).map(fold) }
+
     /// The text with every sensitive value masked; unchanged when there is none.
-    /// - Complexity: linear in the text's length for each keyword present.
+    /// - Complexity: O(n × k) for n scalars and k keywords, only when the text holds an ASCII digit.
     public static func mask(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: { $0.properties.numericType != nil }) else { return text }
-        var chars = Array(text)
-        maskCards(&chars)
-        maskAfterKeywords(&chars)
-        return String(chars)
+        guard text.utf8.contains(where: { $0 >= 0x30 && $0 <= 0x39 }) else { return text }
+        var scalars = Array(text.unicodeScalars)
+        var changed = maskCards(&scalars)
+        changed = maskAfterKeywords(&scalars) || changed
+        guard changed else { return text }
+        var out = String.UnicodeScalarView()
+        out.append(contentsOf: scalars)
+        return String(out)
     }
+
+    /// Lower case for the scripts the seeds use: ASCII, Latin-1 accented capitals, Cyrillic.
+    static func fold(_ s: Unicode.Scalar) -> Unicode.Scalar {
+        let v = s.value
+        switch v {
+        case 0x41...0x5A, 0xC0...0xDE where v != 0xD7: return Unicode.Scalar(v + 0x20)!
+        case 0x410...0x42F: return Unicode.Scalar(v + 0x20)!
+        case 0x400...0x40F: return Unicode.Scalar(v + 0x50)!
+        default: return s
+        }
+    }
+
+    private static func isDigit(_ s: Unicode.Scalar) -> Bool { s.value >= 0x30 && s.value <= 0x39 }
+    private static func isLetter(_ s: Unicode.Scalar) -> Bool { s.properties.isAlphabetic }
+    private static let star: Unicode.Scalar = "*"
 
     // MARK: Card numbers
 
-    private static func isDigit(_ c: Character) -> Bool { c.isASCII && c.isNumber }
-
-    private static func maskCards(_ chars: inout [Character]) {
+    private static func maskCards(_ s: inout [Unicode.Scalar]) -> Bool {
+        var changed = false
         var i = 0
-        while i < chars.count {
-            guard isDigit(chars[i]), i == 0 || !isDigit(chars[i - 1]) else { i += 1; continue }
-            // Collect a run of digits joined by single spaces or hyphens.
-            var digits: [Int] = []
-            var end = i
+        while i < s.count {
+            guard isDigit(s[i]), i == 0 || !isDigit(s[i - 1]) else { i += 1; continue }
+            // A run of digits joined by single spaces or hyphens.
+            var positions: [Int] = []
             var j = i
-            while j < chars.count {
-                if isDigit(chars[j]) {
-                    digits.append(chars[j].wholeNumberValue!)
-                    end = j + 1
+            while j < s.count {
+                if isDigit(s[j]) {
+                    positions.append(j)
                     j += 1
-                } else if (chars[j] == " " || chars[j] == "-"), j + 1 < chars.count, isDigit(chars[j + 1]) {
+                } else if (s[j] == " " || s[j] == "-"), j + 1 < s.count, isDigit(s[j + 1]) {
                     j += 1
                 } else {
                     break
                 }
             }
-            if let (start, stop) = cardWindow(digits) {
-                // Map digit positions back to character positions.
-                var positions: [Int] = []
-                for k in i..<end where isDigit(chars[k]) { positions.append(k) }
-                let from = positions[start], to = positions[stop - 1] + 1
-                let last4 = positions[(stop - 4)..<stop].map { chars[$0] }
-                let masked = Array("**** **** **** ") + last4
-                chars.replaceSubrange(from..<to, with: masked)
+            if (13...19).contains(positions.count), luhn(positions.map { Int(s[$0].value - 0x30) }) {
+                let from = positions.first!, to = positions.last! + 1
+                let masked = Array("**** **** **** ".unicodeScalars) + positions.suffix(4).map { s[$0] }
+                s.replaceSubrange(from..<to, with: masked)
                 i = from + masked.count
+                changed = true
             } else {
-                i = end
+                i = j
             }
         }
-    }
-
-    /// The whole run if it is a Luhn-valid 13–19-digit number; otherwise nil (a longer run is not a card).
-    private static func cardWindow(_ digits: [Int]) -> (Int, Int)? {
-        guard (13...19).contains(digits.count), luhn(digits) else { return nil }
-        return (0, digits.count)
+        return changed
     }
 
     /// The Luhn checksum, as card numbers carry.
@@ -88,30 +102,28 @@ public enum SensitiveData {
 
     // MARK: Codes after keywords
 
-    private static let lowered: [[Character]] = keywords.map { Array($0) }
-
-    private static func maskAfterKeywords(_ chars: inout [Character]) {
-        let lower = chars.map { Character($0.lowercased()) }
-        for keyword in lowered {
+    private static func maskAfterKeywords(_ s: inout [Unicode.Scalar]) -> Bool {
+        let lower = s.map(fold)
+        var changed = false
+        for keyword in foldedKeywords {
             var i = 0
             while i + keyword.count <= lower.count {
-                guard lower[i] == keyword[0], Array(lower[i..<(i + keyword.count)]) == keyword,
-                      i == 0 || !lower[i - 1].isLetter else { i += 1; continue }
+                guard lower[i] == keyword[0], matches(keyword, lower, at: i), i == 0 || !isLetter(lower[i - 1]) else { i += 1; continue }
                 let j = i + keyword.count
                 // Part of a longer word ("tokenize", or "cvc" in "cvc2")? Chinese writes digits right after the word.
-                let wordGoesOn = j < lower.count && (lower[j].isLetter || (isDigit(chars[j]) && keyword.last!.isASCII && keyword.last!.isLetter))
-                if wordGoesOn { i += 1; continue }
+                let last = keyword.last!
+                if j < lower.count && (isLetter(lower[j]) || (isDigit(lower[j]) && last.isASCII && isLetter(last))) { i += 1; continue }
                 // The value may come in parts: "паспорт серия 4508 номер 123456". Mask up to three.
                 var k = j
                 for _ in 0..<3 {
-                    k = skipFiller(chars, lower, from: k)
-                    guard k < chars.count, isDigit(chars[k]) else { break }
-                    // Mask the digits that follow (with single spaces between groups, as passports are written).
-                    while k < chars.count {
-                        if isDigit(chars[k]) {
-                            chars[k] = "*"
+                    k = skipFiller(lower, from: k)
+                    guard k < s.count, isDigit(s[k]) else { break }
+                    while k < s.count {
+                        if isDigit(s[k]) {
+                            s[k] = star
+                            changed = true
                             k += 1
-                        } else if chars[k] == " " || chars[k] == "-", k + 1 < chars.count, isDigit(chars[k + 1]) {
+                        } else if (s[k] == " " || s[k] == "-"), k + 1 < s.count, isDigit(s[k + 1]) {
                             k += 1
                         } else {
                             break
@@ -121,34 +133,31 @@ public enum SensitiveData {
                 i = max(k, i + 1)
             }
         }
+        return changed
     }
 
-    /// Skips what may stand between a keyword and its value: spaces, punctuation, "№", "код", "is".
-    private static func skipFiller(_ chars: [Character], _ lower: [Character], from start: Int) -> Int {
+    private static func matches(_ word: [Unicode.Scalar], _ lower: [Unicode.Scalar], at i: Int) -> Bool {
+        guard i + word.count <= lower.count else { return false }
+        for k in 0..<word.count where lower[i + k] != word[k] { return false }
+        return true
+    }
+
+    /// Skips what may stand between a keyword and its value: spaces, punctuation, filler words.
+    private static func skipFiller(_ lower: [Unicode.Scalar], from start: Int) -> Int {
         var j = start
         var skipped = 0
-        while j < chars.count, !isDigit(chars[j]), skipped < 24, chars[j] != "\n" {
-            if chars[j].isLetter {
-                guard let length = allowedWord(lower, at: j) else { return j }
-                j += length
-                skipped += length
+        while j < lower.count, !isDigit(lower[j]), skipped < 24, lower[j] != "\n" {
+            if isLetter(lower[j]) {
+                guard let filler = foldedFillers.first(where: { matches($0, lower, at: j) && (j + $0.count >= lower.count || !isLetter(lower[j + $0.count])) }) else {
+                    return j
+                }
+                j += filler.count
+                skipped += filler.count
             } else {
                 j += 1
                 skipped += 1
             }
         }
         return j
-    }
-
-    /// Short words that may sit between a keyword and its value: "код", "номер", "is", "es".
-    /// - Returns: the word's length when one starts at `at` and ends there as a word.
-    private static func allowedWord(_ lower: [Character], at: Int) -> Int? {
-        for word in ["код", "номер", "серия", "из", "is", "es", "é", "是", "no", "nº", "№"] {
-            let w = Array(word)
-            guard at + w.count <= lower.count, Array(lower[at..<(at + w.count)]) == w else { continue }
-            if at + w.count < lower.count, lower[at + w.count].isLetter { continue }
-            return w.count
-        }
-        return nil
     }
 }

@@ -17,9 +17,37 @@ indirect enum Condition: Sendable {
     case all([Condition])
     case any([Condition])
     case not(Condition)
-    case compare(Operand, String, Comparison)
+    case compare(Operand, Probe, Comparison)
     /// Whether a target's schedule is open (`open: X`) or closed (`closed: X`) at the instant.
     case targetOpen(Int, Bool)
+
+    /// What a comparison reads, by name, with its trace lines made once for the values a bool or an
+    /// enumerated field can take.
+    struct Probe: Sendable {
+        let path: String
+        let lines: [Value: (whenTrue: String, whenFalse: String)]
+
+        init(path: String, comparison: Comparison, domain: [Value]) {
+            self.path = path
+            var lines: [Value: (String, String)] = [:]
+            for v in domain {
+                lines[v] = (Condition.traceLine(path, v, comparison, true), Condition.traceLine(path, v, comparison, false))
+            }
+            self.lines = lines
+        }
+
+        func line(_ value: Value?, _ comparison: Comparison, _ result: Bool) -> String {
+            if let value, let made = lines[value] { return result ? made.whenTrue : made.whenFalse }
+            return Condition.traceLine(path, value, comparison, result)
+        }
+    }
+
+    /// `facts.insists=true`, or `customer.vip=false (not customer.vip=true)`: a comparison as a supervisor reads it.
+    static func traceLine(_ path: String, _ value: Value?, _ comparison: Comparison, _ result: Bool) -> String {
+        let shown = value.map { $0.text } ?? "absent"
+        if result, case .equals = comparison { return "\(path)=\(shown)" }
+        return "\(path)=\(shown) (\(result ? "" : "not ")\(path)\(comparison.symbol))"
+    }
 
     enum Comparison: Sendable, Hashable {
         case equals(Value)
@@ -98,7 +126,7 @@ protocol ConditionContext {
     mutating func value(of operand: Operand, path: String) throws(InputError) -> Value?
     mutating func isOpen(target: Int) -> Bool
     /// Records a comparison that was made, for the trace.
-    mutating func note(_ path: String, _ value: Value?, _ comparison: Condition.Comparison, _ result: Bool)
+    mutating func note(_ probe: Condition.Probe, _ value: Value?, _ comparison: Condition.Comparison, _ result: Bool)
     /// How the operand's value reads in text: its label, if the field gives one.
     func label(of operand: Operand, _ value: Value) -> String?
 }
@@ -116,15 +144,15 @@ extension Condition {
             return false
         case .not(let c):
             return try !c.holds(in: &context)
-        case .compare(let operand, let path, let comparison):
-            let value = try context.value(of: operand, path: path)
+        case .compare(let operand, let probe, let comparison):
+            let value = try context.value(of: operand, path: probe.path)
             // An optional call field that is absent (language, identification) equals nothing.
             let result = value.map { comparison.holds(for: $0) } ?? {
                 if case .notEquals = comparison { return true }
                 if case .noneOf = comparison { return true }
                 return false
             }()
-            context.note(path, value, comparison, result)
+            context.note(probe, value, comparison, result)
             return result
         case .targetOpen(let target, let wantOpen):
             return context.isOpen(target: target) == wantOpen

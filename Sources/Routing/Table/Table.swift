@@ -13,6 +13,8 @@ public struct Table: Sendable {
     public let cases: [CaseCategory]
     public let schedules: [Schedule]
     public let customerFields: [FieldSpec]
+    /// Positions in `customerFields` by name.
+    let customerIndex: [String: Int]
     let topicIndex: [String: Int]
     public let topics: [Topic]
     /// Rules every topic tries before its own (`global_rules`).
