@@ -7,7 +7,7 @@
  *   zmq_bench sub EP N                      subscribes to everything and counts N messages; prints messages/s
  *                                           from the first to the last (for raw PUB/SUB and for the engine's events)
  *
- * PAYLOAD is a file whose bytes are sent as each request. Built by tools/bench-engine with `cc -O2 -lzmq`.
+ * PAYLOAD is a file whose bytes are sent as each request. Built by tools/bench with `cc -O2 -lzmq`.
  */
 #include <stdio.h>
 #include <stdlib.h>
