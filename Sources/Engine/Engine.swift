@@ -313,7 +313,7 @@ public final class Engine: @unchecked Sendable {
             return .refused(envelope: envelope, id: id, error: error)
         }
         let event = DecisionEvent(seq: seq, eventID: "\(journal.journalID)-\(seq)", at: instant, atOffset: table.zone.offset(at: instant),
-                                  callID: request.call.callID, table: table.name, tableVersion: table.version, decision: decision)
+                                  callID: request.call.callID, table: table.name, tableVersion: table.version, call: request.call, decision: decision)
         var d = JSONWriter(capacity: 2048)
         Wire.encode(decision, into: &d)
         var w = JSONWriter(capacity: d.bytes.count + 256)

@@ -66,9 +66,12 @@ public struct DecisionEvent: Sendable {
     public let callID: String
     public let table: String
     public let tableVersion: String
+    /// The call as decided, notes masked, so the journal can be replayed against another table version.
+    public let call: Call?
     public let decision: Decision
 
-    public init(seq: UInt64, eventID: String, at: Instant, atOffset: Int32, callID: String, table: String, tableVersion: String, decision: Decision) {
+    public init(seq: UInt64, eventID: String, at: Instant, atOffset: Int32, callID: String, table: String, tableVersion: String,
+                call: Call? = nil, decision: Decision) {
         self.seq = seq
         self.eventID = eventID
         self.at = at
@@ -76,6 +79,7 @@ public struct DecisionEvent: Sendable {
         self.callID = callID
         self.table = table
         self.tableVersion = tableVersion
+        self.call = call
         self.decision = decision
     }
 
@@ -86,7 +90,8 @@ public struct DecisionEvent: Sendable {
         return "decision.\(d.action.rawValue).\(what)"
     }
 
-    /// The event's JSON; `seq` comes first so a journal line's sequence can be read without parsing the rest.
+    /// The event's JSON; `seq` comes first so a journal line's sequence can be read without parsing the rest,
+    /// and `decision` last, so a subscriber can compare it with a reply's byte for byte.
     /// - Parameter decisionJSON: the decision already encoded (``Wire/encode(_:into:)``), to splice in
     ///   instead of encoding it again.
     public func encode(into w: inout JSONWriter, decisionJSON: [UInt8]? = nil) {
@@ -97,6 +102,7 @@ public struct DecisionEvent: Sendable {
             o.member("call_id") { $0.string(callID) }
             o.member("table") { $0.string(table) }
             o.member("table_version") { $0.string(tableVersion) }
+            if let call { o.member("call") { Wire.encode(call, masked: true, into: &$0) } }
             o.member("decision") { w in
                 if let decisionJSON { w.appendRaw(decisionJSON) } else { Wire.encode(decision, into: &w) }
             }

@@ -51,6 +51,23 @@ public enum Wire {
         return w.string
     }
 
+    /// A call as the contract writes it; with `masked`, the notes pass through ``SensitiveData``.
+    public static func encode(_ call: Call, masked: Bool = false, into w: inout JSONWriter) {
+        w.object { o in
+            o.member("call_id") { $0.string(call.callID) }
+            o.member("topic") { $0.string(call.topic) }
+            if let l = call.language { o.member("language") { $0.string(l) } }
+            if let i = call.identification { o.member("identification") { $0.string(i) } }
+            if !call.customer.isEmpty {
+                o.member("customer") { $0.value(.object(call.customer.sorted { $0.key < $1.key }.map { .init($0.key, $0.value) })) }
+            }
+            if !call.facts.isEmpty {
+                o.member("facts") { $0.value(.object(call.facts.sorted { $0.key < $1.key }.map { .init($0.key, $0.value) })) }
+            }
+            if let n = call.notes { o.member("notes") { $0.string(masked ? SensitiveData.mask(n) : n) } }
+        }
+    }
+
     /// `{"error": {"code", "message", "field"}}`.
     public static func encode(_ e: InputError, into w: inout JSONWriter) {
         w.object { o in

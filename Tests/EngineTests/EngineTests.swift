@@ -138,7 +138,8 @@ import ZeroMQ
         #expect(String(decoding: frames[0], as: UTF8.self) == "decision.transfer.retention")
         let event = try JSONReader.parse(frames[1])
         guard case .object(let members) = event else { Issue.record("event is not an object"); return }
-        #expect(members.map(\.key) == ["seq", "event_id", "at", "call_id", "table", "table_version", "decision"])
+        #expect(members.map(\.key) == ["seq", "event_id", "at", "call_id", "table", "table_version", "call", "decision"])
+        #expect(event["call"]?["topic"] == .string("termination"))
         #expect(event["call_id"] == .string("c-9"))
         #expect(event["at"] == .string("2026-11-23T12:00:00+03:00"))
         #expect(event["decision"] == reply["decision"])

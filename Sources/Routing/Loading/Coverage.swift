@@ -8,7 +8,7 @@ enum Coverage {
     /// Beyond this many combinations a topic is too large to check exhaustively; split it.
     static let maximumCombinations = 1 << 18
 
-    static func problems(of topic: Topic, globalRules: [Rule], table: TableCompiler, mark: SourceMark) -> [TableError] {
+    static func analyze(_ topic: Topic, globalRules: [Rule], table: TableCompiler, mark: SourceMark) -> (TopicCoverage, [CoverageFinding]) {
         var operands: [Operand] = []
         var paths: [String] = []
         var constants: [[Value]] = []
@@ -33,11 +33,15 @@ enum Coverage {
         for d in domains {
             total = total.multipliedReportingOverflow(by: d.count).partialValue
             if total > maximumCombinations || total <= 0 {
-                return [TableError(mark, "topic '\(topic.code)' distinguishes more than \(maximumCombinations) combinations of facts; split it into smaller topics so it can be checked.")]
+                return (TopicCoverage(code: topic.code, combinations: 0, rules: topic.rules.count, gaps: 0, unreachable: 0, overlaps: 0),
+                        [CoverageFinding(kind: .gap, mark: mark, message: "topic '\(topic.code)' distinguishes more than \(maximumCombinations) combinations of facts; split it into smaller topics so it can be checked.")])
             }
         }
         var reached = Array(repeating: false, count: topic.rules.count)
         var gaps: [String] = []
+        var gapCount = 0
+        // overlapping[(earlier, later)] = how many combinations the earlier decides that the later also matches.
+        var overlapping: [Int: [Int: Int]] = [:]
         var counter = Array(repeating: 0, count: domains.count)
         for combination in 0..<total {
             var context = AssignedContext(operands: operands, values: zip(domains, counter).map { $0[$1] },
@@ -46,10 +50,17 @@ enum Coverage {
             if !global {
                 if let r = topic.rules.firstIndex(where: { (try? $0.condition.holds(in: &context)) == true }) {
                     reached[r] = true
+                    for later in (r + 1)..<topic.rules.count {
+                        if case .always = topic.rules[later].condition { continue }  // a catch-all overlaps by design
+                        if (try? topic.rules[later].condition.holds(in: &context)) == true { overlapping[r, default: [:]][later, default: 0] += 1 }
+                    }
                 } else if gaps.count < 3 {
+                    gapCount += 1
                     var described = zip(paths, context.values).map { "\($0)=\($1?.text ?? "absent")" }
                     described += targets.enumerated().map { i, t in "\(table.targets[t].id) \(context.openMask & (1 << i) != 0 ? "open" : "closed")" }
                     gaps.append(described.isEmpty ? "every call" : described.joined(separator: ", "))
+                } else {
+                    gapCount += 1
                 }
             }
             // Advance the mixed-radix counter once per full cycle of the schedule bits.
@@ -63,13 +74,26 @@ enum Coverage {
                 }
             }
         }
-        var problems = gaps.map {
-            TableError(mark, "topic '\(topic.code)' has no rule for \($0); add a rule for it or a final rule without 'when'.")
+        var findings = gaps.map {
+            CoverageFinding(kind: .gap, mark: mark, message: "topic '\(topic.code)' has no rule for \($0); add a rule for it or a final rule without 'when'.")
         }
+        if gapCount > gaps.count {
+            findings.append(CoverageFinding(kind: .gap, mark: mark, message: "topic '\(topic.code)' has \(gapCount - gaps.count) more combinations without a rule."))
+        }
+        var unreachable = 0
         for (i, rule) in topic.rules.enumerated() where !reached[i] {
-            problems.append(TableError(rule.mark, "rule '\(rule.id)' is unreachable: earlier rules decide every call it would match."))
+            unreachable += 1
+            findings.append(CoverageFinding(kind: .unreachable, mark: rule.mark, message: "rule '\(rule.id)' is unreachable: earlier rules decide every call it would match."))
         }
-        return problems
+        var overlaps = 0
+        for (earlier, laters) in overlapping.sorted(by: { $0.key < $1.key }) {
+            for (later, count) in laters.sorted(by: { $0.key < $1.key }) where reached[later] {
+                overlaps += 1
+                findings.append(CoverageFinding(kind: .overlap, mark: topic.rules[later].mark,
+                    message: "rule '\(topic.rules[later].id)' overlaps the earlier rule '\(topic.rules[earlier].id)', which decides \(count) combination(s) it would also match."))
+            }
+        }
+        return (TopicCoverage(code: topic.code, combinations: total, rules: topic.rules.count, gaps: gapCount, unreachable: unreachable, overlaps: overlaps), findings)
     }
 
     private static func isOptional(_ operand: Operand) -> Bool {

@@ -79,15 +79,6 @@ extension TableCompiler {
                 fallbacks.append(try outcome(ff, item, topic: topic, allowFallbacks: false, what: "when_closed of \(what)"))
             }
         }
-        if allowFallbacks, let t = targetIndexForChecks, let s = targets[t].schedule, !schedules[s].isAlwaysOpen {
-            let last = fallbacks.last
-            let lastCanClose: Bool = if let last, case .transfer(let ft) = last.kind {
-                targets[ft].schedule.map { !schedules[$0].isAlwaysOpen } ?? false
-            } else { last == nil }
-            if lastCanClose {
-                throw node.error("target '\(targets[t].id)' closes (\(schedules[s].summary)), so \(what) needs 'when_closed' ending in a case, first_line, deny or a target that never closes.")
-            }
-        }
         return Outcome(kind: kind,
                        phrases: try f["phrases"].map { n throws(TableError) in try phraseTexts(n, "\(what) phrases") },
                        checks: try f["checks"]?.strings("checks") ?? [],

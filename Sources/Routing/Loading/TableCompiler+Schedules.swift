@@ -5,6 +5,7 @@ extension TableCompiler {
             guard let schedule = collect({ c throws(TableError) in try c.schedule(e) }) else { continue }
             scheduleIndex[schedule.id] = schedules.count
             schedules.append(schedule)
+            scheduleMarks.append(e.keyMark)
         }
     }
 

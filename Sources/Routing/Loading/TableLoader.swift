@@ -5,9 +5,12 @@
 /// ```
 /// The loader reads no files: the caller passes the text, so `Routing` stays free of I/O.
 public enum TableLoader {
+    /// - Parameter lenient: load a table with gaps, unreachable rules or transfers with nowhere to go,
+    ///   reporting them in ``Table/coverage`` instead of refusing it (for `switchboard coverage`).
     /// - Throws: ``TableErrors`` listing every problem found, each at its file, line and column.
-    public static func load(yaml text: String, file: String) throws(TableErrors) -> Table {
+    public static func load(yaml text: String, file: String, lenient: Bool = false) throws(TableErrors) -> Table {
         var compiler = TableCompiler(file: file, text: text)
+        compiler.lenient = lenient
         do {
             let root = try YAMLNode.parse(text, file: file)
             if let table = compiler.compile(root), compiler.errors.isEmpty { return table }
@@ -23,12 +26,15 @@ struct TableCompiler {
     let file: String
     let text: String
     var errors: [TableError] = []
+    var lenient = false
+    var coverage = CoverageReport()
 
     var zone: ZoneRules?
     var parameters: [String: Value] = [:]
     var phrases: [String: String] = [:]
     var scheduleIndex: [String: Int] = [:]
     var schedules: [Schedule] = []
+    var scheduleMarks: [SourceMark] = []
     var targetIndex: [String: Int] = [:]
     var targets: [Target] = []
     var caseIndex: [String: Int] = [:]
@@ -75,6 +81,7 @@ struct TableCompiler {
         if let node = top["targets"] { compileTargets(node) }
         if let node = top["cases"] { compileCases(node) }
         let globalRules = top["global_rules"].map { compileRules($0, topic: nil, what: "global_rules") } ?? []
+        checkDestinations(globalRules)
         let redirects = top["redirects"].map { compileRedirects($0) } ?? []
         var topics: [Topic] = []
         var topicIndex: [String: Int] = [:]
@@ -87,12 +94,13 @@ struct TableCompiler {
             }
         }
         guard errors.isEmpty, let name, let zone, let commentFormat else { return nil }
+        coverage.findings.append(contentsOf: scheduleFindings)
         return Table(name: name, description: description, version: SHA256.hex(of: Array(text.utf8)).prefix(16).description,
                      zone: zone, parameters: parameters, targets: targets, cases: cases, schedules: schedules,
                      customerFields: customerFields,
                      customerIndex: Dictionary(customerFields.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a }),
                      topicIndex: topicIndex, topics: topics, globalRules: globalRules,
-                     redirects: redirects, commentFormat: commentFormat, phrases: phrases)
+                     redirects: redirects, commentFormat: commentFormat, phrases: phrases, coverage: coverage)
     }
 
     mutating func compileParameters(_ node: YAMLNode) {
@@ -276,11 +284,64 @@ struct TableCompiler {
         // Rules read the facts; with a fact that failed to compile they would only repeat its error.
         guard errors.count == errorsBefore else { return nil }
         let rules = compileRules(f["rules"]!, topic: scope, what: "rules of \(what)")
+        checkDestinations(rules)
         let topic = Topic(code: e.key, name: name, facts: facts, factIndex: factIndex, comment: comment, rules: rules, traceLine: "topic=\(e.key)")
         if errors.count == errorsBefore {
-            errors.append(contentsOf: Coverage.problems(of: topic, globalRules: globalRules, table: self, mark: e.keyMark))
+            let (summary, findings) = Coverage.analyze(topic, globalRules: globalRules, table: self, mark: e.keyMark)
+            coverage.topics.append(summary)
+            report(findings)
         }
         return topic
+    }
+}
+
+extension TableCompiler {
+    /// Blocking findings are errors unless loading leniently; the others are only reported.
+    mutating func report(_ findings: [CoverageFinding]) {
+        for finding in findings {
+            if finding.kind.isBlocking || finding.kind == .unreachable, !lenient {
+                errors.append(TableError(finding.mark, finding.message))
+            } else {
+                coverage.findings.append(finding)
+            }
+        }
+    }
+
+    /// Every transfer to a target that can close needs a `when_closed` that ends where calls are always taken.
+    mutating func checkDestinations(_ rules: [Rule]) {
+        for rule in rules {
+            guard case .transfer(let t) = rule.outcome.kind, let s = targets[t].schedule, !schedules[s].isAlwaysOpen else { continue }
+            let last = rule.outcome.whenClosed.last
+            let lastCanClose: Bool = if let last, case .transfer(let ft) = last.kind {
+                targets[ft].schedule.map { !schedules[$0].isAlwaysOpen } ?? false
+            } else { last == nil }
+            if lastCanClose {
+                report([CoverageFinding(kind: .nowhereToGo, mark: rule.mark,
+                    message: "target '\(targets[t].id)' closes (\(schedules[s].summary)), so rule '\(rule.id)' needs 'when_closed' ending in a case, first_line, deny or a target that never closes.")])
+            }
+        }
+    }
+
+    /// Warnings about schedules: weekly windows that overlap, overrides that change nothing.
+    var scheduleFindings: [CoverageFinding] {
+        var out: [CoverageFinding] = []
+        for (s, schedule) in schedules.enumerated() {
+            let mark = scheduleMarks[s]
+            for day in 0..<7 {
+                let windows = schedule.weekly[day]
+                for (a, b) in zip(windows, windows.dropFirst()) where b.open < a.close {
+                    out.append(CoverageFinding(kind: .windowOverlap, mark: mark, message: "schedule '\(schedule.id)': on \(Schedule.dayNames[day]) \(a.description) and \(b.description) overlap."))
+                }
+                // A window running past midnight into the next day's first window.
+                if let last = windows.last, last.close > 1440, let next = schedule.weekly[(day + 1) % 7].first, next.open < last.close - 1440 {
+                    out.append(CoverageFinding(kind: .windowOverlap, mark: mark, message: "schedule '\(schedule.id)': \(Schedule.dayNames[day])'s \(last.description) runs into \(Schedule.dayNames[(day + 1) % 7])'s \(next.description)."))
+                }
+            }
+            for (date, override) in schedule.overrides.sorted(by: { $0.key < $1.key }) where override.windows == schedule.weekly[date.weekday] {
+                out.append(CoverageFinding(kind: .redundantOverride, mark: mark, message: "schedule '\(schedule.id)': the override of \(date) has the same hours as an ordinary \(Schedule.dayNames[date.weekday])."))
+            }
+        }
+        return out
     }
 }
 

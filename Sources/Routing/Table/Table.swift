@@ -23,6 +23,8 @@ public struct Table: Sendable {
     let commentFormat: CommentFormat
     /// Named phrases, verbatim, by id.
     public let phrases: [String: String]
+    /// What static analysis found at load (only warnings and notes, unless loaded leniently).
+    public let coverage: CoverageReport
 
     /// - Complexity: O(1).
     public func topic(named code: String) -> Topic? {
