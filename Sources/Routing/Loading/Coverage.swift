@@ -139,7 +139,10 @@ enum Coverage {
         case .string:
             var texts: [Value?] = []
             for v in mentioned where !texts.contains(v) { texts.append(v) }
-            texts.append(.string("\u{1}any other text"))
+            // A text no comparison mentions, standing for all of them.
+            var other = "other", n = 1
+            while texts.contains(.string(other)) { n += 1; other = "other\(n)" }
+            texts.append(.string(other))
             out = texts
         }
         if optional { out.append(nil) }
