@@ -40,11 +40,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("With CURVE: a file of client public keys to admit, one per line.", valueName: "PATH"))
     var curveAllow: String?
 
-    @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "LEVEL"))
-    var logLevel = "info"
+    @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.") }
         guard syncInterval >= 1 else { throw ValidationError("--sync-interval must be at least 1 ms.") }
         guard syncEvery >= 1 else { throw ValidationError("--sync-every must be at least 1.") }
         guard (curveSecretKeyFile == nil) == (curveAllow == nil) else {
@@ -53,13 +51,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel)!
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "switchboard.engine")
+        let logger = logging.bootstrap("switchboard.engine")
         var configuration = EngineConfiguration()
         configuration.tablesDirectory = tables
         configuration.dataDirectory = data
@@ -80,16 +72,6 @@ struct Serve: AsyncParsableCommand {
             logger.critical("\(error)")
             throw ExitCode.failure
         }
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: EngineService(engine: engine))],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger
-        ))
-        do {
-            try await group.run()
-        } catch {
-            logger.critical("\(error)")
-            throw ExitCode.failure
-        }
+        try await runUntilSignalled([EngineService(engine: engine)], logger: logger)
     }
 }

@@ -21,11 +21,9 @@ struct SubscriberOptions: ParsableArguments {
     @Option(help: ArgumentHelp("With a CURVE engine: this client's secret key file (NAME.key from keygen).", valueName: "PATH"))
     var curveKeyFile: String?
 
-    @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "LEVEL"))
-    var logLevel = "info"
+    @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.") }
         guard (curveServerKeyFile == nil) == (curveKeyFile == nil) else {
             throw ValidationError("--curve-server-key-file and --curve-key-file go together.")
         }
@@ -47,8 +45,22 @@ struct SubscriberOptions: ParsableArguments {
         return c
     }
 
-    /// Bootstraps logging once, for a long-running subscriber.
-    func logger(_ label: String) -> Logger {
+    func logger(_ label: String) -> Logger { logging.bootstrap(label) }
+}
+
+/// `--log-level`, for the long-running commands; only they bootstrap logging.
+struct LoggingOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "LEVEL"))
+    var logLevel = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.")
+        }
+    }
+
+    /// Sends every log line at or above the level to stderr, once per process.
+    func bootstrap(_ label: String) -> Logger {
         let level = Logger.Level(rawValue: logLevel)!
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
