@@ -383,9 +383,9 @@ public final class Engine: @unchecked Sendable {
     }
 
     private func publishHeartbeat(_ events: Socket) {
-        let body = Wire.encodeHeartbeat(seq: journal.lastSeq, at: Instant(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)))
         // Heartbeats only matter when nothing else flows: skip one rather than queue it.
         guard !hasPending else { return }
+        let body = Wire.encodeHeartbeat(seq: journal.lastSeq, at: Instant(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)))
         do {
             if try events.send(Array("heartbeat".utf8), more: true, wait: false) { try events.send(body) }
         } catch {

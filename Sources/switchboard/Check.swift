@@ -48,7 +48,7 @@ struct Check: AsyncParsableCommand {
             }
             return false
         }
-        let scenarioPath = TableFiles.scenarioPath(for: path)
+        let scenarioPath = TableFileNames.scenarios(for: path)
         guard FileManager.default.fileExists(atPath: scenarioPath) else {
             print("\(path): ok, table \(table.name) version \(table.version), \(table.topics.count) topics; no scenario file \(scenarioPath)")
             return true

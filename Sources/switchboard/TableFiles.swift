@@ -20,7 +20,6 @@ enum TableFiles {
         return names.filter(TableFileNames.isTable).sorted().map { (directory as NSString).appendingPathComponent($0) }
     }
 
-    static func scenarioPath(for tablePath: String) -> String { TableFileNames.scenarios(for: tablePath) }
 
     enum Failure: Error {
         case notFound(String)
