@@ -31,7 +31,7 @@ struct DiffCommand: AsyncParsableCommand {
     @Flag(help: "Skip the synthetic sweep (only --calls).")
     var noSweep = false
 
-    @Option(help: ArgumentHelp("First day of the sweep, YYYY-MM-DD (default: today).", valueName: "DATE"))
+    @Option(help: ArgumentHelp("First day of the sweep, YYYY-MM-DD (default: today in the table's time zone).", valueName: "DATE"))
     var from: String?
 
     @Option(help: ArgumentHelp("Days the sweep covers, besides DST days and overrides within a year.", valueName: "N"))
@@ -89,7 +89,8 @@ struct DiffCommand: AsyncParsableCommand {
         }
         var swept = 0
         if !noSweep {
-            let start = from.flatMap(CivilDate.init(iso:)) ?? CivilDate(day: Int64(Date().timeIntervalSince1970).floorDivide(86_400))
+            let now = Instant(milliseconds: Int64(Date().timeIntervalSince1970 * 1000))
+            let start = from.flatMap(CivilDate.init(iso:)) ?? newTable.zone.localDate(at: now)
             for input in Sweep.inputs(old: oldTable, new: newTable, from: start, days: days) {
                 diff.compare(input.call, at: input.at)
                 swept += 1
@@ -168,12 +169,5 @@ struct DiffCommand: AsyncParsableCommand {
             }
         }
         return w.string
-    }
-}
-
-extension Int64 {
-    func floorDivide(_ d: Int64) -> Int64 {
-        let q = self / d
-        return (self % d != 0 && (self < 0) != (d < 0)) ? q - 1 : q
     }
 }
