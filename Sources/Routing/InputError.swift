@@ -51,3 +51,14 @@ extension InputError {
         InputError(.missingFact, "\(field) is required \(reason) but the call does not give it.", field: field)
     }
 }
+
+extension InputError.Code {
+    /// An outcome was reported for a playbook session that was never started.
+    public static let unknownSession = InputError.Code(rawValue: "unknown_session")
+    /// An outcome was reported for a playbook session that has finished.
+    public static let sessionClosed = InputError.Code(rawValue: "session_closed")
+    /// The outcome was reported for a step the session is no longer at (a repeated or late report).
+    public static let staleStep = InputError.Code(rawValue: "stale_step")
+    /// The outcome is not one the session's current step takes.
+    public static let badOutcome = InputError.Code(rawValue: "bad_outcome")
+}

@@ -98,6 +98,16 @@ public struct JSONWriter {
         bytes.append(0x5D)
     }
 
+    /// Writes `[…]`, each element by `write`.
+    public mutating func array<T>(_ items: [T], _ write: (inout JSONWriter, T) -> Void) {
+        bytes.append(0x5B)
+        for (k, item) in items.enumerated() {
+            if k > 0 { bytes.append(0x2C) }
+            write(&self, item)
+        }
+        bytes.append(0x5D)
+    }
+
     /// Writes `{"key":…,"key":…}`; `body` writes the members with ``member(_:_:)``.
     public mutating func object(_ body: (inout ObjectWriter) -> Void) {
         bytes.append(0x7B)

@@ -42,6 +42,41 @@ public enum Wire {
                 w.string(Timestamp.format(v, offsetSeconds: d.validUntilOffset))
             }
             o.member("trace") { $0.strings(d.trace) }
+            if let m = d.menu {
+                o.member("menu") { w in
+                    w.object { o in
+                        o.member("node") { $0.string(m.node) }
+                        o.member("language") { $0.string(m.language) }
+                        o.member("prompt") { w in m.prompt.map { w.string($0) } ?? w.null() }
+                        o.member("options") { w in
+                            w.array(m.options) { w, option in
+                                w.object { o in
+                                    o.member("key") { $0.string(option.key) }
+                                    o.member("label") { $0.string(option.label) }
+                                }
+                            }
+                        }
+                        o.member("invalid") { $0.number(Int64(m.invalid)) }
+                        o.member("retries") { $0.number(Int64(m.retries)) }
+                        o.member("asks") { $0.strings(m.asks) }
+                    }
+                }
+            }
+            if let p = d.playbook {
+                o.member("playbook") { w in
+                    w.object { o in
+                        o.member("session") { $0.string(p.session) }
+                        o.member("step") { $0.string(p.step) }
+                        o.member("name") { $0.string(p.name) }
+                        o.member("do") { $0.strings(p.instructions) }
+                        o.member("outcomes") { $0.strings(p.outcomes) }
+                        o.member("attempt") { $0.number(Int64(p.attempt)) }
+                        o.member("limit") { w in p.limit.map { w.number(Int64($0)) } ?? w.null() }
+                        o.member("done") { $0.bool(p.done) }
+                        o.member("merged_into") { w in p.mergedInto.map { w.string($0) } ?? w.null() }
+                    }
+                }
+            }
         }
     }
 

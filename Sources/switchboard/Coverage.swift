@@ -60,6 +60,11 @@ struct CoverageCommand: AsyncParsableCommand {
         var lines = ["\(path): table \(table.name), \(r.topics.count) topics"]
         let width = max(12, (r.topics.map(\.code.count).max() ?? 0) + 2)
         for t in r.topics {
+            if t.kind != "rules" {
+                lines.append("  " + t.code.padding(toLength: width, withPad: " ", startingAt: 0)
+                             + "\(t.kind), \(t.rules) \(t.kind == "menu" ? "nodes" : "steps"), \(t.unreachable > 0 ? "\(t.unreachable) UNREACHABLE" : "all reached")")
+                continue
+            }
             let problems = [t.gaps > 0 ? "\(t.gaps) GAPS" : "no gaps", t.unreachable > 0 ? "\(t.unreachable) UNREACHABLE" : "no unreachable rules"]
             lines.append("  " + t.code.padding(toLength: width, withPad: " ", startingAt: 0)
                          + "\(t.rules) rules, \(t.combinations) combinations checked, \(problems.joined(separator: ", ")), \(t.overlaps) overlaps")
@@ -80,7 +85,7 @@ struct CoverageCommand: AsyncParsableCommand {
             o.member("ok") { $0.bool(!r.hasBlockingFindings) }
             o.member("topics") { w in
                 w.value(.array(r.topics.map { t in
-                    .object([.init("topic", .string(t.code)), .init("rules", .number(Double(t.rules))), .init("combinations", .number(Double(t.combinations))),
+                    .object([.init("topic", .string(t.code)), .init("kind", .string(t.kind)), .init("rules", .number(Double(t.rules))), .init("combinations", .number(Double(t.combinations))),
                              .init("gaps", .number(Double(t.gaps))), .init("unreachable", .number(Double(t.unreachable))), .init("overlaps", .number(Double(t.overlaps)))])
                 }))
             }

@@ -5,6 +5,12 @@ public struct Decision: Sendable, Hashable {
         case openCase = "case"
         case firstLine = "first_line"
         case deny
+        /// A menu node waits for a key (`menu` says the prompt and the options).
+        case prompt
+        /// A menu leaf the caller completes alone, with what they will be asked for (`menu.asks`).
+        case selfService = "self_service"
+        /// A playbook step for the agent (`playbook` says what to do and which outcomes to report).
+        case step
     }
 
     public struct Transfer: Sendable, Hashable {
@@ -44,6 +50,46 @@ public struct Decision: Sendable, Hashable {
     /// `validUntil`'s offset in the table's zone, so it prints as local time.
     public let validUntilOffset: Int32
     public let trace: [String]
+    /// Where a menu topic's caller is (menu topics only).
+    public internal(set) var menu: MenuView? = nil
+    /// The playbook session this decision belongs to (playbook topics only).
+    public internal(set) var playbook: PlaybookView? = nil
+
+    /// A menu node as the IVR plays it.
+    public struct MenuView: Sendable, Hashable {
+        public let node: String
+        public let language: String
+        /// What to play: the node's prompt, after the invalid-key prompt when the last key was not an option.
+        public let prompt: String?
+        public let options: [Option]
+        /// Keys pressed at this node that were not options; the node's fallback decides once they exceed its retries.
+        public let invalid: Int
+        public let retries: Int
+        /// What a self-service leaf asks the caller for.
+        public let asks: [String]
+
+        public struct Option: Sendable, Hashable {
+            public let key: String
+            public let label: String
+        }
+    }
+
+    /// A playbook session after this decision.
+    public struct PlaybookView: Sendable, Hashable {
+        public let session: String
+        public let step: String
+        public let name: String
+        /// The step's instructions, in order, those whose conditions hold.
+        public let instructions: [String]
+        /// The outcomes the agent may report next; empty when the session is done.
+        public let outcomes: [String]
+        /// How many times this step has been entered (the contact attempt, for a contact step).
+        public let attempt: Int
+        public let limit: Int?
+        public let done: Bool
+        /// The session this one was merged into (a duplicate alert), if any.
+        public let mergedInto: String?
+    }
 }
 
 /// The engine's operational state that decisions depend on, apart from the table and the call.

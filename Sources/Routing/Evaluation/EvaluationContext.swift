@@ -56,6 +56,18 @@ struct EvaluationContext: ConditionContext {
         }
     }
 
+    /// A fact or customer field's value, nil when the call does not give it (for what may be absent).
+    func optionalValue(of operand: Operand) -> Value? {
+        switch operand {
+        case .fact(let i): facts[i]
+        case .customer(let i): customer[i]
+        case .language: call.language.map(Value.string)
+        case .identification: call.identification.map(Value.string)
+        case .notes: call.notes.map(Value.string)
+        case .callID: .string(call.callID)
+        }
+    }
+
     /// The value if it has the field's type; nil for an explicit null, which counts as not given.
     private static func checked(_ value: Value, _ spec: FieldSpec, _ field: String) throws(InputError) -> Value? {
         if case .null = value { return nil }

@@ -4,14 +4,28 @@ extension Table {
     /// ```swift
     /// let decision = try table.evaluate(call, at: Instant(seconds: 1_795_000_000))
     /// ```
+    /// A playbook topic's session lives only for this call (nothing keeps it); use
+    /// ``evaluate(_:at:operations:sessions:)`` to keep sessions.
     /// - Throws: `InputError` with `unknown_topic`, `unknown_field`, `bad_type` or `missing_fact`.
     public func evaluate(_ call: Call, at instant: Instant, operations: Operations = Operations()) throws(InputError) -> Decision {
+        var scratch = SessionBook()
+        return try evaluate(call, at: instant, operations: operations, sessions: &scratch)
+    }
+
+    /// Decides a call, reading and advancing playbook sessions in `sessions` (other topics leave it alone).
+    /// - Throws: `InputError`; for playbooks also `unknown_session`, `session_closed`, `stale_step`, `bad_outcome`.
+    public func evaluate(_ call: Call, at instant: Instant, operations: Operations, sessions: inout SessionBook) throws(InputError) -> Decision {
         guard let topicNumber = topicIndex[call.topic] else {
             throw InputError(.unknownTopic, "topic \"\(call.topic)\" is not a topic of table \(name); expected one of: \(topicCodes.joined(separator: ", ")).", field: "topic")
         }
         let topic = topics[topicNumber]
         var context = try EvaluationContext(table: self, topic: topic, call: call, instant: instant)
         context.trace.append(topic.traceLine)
+        // Menus and playbooks are flows of their own: global rules are written for rule topics.
+        if let menu = topic.menu { return try walk(menu, topic: topic, context: &context, operations: operations) }
+        if let playbook = topic.playbook {
+            return try advance(playbook, topic: topic, call: call, at: instant, operations: operations, sessions: &sessions)
+        }
         for rule in globalRules where try rule.condition.holds(in: &context) {
             return try decide(rule, topic: topic, context: &context, operations: operations)
         }
@@ -24,11 +38,16 @@ extension Table {
 
     private func decide(_ rule: Rule, topic: Topic, context: inout EvaluationContext, operations: Operations) throws(InputError) -> Decision {
         context.trace.append(rule.traceLine)
-        let ruleComment = try (rule.outcome.comment ?? topic.comment)?.render(in: &context)
-        let outcome = try settle(rule.outcome, context: &context)
-        var ownComment = ruleComment
-        if let fallbackComment = outcome.comment { ownComment = try fallbackComment.render(in: &context) }
-        let comment = try self.comment(ownComment, context: &context)
+        return try decide(rule.outcome, rule: rule.id, topic: topic, context: &context, operations: operations)
+    }
+
+    /// The decision an outcome makes at this instant: redirects and schedules applied, comment rendered.
+    func decide(_ chosen: Outcome, rule: String, topic: Topic, context: inout EvaluationContext, operations: Operations,
+                defaultComment: Template? = nil) throws(InputError) -> Decision {
+        let outcome = try settle(chosen, context: &context)
+        // A fallback's own comment replaces the rule's, which is then never rendered.
+        let commentTemplate = outcome.comment ?? chosen.comment ?? defaultComment ?? topic.comment
+        let comment = try self.comment(try commentTemplate?.render(in: &context), context: &context)
         let validUntil = context.nextScheduleChange()
         let offset = validUntil.map { zone.offset(at: $0) } ?? 0
         switch outcome.kind {
@@ -44,7 +63,7 @@ extension Table {
             checks.append(contentsOf: outcome.checks)
             return Decision(action: .transfer,
                             target: .init(id: target.id, address: address, via: via, mode: target.mode),
-                            case: nil, procedure: nil, reason: nil, rule: rule.id,
+                            case: nil, procedure: nil, reason: nil, rule: rule,
                             phrases: outcome.phrases ?? target.phrases, comment: comment, checks: checks,
                             validUntil: validUntil, validUntilOffset: offset, trace: context.trace)
         case .openCase(let c):
@@ -52,17 +71,22 @@ extension Table {
             return Decision(action: .openCase, target: nil,
                             case: .init(id: category.id, category: category.category, priority: category.priority,
                                         subject: outcome.subject ?? category.subject, fields: category.fields),
-                            procedure: nil, reason: nil, rule: rule.id,
+                            procedure: nil, reason: nil, rule: rule,
                             phrases: outcome.phrases ?? category.phrases, comment: comment, checks: outcome.checks,
                             validUntil: validUntil, validUntilOffset: offset, trace: context.trace)
         case .firstLine(let template):
             let procedure = try template.render(in: &context)
-            return Decision(action: .firstLine, target: nil, case: nil, procedure: procedure, reason: nil, rule: rule.id,
+            return Decision(action: .firstLine, target: nil, case: nil, procedure: procedure, reason: nil, rule: rule,
                             phrases: outcome.phrases ?? [], comment: comment, checks: outcome.checks,
                             validUntil: validUntil, validUntilOffset: offset, trace: context.trace)
         case .deny(let template):
             let reason = try template.render(in: &context)
-            return Decision(action: .deny, target: nil, case: nil, procedure: nil, reason: reason, rule: rule.id,
+            return Decision(action: .deny, target: nil, case: nil, procedure: nil, reason: reason, rule: rule,
+                            phrases: outcome.phrases ?? [], comment: comment, checks: outcome.checks,
+                            validUntil: validUntil, validUntilOffset: offset, trace: context.trace)
+        case .selfService(let template, _):
+            let procedure = try template.render(in: &context)
+            return Decision(action: .selfService, target: nil, case: nil, procedure: procedure, reason: nil, rule: rule,
                             phrases: outcome.phrases ?? [], comment: comment, checks: outcome.checks,
                             validUntil: validUntil, validUntilOffset: offset, trace: context.trace)
         }
@@ -101,7 +125,7 @@ extension Table {
     }
 
     /// The interaction comment: the rule's text, then `идент. …`, then the agent's notes, masked (``SensitiveData``).
-    private func comment(_ ruleComment: String?, context: inout EvaluationContext) throws(InputError) -> String {
+    func comment(_ ruleComment: String?, context: inout EvaluationContext) throws(InputError) -> String {
         var parts: [String] = []
         if let ruleComment, !ruleComment.isEmpty { parts.append(ruleComment) }
         if let ident = context.call.identification, !ident.isEmpty {
@@ -135,6 +159,7 @@ extension Outcome.Kind {
         case .openCase(let c): "case \(table.cases[c].id)"
         case .firstLine: "first line"
         case .deny: "deny"
+        case .selfService: "self service"
         }
     }
 }

@@ -16,6 +16,9 @@ public struct TopicCoverage: Sendable {
     public let gaps: Int
     public let unreachable: Int
     public let overlaps: Int
+    /// `rules`, `menu` or `playbook`; for the latter two `rules` counts nodes or steps, and gaps,
+    /// combinations and overlaps do not apply (every key and outcome not listed has its fallback or error).
+    public var kind = "rules"
 }
 
 public struct CoverageFinding: Sendable, CustomStringConvertible {

@@ -1,6 +1,6 @@
 extension TableCompiler {
-    static let outcomeKeys = ["transfer", "case", "first_line", "deny"]
-    static let outcomeDetailKeys = ["phrases", "checks", "comment", "subject", "address"]
+    static let outcomeKeys = ["transfer", "case", "first_line", "deny", "self_service"]
+    static let outcomeDetailKeys = ["phrases", "checks", "comment", "subject", "address", "asks"]
 
     mutating func compileRules(_ node: YAMLNode, topic: TopicScope?, what: String) -> [Rule] {
         guard let items = collect({ _ throws(TableError) in try node.sequence(what) }) else { return [] }
@@ -29,7 +29,7 @@ extension TableCompiler {
     func outcome(_ f: [String: YAMLNode], _ node: YAMLNode, topic: TopicScope?, allowFallbacks: Bool, what: String) throws(TableError) -> Outcome {
         let given = TableCompiler.outcomeKeys.filter { f[$0] != nil }
         guard given.count == 1 else {
-            throw node.error("\(what) must decide exactly one of: transfer, case, first_line, deny\(given.isEmpty ? "" : " (it gives \(given.joined(separator: " and ")))").")
+            throw node.error("\(what) must decide exactly one of: transfer, case, first_line, deny, self_service\(given.isEmpty ? "" : " (it gives \(given.joined(separator: " and ")))").")
         }
         let kind: Outcome.Kind
         var targetIndexForChecks: Int?
@@ -51,8 +51,14 @@ extension TableCompiler {
             kind = .openCase(c)
         case "first_line":
             kind = .firstLine(try template(f["first_line"]!, topic: topic, what: "first_line (the procedure the agent follows)"))
+        case "self_service":
+            kind = .selfService(try template(f["self_service"]!, topic: topic, what: "self_service (what the caller does alone)"),
+                                asks: try f["asks"]?.strings("asks") ?? [])
         default:
             kind = .deny(try template(f["deny"]!, topic: topic, what: "deny (the reason given to the caller)"))
+        }
+        if let a = f["asks"] {
+            guard case .selfService = kind else { throw a.error("'asks' belongs to self_service; \(what) is not one.") }
         }
         if let s = f["subject"] {
             guard case .openCase = kind else { throw s.error("'subject' belongs to a case; \(what) does not open one.") }

@@ -268,12 +268,26 @@ struct TableCompiler {
         let what = "topic '\(e.key)'"
         let errorsBefore = errors.count
         guard let f = collect({ _ throws(TableError) in
-            try e.value.fields(what, allowed: ["name", "description", "comment", "facts", "rules"], required: ["rules"])
+            try e.value.fields(what, allowed: ["name", "description", "comment", "facts", "rules", "menu", "playbook"])
         }) else { return nil }
+        let flows = ["rules", "menu", "playbook"].filter { f[$0] != nil }
+        guard flows.count == 1 else {
+            errors.append(TableError(e.keyMark, "\(what) must have exactly one of rules, menu or playbook\(flows.isEmpty ? "" : " (it has \(flows.joined(separator: " and ")))")."))
+            return nil
+        }
         var facts: [FieldSpec] = []
         if let node = f["facts"], let entries = collect({ _ throws(TableError) in try node.entries("facts of \(what)") }) {
             for fe in entries {
                 if let spec = collect({ c throws(TableError) in try c.fieldSpec(fe, what: "fact", allowsDefault: false) }) { facts.append(spec) }
+            }
+        }
+        // The facts a flow reads from every call: the keys pressed, the outcome reported and its step.
+        let implicit = f["menu"] != nil ? ["digits"] : f["playbook"] != nil ? ["outcome", "step"] : []
+        for name in implicit {
+            if facts.contains(where: { $0.name == name }) {
+                errors.append(TableError(e.keyMark, "\(what) declares fact '\(name)', which its \(flows[0]) provides; remove it."))
+            } else {
+                facts.append(FieldSpec(name: name, type: .string, defaultValue: nil, description: nil, labels: [:]))
             }
         }
         var factIndex: [String: Int] = [:]
@@ -283,15 +297,29 @@ struct TableCompiler {
         let comment = f["comment"].flatMap { n in collect { c throws(TableError) in try c.template(n, topic: scope, what: "comment") } }
         // Rules read the facts; with a fact that failed to compile they would only repeat its error.
         guard errors.count == errorsBefore else { return nil }
-        let rules = compileRules(f["rules"]!, topic: scope, what: "rules of \(what)")
-        checkDestinations(rules)
-        let topic = Topic(code: e.key, name: name, facts: facts, factIndex: factIndex, comment: comment, rules: rules, traceLine: "topic=\(e.key)")
-        if errors.count == errorsBefore {
+        var rules: [Rule] = []
+        var menu: Menu?
+        var playbook: Playbook?
+        if let node = f["rules"] {
+            rules = compileRules(node, topic: scope, what: "rules of \(what)")
+            checkDestinations(rules)
+        } else if let node = f["menu"] {
+            menu = compileMenu(node, topic: scope)
+        } else if let node = f["playbook"] {
+            playbook = compilePlaybook(node, topic: scope)
+        }
+        let topic = Topic(code: e.key, name: name, facts: facts, factIndex: factIndex, comment: comment, rules: rules,
+                          menu: menu, playbook: playbook, traceLine: "topic=\(e.key)")
+        if errors.count == errorsBefore, f["rules"] != nil {
             let (summary, findings) = Coverage.analyze(topic, globalRules: globalRules, table: self, mark: e.keyMark)
             coverage.topics.append(summary)
             report(findings)
+        } else if errors.count == errorsBefore {
+            let unreachable = coverage.findings.filter { $0.kind == .unreachable && $0.message.contains("of topic '\(e.key)'") }.count
+            coverage.topics.append(TopicCoverage(code: e.key, combinations: 0, rules: menu?.nodes.count ?? playbook?.steps.count ?? 0,
+                                                 gaps: 0, unreachable: unreachable, overlaps: 0, kind: topic.kind))
         }
-        return topic
+        return errors.count == errorsBefore ? topic : nil
     }
 }
 
@@ -337,7 +365,9 @@ extension TableCompiler {
                     out.append(CoverageFinding(kind: .windowOverlap, mark: mark, message: "schedule '\(schedule.id)': \(Schedule.dayNames[day])'s \(last.description) runs into \(Schedule.dayNames[(day + 1) % 7])'s \(next.description)."))
                 }
             }
-            for (date, override) in schedule.overrides.sorted(by: { $0.key < $1.key }) where override.windows == schedule.weekly[date.weekday] {
+            for (date, override) in schedule.overrides.sorted(by: { $0.key < $1.key }) where override.windows == schedule.weekly[date.weekday]
+                // A shared holiday calendar closes days that are closed anyway; that is not a mistake.
+                && !override.windows.isEmpty {
                 out.append(CoverageFinding(kind: .redundantOverride, mark: mark, message: "schedule '\(schedule.id)': the override of \(date) has the same hours as an ordinary \(Schedule.dayNames[date.weekday])."))
             }
         }

@@ -60,14 +60,22 @@ struct YAMLNode {
         let value: YAMLNode
     }
 
+    /// The mapping's entries in order. A YAML merge key (`<<: *anchor`) brings in the anchored mapping's
+    /// entries where the mapping does not give its own, so repeated options can be written once.
     func entries(_ what: String) throws(TableError) -> [Entry] {
         guard case .mapping(let mapping) = node else { throw error("\(what) must be a mapping (key: value lines).") }
         var out: [Entry] = []
+        var merged: [Entry] = []
         for (k, v) in mapping {
             let key = YAMLNode(node: k, file: file)
             guard case .scalar(let s) = k else { throw key.error("a key of \(what) must be a plain name.") }
+            if s.string == "<<" && s.style == .plain {
+                merged += try YAMLNode(node: v, file: file).entries("the mapping merged into \(what)")
+                continue
+            }
             out.append(Entry(key: s.string, keyMark: key.mark, value: YAMLNode(node: v, file: file)))
         }
+        for entry in merged where !out.contains(where: { $0.key == entry.key }) { out.append(entry) }
         return out
     }
 

@@ -31,7 +31,11 @@ public struct ScenarioSuite: Sendable {
 
     static let expectKeys = ["error", "error_field", "action", "target", "address", "via", "mode", "case", "category",
                              "priority", "subject", "fields", "procedure", "reason", "rule", "phrases", "comment",
-                             "checks", "valid_until", "trace_includes"]
+                             "checks", "valid_until", "trace_includes",
+                             // menus
+                             "node", "language", "prompt", "options", "invalid", "asks",
+                             // playbooks
+                             "session", "step", "do", "do_includes", "outcomes", "attempt", "limit", "done", "merged_into"]
 
     /// Parses a scenario file's text.
     /// - Throws: ``TableErrors`` with each problem's position.
@@ -116,12 +120,15 @@ public struct ScenarioFailure: Sendable, CustomStringConvertible {
 }
 
 extension ScenarioSuite {
-    /// Runs every scenario against `table`.
+    /// Runs every scenario against `table`, in order, sharing one set of playbook sessions, so a
+    /// playbook's scenarios follow one session from step to step.
     /// - Returns: the failures; empty when all pass.
     public func run(against table: Table) -> [ScenarioFailure] {
-        scenarios.compactMap { scenario in
+        var sessions = SessionBook()
+        return scenarios.compactMap { scenario in
             let outcome: Result<Decision, InputError> = Result { () throws(InputError) in
-                try table.evaluate(try Call(value: scenario.call), at: scenario.at, operations: Operations(ctiIncident: scenario.ctiIncident))
+                try table.evaluate(try Call(value: scenario.call), at: scenario.at, operations: Operations(ctiIncident: scenario.ctiIncident),
+                                   sessions: &sessions)
             }
             let differences = scenario.expectations.compactMap { $0.difference(from: outcome, table: table) }
             return differences.isEmpty ? nil : ScenarioFailure(scenario: scenario.name, mark: scenario.mark, differences: differences)
@@ -175,6 +182,25 @@ extension ScenarioSuite.Expectation {
                 guard case .string(let s) = value, let wanted = Timestamp.parse(s) else { return "valid_until: expected an ISO 8601 instant with an offset or null" }
                 guard let actual = d.validUntil else { return "valid_until: expected \(s), got null" }
                 return actual == wanted.instant ? nil : "valid_until: expected \(s), got \(Timestamp.format(actual, offsetSeconds: d.validUntilOffset))"
+            case "node": return compare(text(d.menu?.node))
+            case "language": return compare(text(d.menu?.language))
+            case "prompt": return compare(text(d.menu?.prompt))
+            case "options": return compare(.array((d.menu?.options ?? []).map { .string($0.key) }))
+            case "invalid": return compare(d.menu.map { .number(Double($0.invalid)) } ?? .null)
+            case "asks": return compare(.array((d.menu?.asks ?? []).map(Value.string)))
+            case "session": return compare(text(d.playbook?.session))
+            case "step": return compare(text(d.playbook?.step))
+            case "do": return compare(.array((d.playbook?.instructions ?? []).map(Value.string)))
+            case "do_includes":
+                let wanted: [String] = if case .array(let items) = value { items.map(\.text) } else { [value.text] }
+                let got = d.playbook?.instructions ?? []
+                let missing = wanted.filter { w in !got.contains { $0.contains(w) } }
+                return missing.isEmpty ? nil : "do: expected an instruction containing \(missing.map { "\"\($0)\"" }.joined(separator: ", ")), got \(got)"
+            case "outcomes": return compare(.array((d.playbook?.outcomes ?? []).map(Value.string)))
+            case "attempt": return compare(d.playbook.map { .number(Double($0.attempt)) } ?? .null)
+            case "limit": return compare(d.playbook?.limit.map { .number(Double($0)) } ?? .null)
+            case "done": return compare(d.playbook.map { .bool($0.done) } ?? .null)
+            case "merged_into": return compare(text(d.playbook?.mergedInto))
             case "trace_includes":
                 let wanted: [String] = switch value {
                 case .array(let items): items.map(\.text)

@@ -131,9 +131,16 @@ public struct Topic: Sendable {
     /// The comment used when a rule gives none.
     let comment: Template?
     let rules: [Rule]
+    /// An IVR menu instead of rules.
+    let menu: Menu?
+    /// A playbook instead of rules.
+    let playbook: Playbook?
     /// `topic=<code>`, the trace's first line.
     let traceLine: String
     public var ruleIDs: [String] { rules.map(\.id) }
+
+    /// What decides the topic: `rules`, `menu` or `playbook`.
+    public var kind: String { menu != nil ? "menu" : playbook != nil ? "playbook" : "rules" }
 }
 
 /// A rule: when its condition holds, its outcome decides.
@@ -161,6 +168,8 @@ struct Outcome: Sendable {
         case openCase(Int)
         case firstLine(Template)
         case deny(Template)
+        /// The caller completes it alone (an IVR leaf), asked for `asks`.
+        case selfService(Template, asks: [String])
     }
 
     let kind: Kind
