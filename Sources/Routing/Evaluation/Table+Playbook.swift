@@ -85,6 +85,7 @@ extension Table {
         known.customer = session.customer
         known.facts = session.facts
         var context = try EvaluationContext(table: self, topic: topic, call: known, instant: instant)
+        if let limit = step.limit { trace.append("\(step.id): attempt \(session.visits[step.id] ?? 1) of \(limit)") }
         context.trace = trace
         var instructions: [String] = []
         for instruction in step.instructions where try instruction.condition.holds(in: &context) {
