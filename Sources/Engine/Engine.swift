@@ -33,6 +33,9 @@ public final class Engine: @unchecked Sendable {
     private var tables: TableSet
     private var journal: Journal
     private var operations: Operations
+    /// Playbook sessions: changed by evaluation, persisted in `sessionFile` before the answers leave.
+    private var sessions: SessionBook
+    private let sessionFile: SessionFile
     private var counters = Counters()
     private var pending: [(topic: [UInt8], event: [UInt8])] = []
     private var pendingHead = 0
@@ -76,6 +79,13 @@ public final class Engine: @unchecked Sendable {
             throw EngineError(error.description)
         }
         operations = Operations(ctiIncident: OperationsFile.load(directory: configuration.dataDirectory))
+        do {
+            sessionFile = try SessionFile(path: (configuration.dataDirectory as NSString).appendingPathComponent("sessions.jsonl"),
+                                          now: Instant(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)), logger: logger)
+        } catch {
+            throw EngineError(error.description)
+        }
+        sessions = sessionFile.loaded
         stateForOthers.lastSeq = journal.lastSeq
     }
 
@@ -266,13 +276,28 @@ public final class Engine: @unchecked Sendable {
             answers.append(answer)
         }
         var journalled = true
-        do {
-            try journal.append(contentsOf: events)
-        } catch {
-            // A decision that cannot be journalled is not given: nothing answered may be lost.
-            logger.error("\(error)")
-            journalled = false
+        // Sessions first: a step answered must find its session advanced after a crash. If the journal
+        // write then fails, the answers are refused and the sessions rolled back in memory; the session
+        // file may then hold a step nobody was told (a disk-full corner, logged).
+        let changed = sessions.pendingChanges
+        if !changed.isEmpty {
+            do {
+                try sessionFile.append(changed)
+            } catch {
+                logger.error("\(error)")
+                journalled = false
+            }
         }
+        if journalled {
+            do {
+                try journal.append(contentsOf: events)
+            } catch {
+                // A decision that cannot be journalled is not given: nothing answered may be lost.
+                logger.error("\(error)")
+                journalled = false
+            }
+        }
+        if journalled { sessions.commit() } else { sessions.rollBack() }
         for answer in answers {
             switch answer {
             case .refused(let envelope, let id, let error):
@@ -308,7 +333,7 @@ public final class Engine: @unchecked Sendable {
         let instant = request.at ?? now
         let decision: Decision
         do {
-            decision = try table.evaluate(request.call, at: instant, operations: operations)
+            decision = try table.evaluate(request.call, at: instant, operations: operations, sessions: &sessions)
         } catch {
             return .refused(envelope: envelope, id: id, error: error)
         }
@@ -507,6 +532,13 @@ public final class Engine: @unchecked Sendable {
             o.member("uptime_s") { $0.number(Date().timeIntervalSince(self.startedAt).rounded()) }
             o.member("tables") { self.writeTables(&$0) }
             o.member("cti_incident") { $0.bool(self.operations.ctiIncident) }
+            o.member("sessions") { w in
+                let all = self.sessions.sessions.values
+                w.object { o in
+                    o.member("open") { $0.number(Int64(all.filter { !$0.done }.count)) }
+                    o.member("finished") { $0.number(Int64(all.filter(\.done).count)) }
+                }
+            }
             o.member("journal") { w in
                 w.object { o in
                     o.member("seq") { $0.number(Int64(self.journal.lastSeq)) }

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Engine
 import Foundation
+import Logging
 import Routing
 import Wire
 
@@ -30,6 +32,9 @@ struct Route: AsyncParsableCommand {
     @Flag(name: .long, help: "Read JSON lines {\"at\"?, \"call\"} from stdin; write one decision or error per line.")
     var batch = false
 
+    @Option(name: .long, help: ArgumentHelp("Keep playbook sessions in this file (the engine's is DATA/sessions.jsonl; not while it runs). Without it, sessions last for this command only.", valueName: "PATH"))
+    var sessions: String?
+
     func validate() throws {
         guard batch != (call != nil) else { throw ValidationError("give exactly one of --call JSON|- and --batch.") }
     }
@@ -56,6 +61,30 @@ struct Route: AsyncParsableCommand {
         }
         let operations = Operations(ctiIncident: ctiIncident)
         let now = Instant(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded()))
+        var sessionFile: SessionFile?
+        if let sessions {
+            do {
+                sessionFile = try SessionFile(path: sessions, now: now, logger: Logger(label: "switchboard.route"))
+            } catch {
+                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+                throw ExitCode.failure
+            }
+        }
+        var book = sessionFile?.loaded ?? SessionBook()
+        /// Decides one call, persisting the session it changed before the decision is printed.
+        func decide(_ call: Call, at instant: Instant) throws(InputError) -> Decision {
+            let decision = try compiled.evaluate(call, at: instant, operations: operations, sessions: &book)
+            if let sessionFile {
+                do {
+                    try sessionFile.append(book.pendingChanges, sync: !batch)
+                } catch {
+                    book.rollBack()
+                    throw InputError(.init(rawValue: "unavailable"), "cannot keep the session: \(error)")
+                }
+            }
+            book.commit()
+            return decision
+        }
         var defaultAt = now
         if let at {
             do throws(InputError) { defaultAt = try Wire.instant(at, field: "at") } catch { throw refuse(error) }
@@ -68,13 +97,14 @@ struct Route: AsyncParsableCommand {
                 w = JSONWriter(capacity: 2048)
                 do throws(InputError) {
                     let item = try Wire.decodeBatchLine(line)
-                    Wire.encode(try compiled.evaluate(item.call, at: item.at ?? defaultAt, operations: operations), into: &w)
+                    Wire.encode(try decide(item.call, at: item.at ?? defaultAt), into: &w)
                 } catch {
                     Wire.encode(error, into: &w)
                 }
                 out.append(w.bytes)
                 out.append([0x0A])
             }
+            try? sessionFile?.sync()
             out.flush()
             return
         }
@@ -85,7 +115,7 @@ struct Route: AsyncParsableCommand {
             text = Array(call!.utf8)
         }
         do throws(InputError) {
-            let decision = try compiled.evaluate(try Wire.decodeCall(text), at: defaultAt, operations: operations)
+            let decision = try decide(try Wire.decodeCall(text), at: defaultAt)
             out.line(Wire.encode(decision))
         } catch {
             throw refuse(error)

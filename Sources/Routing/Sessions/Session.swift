@@ -31,8 +31,8 @@ public struct Session: Sendable, Hashable {
 
 /// Every playbook session, in memory: a value the evaluator changes and the engine persists.
 ///
-/// Changes since the last ``takeChanges()`` are listed, with what they replaced, so a caller that cannot
-/// persist them can ``rollBack()``.
+/// Changes since the last ``commit()`` are listed (``pendingChanges``), with what they replaced, so a
+/// caller that cannot persist them can ``rollBack()``.
 public struct SessionBook: Sendable {
     public private(set) var sessions: [String: Session] = [:]
     /// `table/topic/merge key` → the key of the session later ones merge into.
@@ -61,18 +61,20 @@ public struct SessionBook: Sendable {
         }
     }
 
-    /// The sessions changed since the last call, in their latest state, in the order first changed.
-    public mutating func takeChanges() -> [Session] {
+    /// The sessions changed since the last ``commit()`` or ``rollBack()``, in their latest state, in the order first changed.
+    public var pendingChanges: [Session] {
         var seen = Set<String>()
         var out: [Session] = []
         for change in changes where seen.insert(change.key).inserted {
             if let s = sessions[change.key] { out.append(s) }
         }
-        changes.removeAll(keepingCapacity: true)
         return out
     }
 
-    /// Undoes every change since the last ``takeChanges()``.
+    /// Accepts the pending changes (they were persisted).
+    public mutating func commit() { changes.removeAll(keepingCapacity: true) }
+
+    /// Undoes every change since the last ``commit()``.
     public mutating func rollBack() {
         for change in changes.reversed() {
             sessions[change.key] = change.previous
