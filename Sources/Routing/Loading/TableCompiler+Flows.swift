@@ -157,6 +157,10 @@ extension TableCompiler {
                         } else {
                             instructions.append(.init(condition: .always, text: try c.template(item, topic: topic, what: "an instruction")))
                         }
+                        let text = try (item.isMapping ? item.fields("an instruction", allowed: ["when", "text"])["text"]! : item).string("an instruction")
+                        if let ask = SensitiveAsk.find(in: text) {
+                            throw item.error("an instruction of \(stepWhat) asks the caller for card or code data an agent must never ask for (full card number, expiry, CVV, SMS code): \"\(ask)\".")
+                        }
                     }
                 }
                 var outcome: Outcome?

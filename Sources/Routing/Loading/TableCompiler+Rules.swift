@@ -50,6 +50,9 @@ extension TableCompiler {
             }
             kind = .openCase(c)
         case "first_line":
+            if let ask = SensitiveAsk.find(in: try f["first_line"]!.string("first_line")) {
+                throw f["first_line"]!.error("the procedure of \(what) asks the caller for card or code data an agent must never ask for (full card number, expiry, CVV, SMS code): \"\(ask)\".")
+            }
             kind = .firstLine(try template(f["first_line"]!, topic: topic, what: "first_line (the procedure the agent follows)"))
         case "self_service":
             kind = .selfService(try template(f["self_service"]!, topic: topic, what: "self_service (what the caller does alone)"),

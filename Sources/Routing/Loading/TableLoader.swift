@@ -119,7 +119,13 @@ struct TableCompiler {
     mutating func compilePhrases(_ node: YAMLNode) {
         guard let entries = collect({ _ throws(TableError) in try node.entries("phrases") }) else { return }
         for e in entries {
-            collect { c throws(TableError) in c.phrases[e.key] = try e.value.string("phrase '\(e.key)'") }
+            collect { c throws(TableError) in
+                let text = try e.value.string("phrase '\(e.key)'")
+                if let ask = SensitiveAsk.find(in: text) {
+                    throw e.value.error("phrase '\(e.key)' asks the caller for card or code data an agent must never ask for (full card number, expiry, CVV, SMS code): \"\(ask)\".")
+                }
+                c.phrases[e.key] = text
+            }
         }
     }
 

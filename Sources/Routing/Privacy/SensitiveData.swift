@@ -16,6 +16,7 @@ public enum SensitiveData {
         "sms-код", "смс-код", "sms код", "смс код", "код из sms", "код из смс", "код подтверждения", "одноразовый код",
         "otp", "código sms", "codigo sms", "clave sms", "código de verificación", "código de seguridad", "código cvv",
         "验证码", "安全码", "短信验证码", "código de segurança", "codigo de seguranca", "token",
+        "有效期", "expiry", "expiration date", "fecha de caducidad", "caducidad", "validade", "срок действия",
         "паспорт", "серия и номер", "passport", "pasaporte", "dni", "nie", "护照",
     ]
 
@@ -108,11 +109,13 @@ public enum SensitiveData {
         for keyword in foldedKeywords {
             var i = 0
             while i + keyword.count <= lower.count {
-                guard lower[i] == keyword[0], matches(keyword, lower, at: i), i == 0 || !isLetter(lower[i - 1]) else { i += 1; continue }
+                // Chinese has no spaces between words: a keyword in ideographs may follow any character.
+                guard lower[i] == keyword[0], matches(keyword, lower, at: i),
+                      i == 0 || !isLetter(lower[i - 1]) || keyword[0].properties.isIdeographic else { i += 1; continue }
                 let j = i + keyword.count
                 // Part of a longer word ("tokenize", or "cvc" in "cvc2")? Chinese writes digits right after the word.
                 let last = keyword.last!
-                if j < lower.count && (isLetter(lower[j]) || (isDigit(lower[j]) && last.isASCII && isLetter(last))) { i += 1; continue }
+                if j < lower.count && !last.properties.isIdeographic && (isLetter(lower[j]) || (isDigit(lower[j]) && last.isASCII && isLetter(last))) { i += 1; continue }
                 // The value may come in parts: "паспорт серия 4508 номер 123456". Mask up to three.
                 var k = j
                 for _ in 0..<3 {
