@@ -110,3 +110,31 @@ import Wire
         #expect(later.loaded.count == 1)
     }
 }
+
+/// The broadband next-step playbooks over the query endpoint: one session per call, across a restart.
+@Suite(.serialized) struct EngineNextStepTests {
+    @Test func technicianNoShowWalksToSupervisionAcrossARestart() throws {
+        let tables = TemporaryFolder("tables")
+        try FileManager.default.copyItem(at: repositoryRoot.appendingPathComponent("routing-tables/br-broadband.yaml"),
+                                         to: tables.url.appendingPathComponent("br-broadband.yaml"))
+        let data = TemporaryFolder("data")
+        func ask(_ e: RunningEngine, _ id: Int, outcome: String?) throws -> Value {
+            let facts = outcome.map { #"{"outcome":"\#($0)"}"# } ?? "{}"
+            return try e.ask(try e.requestSocket(), #"{"id":\#(id),"table":"br-broadband","call":{"call_id":"tn-77","topic":"technician_no_show","facts":\#(facts)}}"#)
+        }
+        var first: RunningEngine? = try RunningEngine(tables: tables, data: data)
+        #expect(try ask(first!, 1, outcome: nil)["decision"]?["playbook"]?["step"] == .string("repair_flow"))
+        #expect(try ask(first!, 2, outcome: "done")["decision"]?["playbook"]?["step"] == .string("history"))
+        let complaint = try ask(first!, 3, outcome: "done")["decision"]
+        #expect(complaint?["action"] == .string("case"))
+        #expect(complaint?["case"]?["id"] == .string("late-complaint"))
+        first!.stop()
+        first = nil
+        let second = try RunningEngine(tables: tables, data: data)
+        #expect(try ask(second, 4, outcome: "done")["decision"]?["playbook"]?["step"] == .string("apologize"))
+        let last = try ask(second, 5, outcome: "done")["decision"]
+        #expect(last?["action"] == .string("transfer"))
+        #expect(last?["target"]?["id"] == .string("supervision"))
+        #expect(last?["playbook"]?["done"] == .bool(true))
+    }
+}
