@@ -42,11 +42,10 @@ extension Table {
     }
 
     /// The decision an outcome makes at this instant: redirects and schedules applied, comment rendered.
-    func decide(_ chosen: Outcome, rule: String, topic: Topic, context: inout EvaluationContext, operations: Operations,
-                defaultComment: Template? = nil) throws(InputError) -> Decision {
+    func decide(_ chosen: Outcome, rule: String, topic: Topic, context: inout EvaluationContext, operations: Operations) throws(InputError) -> Decision {
         let outcome = try settle(chosen, context: &context)
         // A fallback's own comment replaces the rule's, which is then never rendered.
-        let commentTemplate = outcome.comment ?? chosen.comment ?? defaultComment ?? topic.comment
+        let commentTemplate = outcome.comment ?? chosen.comment ?? topic.comment
         let comment = try self.comment(try commentTemplate?.render(in: &context), context: &context)
         let validUntil = context.nextScheduleChange()
         let offset = validUntil.map { zone.offset(at: $0) } ?? 0
