@@ -303,7 +303,7 @@ public final class Engine: @unchecked Sendable {
             case .refused(let envelope, let id, let error):
                 reply(socket, envelope, id: id, error: error)
             case .decided(let envelope, let id, _, _, _) where !journalled:
-                reply(socket, envelope, id: id, error: InputError(.init(rawValue: "unavailable"), "the engine cannot record decisions right now; try again."))
+                reply(socket, envelope, id: id, error: InputError(.unavailable, "the engine cannot record decisions right now; try again."))
             case .decided(let envelope, let id, let decisionJSON, let topic, let event):
                 counters.decisions += 1
                 var r = JSONWriter(capacity: decisionJSON.count + 64)

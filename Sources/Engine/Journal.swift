@@ -89,17 +89,10 @@ public final class Journal {
             line.append(contentsOf: event)
             line.append(0x0A)
         }
-        var written = 0
-        while written < line.count {
-            let n = line[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let reason = String(cString: strerror(errno))
-                // Take back a partial line so the file stays one event per line.
-                if written > 0 { _ = ftruncate(fd, off_t(end)) }
-                throw Failure(description: "journal write failed: \(reason)")
-            }
-            written += n
+        if let reason = writeFully(fd, line) {
+            // Take back a partial line so the file stays one event per line.
+            _ = ftruncate(fd, off_t(end))
+            throw Failure(description: "journal write failed: \(reason)")
         }
         offsets.append(contentsOf: starts)
         end += Int64(line.count)

@@ -31,7 +31,7 @@ public final class SessionFile {
         if !directory.isEmpty {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
-        var book = SessionBook()
+        var saved: [Session] = []
         if let data = FileManager.default.contents(atPath: path) {
             let bytes = [UInt8](data)
             var lineNumber = 0
@@ -48,9 +48,10 @@ public final class SessionFile {
                 guard let value = try? JSONReader.parse(line), let session = Session(value: value) else {
                     throw Failure(description: "\(path):\(lineNumber): not a session; the file was changed by hand or damaged (move it away to start without sessions).")
                 }
-                book.restore(session)
+                saved.append(session)
             }
         }
+        var book = SessionBook(restoring: saved)
         book.prune(finishedBefore: Instant(milliseconds: now.milliseconds - retentionSeconds * 1000))
         // Compact: write what is live to a new file, then put it in place.
         let temporary = path + ".tmp"
@@ -60,7 +61,7 @@ public final class SessionFile {
         }
         let tfd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard tfd >= 0 else { throw Failure(description: "cannot write \(temporary): \(String(cString: strerror(errno)))") }
-        let wrote = SessionFile.writeAll(tfd, text)
+        let wrote = writeFully(tfd, text)
         let synced = fsync(tfd) == 0
         close(tfd)
         guard wrote == nil, synced, rename(temporary, path) == 0 else {
@@ -80,7 +81,7 @@ public final class SessionFile {
         guard !sessions.isEmpty else { return }
         var text: [UInt8] = []
         for session in sessions { SessionFile.encode(session, into: &text) }
-        if let reason = SessionFile.writeAll(fd, text) { throw Failure(description: "session write failed: \(reason)") }
+        if let reason = writeFully(fd, text) { throw Failure(description: "session write failed: \(reason)") }
         if sync { try self.sync() }
     }
 
@@ -93,19 +94,5 @@ public final class SessionFile {
         w.value(session.value)
         text.append(contentsOf: w.bytes)
         text.append(0x0A)
-    }
-
-    /// Nil on success, else why not.
-    private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> String? {
-        var written = 0
-        while written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return String(cString: strerror(errno))
-            }
-            written += n
-        }
-        return nil
     }
 }

@@ -3,6 +3,8 @@ import Routing
 extension InputError.Code {
     /// A request whose frames are not one JSON payload behind the envelope.
     public static let badRequest = InputError.Code(rawValue: "bad_request")
+    /// The decision could not be recorded (journal or session file); it was not given, try again.
+    public static let unavailable = InputError.Code(rawValue: "unavailable")
 }
 
 /// A query: `{"id", "table", "at"?, "call"}`.

@@ -79,7 +79,7 @@ struct Route: AsyncParsableCommand {
                     try sessionFile.append(book.pendingChanges, sync: !batch)
                 } catch {
                     book.rollBack()
-                    throw InputError(.init(rawValue: "unavailable"), "cannot keep the session: \(error)")
+                    throw InputError(.unavailable, "cannot keep the session: \(error)")
                 }
             }
             book.commit()

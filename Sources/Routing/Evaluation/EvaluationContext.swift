@@ -38,21 +38,12 @@ struct EvaluationContext: ConditionContext {
     }
 
     mutating func value(of operand: Operand, path: String) throws(InputError) -> Value? {
+        if let v = optionalValue(of: operand) { return v }
+        // The call's own optional fields may be absent; a fact or customer field a branch reads may not.
         switch operand {
-        case .fact(let i):
-            guard let v = facts[i] else {
-                throw .missingFact(path, because: "to decide topic \(topic.code) (\(topic.facts[i].type.expectation))")
-            }
-            return v
-        case .customer(let i):
-            guard let v = customer[i] else {
-                throw .missingFact(path, because: "to decide topic \(topic.code) (\(table.customerFields[i].type.expectation))")
-            }
-            return v
-        case .language: return call.language.map(Value.string)
-        case .identification: return call.identification.map(Value.string)
-        case .notes: return call.notes.map(Value.string)
-        case .callID: return .string(call.callID)
+        case .fact(let i): throw .missingFact(path, because: "to decide topic \(topic.code) (\(topic.facts[i].type.expectation))")
+        case .customer(let i): throw .missingFact(path, because: "to decide topic \(topic.code) (\(table.customerFields[i].type.expectation))")
+        default: return nil
         }
     }
 

@@ -3,7 +3,7 @@ extension Table {
     /// key, or the outcome an option or a node's fallback reached.
     func walk(_ menu: Menu, topic: Topic, context: inout EvaluationContext, operations: Operations) throws(InputError) -> Decision {
         var digits = ""
-        if case .string(let s)? = try context.optionalValue(of: .fact(menu.digitsFact)) { digits = s }
+        if case .string(let s)? = context.optionalValue(of: .fact(menu.digitsFact)) { digits = s }
         if let bad = digits.first(where: { !Keypad.keys.contains($0) }) {
             throw InputError(.badType, "facts.digits must hold only keypad keys 0-9, * and #, got '\(bad)'.", field: "facts.digits")
         }

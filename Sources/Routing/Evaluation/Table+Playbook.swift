@@ -19,7 +19,7 @@ extension Table {
         var session: Session
         if var existing = sessions[table: name, topic: topic.code, id: id] {
             for (k, v) in call.customer { existing.customer[k] = v }
-            for (k, v) in call.facts where k != "outcome" && k != "step" { existing.facts[k] = v }
+            for (k, v) in call.facts where !Playbook.providedFacts.contains(k) { existing.facts[k] = v }
             existing.updatedAt = instant
             guard let current = playbook.stepIndex[existing.step] else {
                 throw InputError(.staleStep, "session \(id) is at step \(existing.step), which playbook \(topic.code) no longer has; open a new session.", field: playbook.sessionPath)
@@ -70,9 +70,7 @@ extension Table {
             }
             if mergedInto == nil { first = enter(playbook, step: first, visits: [:], trace: &trace) }
             trace.append("session \(id): new, at step \(playbook.steps[first].id)")
-            var facts = call.facts
-            facts["outcome"] = nil
-            facts["step"] = nil
+            let facts = call.facts.filter { !Playbook.providedFacts.contains($0.key) }
             session = Session(table: name, topic: topic.code, id: id, step: playbook.steps[first].id,
                               visits: [playbook.steps[first].id: 1], openedAt: instant, updatedAt: instant,
                               mergeKey: mergedInto == nil ? mergeKey : nil, mergedInto: mergedInto,
@@ -85,7 +83,8 @@ extension Table {
         known.customer = session.customer
         known.facts = session.facts
         var context = try EvaluationContext(table: self, topic: topic, call: known, instant: instant)
-        if let limit = step.limit { trace.append("\(step.id): attempt \(session.visits[step.id] ?? 1) of \(limit)") }
+        let attempt = session.visits[step.id] ?? 1
+        if let limit = step.limit { trace.append("\(step.id): attempt \(attempt) of \(limit)") }
         context.trace = trace
         var instructions: [String] = []
         for instruction in step.instructions where try instruction.condition.holds(in: &context) {
@@ -101,7 +100,6 @@ extension Table {
                                 phrases: step.phrases, comment: comment, checks: step.checks,
                                 validUntil: nil, validUntilOffset: 0, trace: context.trace)
         }
-        let attempt = session.visits[step.id] ?? 1
         decision.playbook = .init(session: id, step: step.id, name: step.name, instructions: instructions,
                                   outcomes: session.done ? [] : step.next.map(\.outcome), attempt: attempt, limit: step.limit,
                                   done: session.done, mergedInto: session.mergedInto)

@@ -11,11 +11,7 @@ extension TableCompiler {
         guard let f = collect({ _ throws(TableError) in
             try node.fields(what, allowed: TableCompiler.menuKeys, required: ["start", "default_language", "fallback", "nodes"])
         }), let entries = collect({ _ throws(TableError) in try f["nodes"]!.entries("nodes of \(what)") }) else { return nil }
-        var nodeIndex: [String: Int] = [:]
-        for (i, entry) in entries.enumerated() {
-            if nodeIndex[entry.key] != nil { errors.append(TableError(entry.keyMark, "menu node '\(entry.key)' is declared twice.")) }
-            nodeIndex[entry.key] = i
-        }
+        let nodeIndex = index(entries, "menu node")
         let language = collect { _ throws(TableError) in try f["default_language"]!.string("default_language") } ?? "und"
         let defaultRetries = f["retries"].flatMap { n in collect { c throws(TableError) in try c.count(n, "retries") } } ?? 1
         let defaultFallback = collect { c throws(TableError) in try c.flowOutcome(f["fallback"]!, topic: topic, what: "the fallback of \(what)") }
@@ -72,12 +68,8 @@ extension TableCompiler {
         }
         guard nodes.count == entries.count, let digits = topic.factIndex["digits"] else { return nil }
         // A node no key sequence reaches is a mistake in the tree, like an unreachable rule.
-        var reached: Set<Int> = [start]
-        var queue = [start]
-        while let n = queue.popLast() {
-            for option in nodes[n].options {
-                if case .node(let next) = option.exit, reached.insert(next).inserted { queue.append(next) }
-            }
+        let reached = TableCompiler.reachable(from: [start]) { n in
+            nodes[n].options.compactMap { if case .node(let next) = $0.exit { next } else { nil } }
         }
         for (i, n) in nodes.enumerated() where !reached.contains(i) {
             report([CoverageFinding(kind: .unreachable, mark: n.mark, message: "menu node '\(n.id)' of topic '\(topic.code)' is not reached from '\(startID)' by any key.")])
@@ -93,17 +85,30 @@ extension TableCompiler {
 
     /// A whole number from 0, or `$parameter` naming one.
     func count(_ node: YAMLNode, _ what: String) throws(TableError) -> Int {
-        var value = try node.value()
-        if case .string(let s) = value, s.hasPrefix("$") {
-            guard let p = parameters[String(s.dropFirst())] else {
-                throw node.error("unknown parameter '\(s.dropFirst())' in \(what); expected one of: \(parameters.keys.sorted().joined(separator: ", ")).")
-            }
-            value = p
-        }
-        guard case .number(let n) = value, n >= 0, n == n.rounded(), n < 1e9 else {
+        guard case .number(let n) = try valueOrParameter(node), n >= 0, n == n.rounded(), n < 1e9 else {
             throw node.error("\(what) must be a whole number from 0 (or a $parameter holding one).")
         }
         return Int(n)
+    }
+
+    /// Positions of named entries (menu nodes, steps) by name; a name given twice is an error.
+    mutating func index(_ entries: [YAMLNode.Entry], _ kind: String) -> [String: Int] {
+        var out: [String: Int] = [:]
+        for (i, entry) in entries.enumerated() {
+            if out[entry.key] != nil { errors.append(TableError(entry.keyMark, "\(kind) '\(entry.key)' is declared twice.")) }
+            out[entry.key] = i
+        }
+        return out
+    }
+
+    /// Every position reached from `starts` by following `successors`.
+    static func reachable(from starts: [Int], successors: (Int) -> [Int]) -> Set<Int> {
+        var reached = Set(starts)
+        var queue = starts
+        while let n = queue.popLast() {
+            for next in successors(n) where reached.insert(next).inserted { queue.append(next) }
+        }
+        return reached
     }
 
     /// Text, or a mapping of language → text (`{es: "…", en: "…"}`).
@@ -128,11 +133,7 @@ extension TableCompiler {
         guard let f = collect({ _ throws(TableError) in
             try node.fields(what, allowed: TableCompiler.playbookKeys, required: ["session", "start", "steps"])
         }), let entries = collect({ _ throws(TableError) in try f["steps"]!.entries("steps of \(what)") }) else { return nil }
-        var stepIndex: [String: Int] = [:]
-        for (i, entry) in entries.enumerated() {
-            if stepIndex[entry.key] != nil { errors.append(TableError(entry.keyMark, "step '\(entry.key)' is declared twice.")) }
-            stepIndex[entry.key] = i
-        }
+        let stepIndex = index(entries, "step")
         func step(_ n: YAMLNode, _ what: String) throws(TableError) -> Int {
             let id = try n.string(what)
             guard let i = stepIndex[id] else {
@@ -150,17 +151,15 @@ extension TableCompiler {
                 var instructions: [PlaybookStep.Instruction] = []
                 if let d = sf["do"] {
                     for item in try d.sequence("do of \(stepWhat)") {
+                        var condition = Condition.always
+                        var textNode = item
                         if case .mapping = item.node {
                             let inf = try item.fields("an instruction of \(stepWhat)", allowed: ["when", "text"], required: ["when", "text"])
-                            instructions.append(.init(condition: try c.condition(inf["when"]!, topic: topic),
-                                                      text: try c.template(inf["text"]!, topic: topic, what: "an instruction")))
-                        } else {
-                            instructions.append(.init(condition: .always, text: try c.template(item, topic: topic, what: "an instruction")))
+                            condition = try c.condition(inf["when"]!, topic: topic)
+                            textNode = inf["text"]!
                         }
-                        let text = try (item.isMapping ? item.fields("an instruction", allowed: ["when", "text"])["text"]! : item).string("an instruction")
-                        if let ask = SensitiveAsk.find(in: text) {
-                            throw item.error("an instruction of \(stepWhat) asks the caller for card or code data an agent must never ask for (full card number, expiry, CVV, SMS code): \"\(ask)\".")
-                        }
+                        try c.refuseSensitiveAsk(textNode, "an instruction of \(stepWhat)")
+                        instructions.append(.init(condition: condition, text: try c.template(textNode, topic: topic, what: "an instruction")))
                     }
                 }
                 var outcome: Outcome?
@@ -210,12 +209,8 @@ extension TableCompiler {
         }
         guard let session else { return nil }
         // Steps no outcome leads to are as suspicious as unreachable rules.
-        var reached: Set<Int> = [start]
-        if let merge { reached.insert(merge.step) }
-        var queue = Array(reached)
-        while let s = queue.popLast() {
-            let nexts = steps[s].next.map(\.1) + (steps[s].whenExhausted.map { [$0] } ?? [])
-            for n in nexts where reached.insert(n).inserted { queue.append(n) }
+        let reached = TableCompiler.reachable(from: [start] + (merge.map { [$0.step] } ?? [])) { s in
+            steps[s].next.map(\.1) + (steps[s].whenExhausted.map { [$0] } ?? [])
         }
         for (i, s) in steps.enumerated() where !reached.contains(i) {
             report([CoverageFinding(kind: .unreachable, mark: s.mark, message: "step '\(s.id)' of topic '\(topic.code)' is not reached from '\(steps[start].id)' by any outcome.")])

@@ -50,9 +50,7 @@ extension TableCompiler {
             }
             kind = .openCase(c)
         case "first_line":
-            if let ask = SensitiveAsk.find(in: try f["first_line"]!.string("first_line")) {
-                throw f["first_line"]!.error("the procedure of \(what) asks the caller for card or code data an agent must never ask for (full card number, expiry, CVV, SMS code): \"\(ask)\".")
-            }
+            try refuseSensitiveAsk(f["first_line"]!, "the procedure of \(what)")
             kind = .firstLine(try template(f["first_line"]!, topic: topic, what: "first_line (the procedure the agent follows)"))
         case "self_service":
             kind = .selfService(try template(f["self_service"]!, topic: topic, what: "self_service (what the caller does alone)"),
@@ -224,18 +222,29 @@ extension TableCompiler {
 
     /// A constant compared with `path`, checked against its type; `$name` names a parameter.
     func constant(_ node: YAMLNode, path: String, type: FieldType) throws(TableError) -> Value {
-        var value = try node.value()
-        if case .string(let s) = value, s.hasPrefix("$") {
-            let name = String(s.dropFirst())
-            guard let p = parameters[name] else {
-                throw node.error("unknown parameter '\(name)'; expected one of the names under 'parameters': \(parameters.keys.sorted().joined(separator: ", ")).")
-            }
-            value = p
-        }
+        let value = try valueOrParameter(node)
         guard type.accepts(value) else {
             throw node.error("'\(path)' is \(type), so it cannot be compared with \(value.kindDescription == "a string" ? "'\(value.text)'" : value.kindDescription); expected \(type.expectation).")
         }
         return value
+    }
+
+    /// The node's value, or the parameter it names with `$name`.
+    func valueOrParameter(_ node: YAMLNode) throws(TableError) -> Value {
+        let value = try node.value()
+        guard case .string(let s) = value, s.hasPrefix("$") else { return value }
+        let name = String(s.dropFirst())
+        guard let p = parameters[name] else {
+            throw node.error("unknown parameter '\(name)'; expected one of the names under 'parameters': \(parameters.keys.sorted().joined(separator: ", ")).")
+        }
+        return p
+    }
+
+    /// Refuses script text (a phrase, procedure or instruction) that asks for card or code data (``SensitiveAsk``).
+    func refuseSensitiveAsk(_ node: YAMLNode, _ what: String) throws(TableError) {
+        if let ask = SensitiveAsk.find(in: try node.string(what)) {
+            throw node.error("\(what) asks the caller for card or code data an agent must never ask for (full card number, expiry, CVV, SMS code): \"\(ask)\".")
+        }
     }
 
     // MARK: Templates

@@ -120,11 +120,8 @@ struct TableCompiler {
         guard let entries = collect({ _ throws(TableError) in try node.entries("phrases") }) else { return }
         for e in entries {
             collect { c throws(TableError) in
-                let text = try e.value.string("phrase '\(e.key)'")
-                if let ask = SensitiveAsk.find(in: text) {
-                    throw e.value.error("phrase '\(e.key)' asks the caller for card or code data an agent must never ask for (full card number, expiry, CVV, SMS code): \"\(ask)\".")
-                }
-                c.phrases[e.key] = text
+                try c.refuseSensitiveAsk(e.value, "phrase '\(e.key)'")
+                c.phrases[e.key] = try e.value.string("phrase '\(e.key)'")
             }
         }
     }
@@ -273,6 +270,7 @@ struct TableCompiler {
     mutating func compileTopic(_ e: YAMLNode.Entry, globalRules: [Rule]) -> Topic? {
         let what = "topic '\(e.key)'"
         let errorsBefore = errors.count
+        let findingsBefore = coverage.findings.count
         guard let f = collect({ _ throws(TableError) in
             try e.value.fields(what, allowed: ["name", "description", "comment", "facts", "rules", "menu", "playbook"])
         }) else { return nil }
@@ -288,7 +286,7 @@ struct TableCompiler {
             }
         }
         // The facts a flow reads from every call: the keys pressed, the outcome reported and its step.
-        let implicit = f["menu"] != nil ? ["digits"] : f["playbook"] != nil ? ["outcome", "step"] : []
+        let implicit = f["menu"] != nil ? Menu.providedFacts : f["playbook"] != nil ? Playbook.providedFacts : []
         for name in implicit {
             if facts.contains(where: { $0.name == name }) {
                 errors.append(TableError(e.keyMark, "\(what) declares fact '\(name)', which its \(flows[0]) provides; remove it."))
@@ -321,7 +319,7 @@ struct TableCompiler {
             coverage.topics.append(summary)
             report(findings)
         } else if errors.count == errorsBefore {
-            let unreachable = coverage.findings.filter { $0.kind == .unreachable && $0.message.contains("of topic '\(e.key)'") }.count
+            let unreachable = coverage.findings[findingsBefore...].filter { $0.kind == .unreachable }.count
             coverage.topics.append(TopicCoverage(code: e.key, combinations: 0, rules: menu?.nodes.count ?? playbook?.steps.count ?? 0,
                                                  gaps: 0, unreachable: unreachable, overlaps: 0, kind: topic.kind))
         }

@@ -94,11 +94,6 @@ struct YAMLNode {
         return out
     }
 
-    var isMapping: Bool {
-        if case .mapping = node { return true }
-        return false
-    }
-
     var isNull: Bool {
         if case .scalar(let s) = node { return Tag.Name(rawValue: node.tag.rawValue) == .null && s.style == .plain }
         return false

@@ -4,7 +4,7 @@
 ///
 /// A sentence is flagged when it holds both a request (`请提供`, `tell me`, `dígame`, `назовите`, `informe` …)
 /// and one of those data (`安全码`, `CVV`, `número de tarjeta completo`, `код из СМС` …), unless it is
-/// negated (`不会`, `never`, `nunca`, `никогда`, `nunca`): "we will never ask for your CVV" is allowed, and
+/// negated (`不会`, `never`, `nunca`, `никогда`, `não`): "we will never ask for your CVV" is allowed, and
 /// is what such a table should say. The lists are in ``requests``, ``data`` and ``negations``.
 public enum SensitiveAsk {
     static let requests: [String] = [
@@ -20,7 +20,7 @@ public enum SensitiveAsk {
         "número de tarjeta completo", "numero de tarjeta completo", "número completo de la tarjeta", "fecha de caducidad", "caducidad",
         "código de seguridad", "codigo de seguridad", "código sms", "codigo sms", "clave sms",
         "полный номер карты", "номер карты полностью", "срок действия", "код безопасности", "код из смс", "код из sms", "смс-код", "sms-код",
-        "número completo do cartão", "numero completo do cartao", "validade do cartão", "código de segurança", "codigo de seguranca", "código sms",
+        "número completo do cartão", "numero completo do cartao", "validade do cartão", "código de segurança", "codigo de seguranca",
     ]
     static let negations: [String] = ["不会", "绝不", "绝对不", "不要", "切勿", "从不", "never", "do not", "don't", "nunca", "jamás", "jamas", "no le",
                                       "никогда", "не просим", "не сообщайте", "não", "nao"]

@@ -191,27 +191,24 @@ extension ScenarioSuite.Expectation {
             case "session": return compare(text(d.playbook?.session))
             case "step": return compare(text(d.playbook?.step))
             case "do": return compare(.array((d.playbook?.instructions ?? []).map(Value.string)))
-            case "do_includes":
-                let wanted: [String] = if case .array(let items) = value { items.map(\.text) } else { [value.text] }
-                let got = d.playbook?.instructions ?? []
-                let missing = wanted.filter { w in !got.contains { $0.contains(w) } }
-                return missing.isEmpty ? nil : "do: expected an instruction containing \(missing.map { "\"\($0)\"" }.joined(separator: ", ")), got \(got)"
+            case "do_includes": return includes(d.playbook?.instructions ?? [], "do: expected an instruction")
             case "outcomes": return compare(.array((d.playbook?.outcomes ?? []).map(Value.string)))
             case "attempt": return compare(d.playbook.map { .number(Double($0.attempt)) } ?? .null)
             case "limit": return compare(d.playbook?.limit.map { .number(Double($0)) } ?? .null)
             case "done": return compare(d.playbook.map { .bool($0.done) } ?? .null)
             case "merged_into": return compare(text(d.playbook?.mergedInto))
-            case "trace_includes":
-                let wanted: [String] = switch value {
-                case .array(let items): items.map(\.text)
-                default: [value.text]
-                }
-                let missing = wanted.filter { w in !d.trace.contains { $0.contains(w) } }
-                return missing.isEmpty ? nil : "trace: expected a line containing \(missing.map { "\"\($0)\"" }.joined(separator: ", ")), got \(d.trace)"
+            case "trace_includes": return includes(d.trace, "trace: expected a line")
             default:
                 return nil
             }
         }
+    }
+
+    /// Nil when every text the expectation lists (one, or a list) is part of some line; otherwise what is missing.
+    private func includes(_ lines: [String], _ expected: String) -> String? {
+        let wanted: [String] = if case .array(let items) = value { items.map(\.text) } else { [value.text] }
+        let missing = wanted.filter { w in !lines.contains { $0.contains(w) } }
+        return missing.isEmpty ? nil : "\(expected) containing \(missing.map { "\"\($0)\"" }.joined(separator: ", ")), got \(lines)"
     }
 
     private func render(_ v: Value) -> String {

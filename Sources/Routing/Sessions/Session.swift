@@ -27,6 +27,12 @@ public struct Session: Sendable, Hashable {
     public var key: String { Session.key(table: table, topic: topic, id: id) }
 
     static func key(table: String, topic: String, id: String) -> String { "\(table)/\(topic)/\(id)" }
+
+    /// Where later sessions with the same merge key find this one; nil for a session others cannot merge into.
+    var mergeSlot: String? {
+        guard let mergeKey, mergedInto == nil else { return nil }
+        return Session.key(table: table, topic: topic, id: mergeKey)
+    }
 }
 
 /// Every playbook session, in memory: a value the evaluator changes and the engine persists.
@@ -35,30 +41,22 @@ public struct Session: Sendable, Hashable {
 /// caller that cannot persist them can ``rollBack()``.
 public struct SessionBook: Sendable {
     public private(set) var sessions: [String: Session] = [:]
-    /// `table/topic/merge key` → the key of the session later ones merge into.
+    /// ``Session/mergeSlot`` → the key of the session later ones merge into.
     private var mergeTargets: [String: String] = [:]
     private var changes: [(key: String, previous: Session?)] = []
 
     public init() {}
 
+    /// The sessions as saved, in the order written: a later copy of a session replaces an earlier one.
     public init(restoring saved: [Session]) {
-        for session in saved { restore(session) }
+        for session in saved { sessions[session.key] = session }
+        rebuildMergeTargets()
     }
 
     public var count: Int { sessions.count }
 
     public subscript(table table: String, topic topic: String, id id: String) -> Session? {
         sessions[Session.key(table: table, topic: topic, id: id)]
-    }
-
-    /// Puts a saved session back, as read from disk; later copies of the same session win.
-    public mutating func restore(_ session: Session) {
-        sessions[session.key] = session
-        if let mergeKey = session.mergeKey, session.mergedInto == nil {
-            let k = "\(session.table)/\(session.topic)/\(mergeKey)"
-            if let current = mergeTargets[k], let other = sessions[current], other.openedAt > session.openedAt { return }
-            mergeTargets[k] = session.key
-        }
     }
 
     /// The sessions changed since the last ``commit()`` or ``rollBack()``, in their latest state, in the order first changed.
@@ -85,28 +83,26 @@ public struct SessionBook: Sendable {
 
     /// Drops finished sessions last changed before `instant`; open ones are kept however old.
     public mutating func prune(finishedBefore instant: Instant) {
+        let before = sessions.count
         sessions = sessions.filter { !$0.value.done || $0.value.updatedAt >= instant }
-        rebuildMergeTargets()
+        if sessions.count != before { rebuildMergeTargets() }
     }
 
     mutating func save(_ session: Session) {
         changes.append((session.key, sessions[session.key]))
         sessions[session.key] = session
-        if let mergeKey = session.mergeKey, session.mergedInto == nil {
-            mergeTargets["\(session.table)/\(session.topic)/\(mergeKey)"] = session.key
-        }
+        if let slot = session.mergeSlot { mergeTargets[slot] = session.key }
     }
 
     func mergeTarget(table: String, topic: String, mergeKey: String) -> Session? {
-        mergeTargets["\(table)/\(topic)/\(mergeKey)"].flatMap { sessions[$0] }
+        mergeTargets[Session.key(table: table, topic: topic, id: mergeKey)].flatMap { sessions[$0] }
     }
 
+    /// Each merge key leads to the newest session opened with it.
     private mutating func rebuildMergeTargets() {
         mergeTargets = [:]
         for session in sessions.values.sorted(by: { $0.openedAt < $1.openedAt }) {
-            if let mergeKey = session.mergeKey, session.mergedInto == nil {
-                mergeTargets["\(session.table)/\(session.topic)/\(mergeKey)"] = session.key
-            }
+            if let slot = session.mergeSlot { mergeTargets[slot] = session.key }
         }
     }
 }

@@ -11,6 +11,9 @@ struct Menu: Sendable {
     let invalidPrompt: LocalizedText?
     /// Position of `digits` in the topic's facts.
     let digitsFact: Int
+
+    /// The facts every menu topic has without declaring them.
+    static let providedFacts = ["digits"]
 }
 
 struct MenuNode: Sendable {

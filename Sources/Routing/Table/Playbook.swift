@@ -12,6 +12,9 @@ struct Playbook: Sendable {
     let outcomeFact: Int
     let stepFact: Int
 
+    /// The facts every playbook topic has without declaring them: what a call reports, not what the session keeps.
+    static let providedFacts = ["outcome", "step"]
+
     /// New sessions with the same key as a recent one are handled as that one (`merge:`).
     struct Merge: Sendable {
         let by: [(operand: Operand, path: String)]
