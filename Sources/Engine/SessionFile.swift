@@ -81,7 +81,12 @@ public final class SessionFile {
         guard !sessions.isEmpty else { return }
         var text: [UInt8] = []
         for session in sessions { SessionFile.encode(session, into: &text) }
-        if let reason = writeFully(fd, text) { throw Failure(description: "session write failed: \(reason)") }
+        let end = lseek(fd, 0, SEEK_END)
+        if let reason = writeFully(fd, text) {
+            // Take back a partial line, or the next start would find a damaged file.
+            if end >= 0 { _ = ftruncate(fd, end) }
+            throw Failure(description: "session write failed: \(reason)")
+        }
         if sync { try self.sync() }
     }
 
