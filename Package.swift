@@ -22,6 +22,8 @@ let package = Package(
         .target(name: "Routing", dependencies: [.product(name: "Yams", package: "Yams")]),
         // The contract's JSON: calls, decisions, errors, envelopes.
         .target(name: "Wire", dependencies: ["Routing"]),
+        // Durable files: one append-only record log with torn-tail truncation, atomic replace, a folder lock.
+        .target(name: "Storage"),
         // libzmq, the C library (Debian's libzmq3-dev).
         .systemLibrary(name: "CLibZMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         // A small, safe Swift wrapper; the only target that touches libzmq.
@@ -77,6 +79,7 @@ let package = Package(
         // Release-mode throughput benchmark of the routing core (tools/bench-core).
         .executableTarget(name: "CoreBenchmark", dependencies: ["Routing", "Wire"]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "Wire"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Routing"]),
         .testTarget(name: "SwitchboardCLITests", dependencies: ["Wire", "Routing", "Recorder", "CTIAdapter"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
