@@ -28,11 +28,13 @@ let package = Package(
         .systemLibrary(name: "CLibZMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         // A small, safe Swift wrapper; the only target that touches libzmq.
         .target(name: "ZeroMQ", dependencies: ["CLibZMQ"]),
-        // The server: query, journalled events with replay, control, reload.
+        // The engine without sockets: tables, sessions, idempotency keys, journal; queries, replay, control.
+        .target(name: "EngineCore", dependencies: ["Routing", "Wire", "Storage", .product(name: "Logging", package: "swift-log")]),
+        // The server: a thread that owns the sockets and hands messages to the core.
         .target(
             name: "Engine",
             dependencies: [
-                "Routing", "Wire", "ZeroMQ",
+                "EngineCore", "Routing", "Wire", "Storage", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -40,7 +42,7 @@ let package = Package(
         .executableTarget(
             name: "switchboard",
             dependencies: [
-                "Routing", "Wire", "Engine", "ZeroMQ", "EventFeed", "Recorder", "CTIAdapter", "Simulator",
+                "Routing", "Wire", "Engine", "EngineCore", "ZeroMQ", "EventFeed", "Recorder", "CTIAdapter", "Simulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -87,7 +89,8 @@ let package = Package(
         .testTarget(name: "CTIAdapterTests", dependencies: ["CTIAdapter", "EventFeed", "Engine", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Routing", "Wire"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"], resources: [.copy("corpus")]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "EngineCoreTests", dependencies: ["EngineCore", "Storage", "Wire", "Routing", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "EngineCore", "Storage", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
 )

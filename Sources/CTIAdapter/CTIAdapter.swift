@@ -17,7 +17,8 @@ public final class CTIAdapter {
         public var controlEndpoint = "tcp://127.0.0.1:5573"
         public var failuresForIncident = 3
         public var successesToClear = 3
-        public var curve: (serverKey: String, keys: CurveKeyPair)?
+        /// The operator credentials the engine's control endpoint requires (`DATA/operator.key`).
+        public var operatorCredentials: OperatorCredentials?
 
         public init() {}
     }
@@ -120,7 +121,11 @@ public final class CTIAdapter {
                 let socket = try Socket(context, .dealer)
                 try socket.set(.linger, Int32(0))
                 try socket.set(.receiveTimeout, Int32(5000))
-                if let curve = configuration.curve { try socket.makeCurveClient(serverKey: curve.serverKey, keys: curve.keys) }
+                guard let credentials = configuration.operatorCredentials else {
+                    logger.error("cannot tell the engine about the CTI incident: no operator credentials (--operator-key)")
+                    return false
+                }
+                try socket.makeOperatorClient(credentials)
                 try socket.connect(configuration.controlEndpoint)
                 control = (context, socket)
             }

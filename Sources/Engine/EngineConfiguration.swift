@@ -1,3 +1,5 @@
+import EngineCore
+
 /// Everything `switchboard serve` can be told; the defaults are the contract's.
 public struct EngineConfiguration: Sendable {
     public var tablesDirectory = "routing-tables"
@@ -13,15 +15,23 @@ public struct EngineConfiguration: Sendable {
     /// …or after this many events, whichever comes first.
     public var syncEvery = 256
     public var heartbeatInterval: Duration = .seconds(1)
-    /// Events queued for publishing while a subscriber is full; beyond this the oldest are dropped
-    /// (counted), and subscribers recover them by replay.
-    public var maximumPendingEvents = 100_000
-    /// Per-subscriber queue in libzmq.
-    public var eventsHighWaterMark: Int32 = 100_000
-    /// Most events one replay reply carries.
-    public var maximumReplay = 10_000
-    /// CURVE encryption and client authentication on every endpoint; nil serves plain text (loopback only).
+    /// Events libzmq queues for one subscriber; a subscriber that falls further behind misses the rest of
+    /// the live stream (the others do not notice) and catches up by replay when it sees the gap.
+    public var eventsHighWaterMark: Int32 = 10_000
+    /// Replies libzmq queues for one query client that does not read them; past it a reply cannot be
+    /// sent, which is counted and logged (`ROUTER_MANDATORY`), never silent.
+    public var replyHighWaterMark: Int32 = 100_000
+    /// Idempotency keys are answered again for this long (contract 1.1: 24 hours by default)…
+    public var idempotencyRetention: Duration = .seconds(24 * 3600)
+    /// …and at most this many are kept; beyond it the oldest are forgotten early (counted in health).
+    public var idempotencyCapacity = IdempotencyKeys.defaultCapacity
+    /// Replay bounds, at most one reload per interval.
+    public var core = EngineCore.Configuration()
+    /// CURVE encryption and client authentication on the query, events and replay endpoints; nil serves
+    /// them in plain text (loopback only). The control endpoint is always CURVE (see ``operatorKeys``).
     public var curve: Curve?
+    /// Z85 public keys admitted on the control endpoint, besides the one in `DATA/operator.key`.
+    public var operatorKeys: [String] = []
 
     public struct Curve: Sendable {
         /// The server's Z85 secret key; clients are given its public key.

@@ -116,3 +116,7 @@ public final class AppendLog {
         return (lineStart, position)
     }
 }
+
+// @unchecked: one owner appends and truncates; `sync()` and `read(at:count:)` are plain system calls that
+// are safe beside an append, which is what a group syncer or a replay reader on another thread does.
+extension AppendLog: @unchecked Sendable {}

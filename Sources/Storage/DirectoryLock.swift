@@ -9,7 +9,7 @@ import Glibc
 /// crashed owner's folder can be taken over at once; there is no stale lock to clean up.
 public final class DirectoryLock {
     public let path: String
-    private let fd: Int32
+    private var fd: Int32
 
     /// Takes the lock or fails at once.
     /// - Throws: `.locked` naming the holder's pid when another process holds it; `.open` otherwise.
@@ -37,10 +37,15 @@ public final class DirectoryLock {
         _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
     }
 
-    deinit {
+    /// Gives the folder up (a stopped engine, before the process exits). Idempotent.
+    public func release() {
+        guard fd >= 0 else { return }
         _ = ftruncate(fd, 0)
         close(fd)  // releases the lock
+        fd = -1
     }
+
+    deinit { release() }
 }
 
 private extension String {

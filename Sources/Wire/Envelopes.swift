@@ -5,17 +5,23 @@ extension InputError.Code {
     public static let badRequest = InputError.Code(rawValue: "bad_request")
     /// The decision could not be recorded (journal or session file); it was not given, try again.
     public static let unavailable = InputError.Code(rawValue: "unavailable")
+    /// An idempotency key already answered a different request.
+    public static let idempotencyKeyReused = InputError.Code(rawValue: "idempotency_key_reused")
 }
 
-/// A query: `{"id", "table", "at"?, "call"}`.
+/// A query: `{"id", "table", "at"?, "call", "idempotency_key"?}`.
 public struct QueryRequest: Sendable {
     /// Echoed in the reply; any JSON scalar the client chose, `null` when absent.
     public let id: Value
     public let table: String
     public let at: Instant?
     public let call: Call
+    /// Contract 1.1: a repeat with the same key and body gets the first reply again.
+    public let idempotencyKey: String?
 
-    static let keys = ["id", "table", "at", "call"]
+    static let keys = ["id", "table", "at", "call", "idempotency_key"]
+    /// The longest idempotency key accepted, in characters (printable ASCII).
+    public static let maximumKeyLength = 128
 
     /// Decodes a query. The id is recovered first, so even a refused query's reply carries it.
     public static func decode(_ bytes: [UInt8]) -> (id: Value, result: Result<QueryRequest, InputError>) {
@@ -41,9 +47,15 @@ public struct QueryRequest: Sendable {
         var table: String?
         var at: Instant?
         var call: Call?
+        var key: String?
         for m in members {
             switch m.key {
             case "id": break
+            case "idempotency_key":
+                guard case .string(let s) = m.value, (1...maximumKeyLength).contains(s.utf8.count), s.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) else {
+                    throw .init(.badType, "idempotency_key must be a string of 1 to \(maximumKeyLength) printable ASCII characters (a UUID, say).", field: "idempotency_key")
+                }
+                key = s
             case "table":
                 guard case .string(let s) = m.value else { throw .init(.badType, "table must be a string, got \(m.value.kindDescription).", field: "table") }
                 table = s
@@ -54,7 +66,7 @@ public struct QueryRequest: Sendable {
         }
         guard let table else { throw InputError(.missingField, "table is required: the name of a table the engine serves.", field: "table") }
         guard let call else { throw InputError(.missingField, "call is required: the call to decide.", field: "call") }
-        return QueryRequest(id: id, table: table, at: at, call: call)
+        return QueryRequest(id: id, table: table, at: at, call: call, idempotencyKey: key)
     }
 }
 
@@ -70,10 +82,12 @@ public struct DecisionEvent: Sendable {
     public let tableVersion: String
     /// The call as decided, notes masked, so the journal can be replayed against another table version.
     public let call: Call?
+    /// The query's idempotency key, when it carried one (contract 1.1).
+    public let idempotencyKey: String?
     public let decision: Decision
 
     public init(seq: UInt64, eventID: String, at: Instant, atOffset: Int32, callID: String, table: String, tableVersion: String,
-                call: Call? = nil, decision: Decision) {
+                call: Call? = nil, idempotencyKey: String? = nil, decision: Decision) {
         self.seq = seq
         self.eventID = eventID
         self.at = at
@@ -82,6 +96,7 @@ public struct DecisionEvent: Sendable {
         self.table = table
         self.tableVersion = tableVersion
         self.call = call
+        self.idempotencyKey = idempotencyKey
         self.decision = decision
     }
 
@@ -104,6 +119,7 @@ public struct DecisionEvent: Sendable {
             o.member("call_id") { $0.string(callID) }
             o.member("table") { $0.string(table) }
             o.member("table_version") { $0.string(tableVersion) }
+            if let idempotencyKey { o.member("idempotency_key") { $0.string(idempotencyKey) } }
             if let call { o.member("call") { Wire.encode(call, masked: true, into: &$0) } }
             o.member("decision") { w in
                 if let decisionJSON { w.appendRaw(decisionJSON) } else { Wire.encode(decision, into: &w) }
@@ -124,6 +140,17 @@ extension Wire {
     public static func encodeReply(id: Value, decisionJSON: [UInt8], into w: inout JSONWriter) {
         w.object { o in
             o.member("id") { $0.value(id) }
+            o.member("decision") { $0.appendRaw(decisionJSON) }
+        }
+    }
+
+    /// The engine's reply to a decided query: `{"id", "seq", "event_id", "decision"}`, so a client can
+    /// find its decision among the events, and a repeat of an idempotent query is recognisably the same.
+    public static func encodeReply(id: Value, seq: UInt64, eventID: String, decisionJSON: ArraySlice<UInt8>, into w: inout JSONWriter) {
+        w.object { o in
+            o.member("id") { $0.value(id) }
+            o.member("seq") { $0.number(Int64(seq)) }
+            o.member("event_id") { $0.string(eventID) }
             o.member("decision") { $0.appendRaw(decisionJSON) }
         }
     }

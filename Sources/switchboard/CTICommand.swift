@@ -1,6 +1,7 @@
 import ArgumentParser
 import CTIAdapter
 import Foundation
+import ZeroMQ
 
 /// `switchboard cti`.
 struct CTICommand: AsyncParsableCommand {
@@ -19,6 +20,9 @@ struct CTICommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("The engine's control endpoint, for declaring and clearing CTI incidents.", valueName: "EP"))
     var control = "tcp://127.0.0.1:5573"
+
+    @Option(help: ArgumentHelp("The operator credentials the control endpoint requires (the engine writes DATA/operator.key).", valueName: "PATH"))
+    var operatorKey = ".switchboard/operator.key"
 
     @Option(help: ArgumentHelp("log or ami.", valueName: "NAME"))
     var driver = "log"
@@ -82,7 +86,11 @@ struct CTICommand: AsyncParsableCommand {
         configuration.controlEndpoint = control
         configuration.failuresForIncident = failuresForIncident
         configuration.successesToClear = successesToClear
-        configuration.curve = try subscriber.curve()
+        if let text = try? String(contentsOfFile: operatorKey, encoding: .utf8) {
+            configuration.operatorCredentials = try OperatorCredentials(text: text)
+        } else {
+            logger.warning("no operator credentials at \(operatorKey): transfers are performed, but a CTI incident cannot be declared on the engine (give --operator-key)")
+        }
         let adapter = CTIAdapter(configuration: configuration, driver: telephony, record: try TransferRecord(path: record), logger: logger)
         try await runUntilSignalled([CTIService(adapter: adapter, feed: try subscriber.feed(), logger: logger)], logger: logger)
     }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Engine
+import EngineCore
 import Foundation
 import Logging
 import Routing

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Dispatch
 import Engine
+import Foundation
 import Logging
 import ServiceLifecycle
 
@@ -7,7 +9,7 @@ import ServiceLifecycle
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the routing engine over ZeroMQ (query, events, replay, control) until SIGINT or SIGTERM.",
-        discussion: "On SIGINT or SIGTERM it answers what has arrived, publishes what it can, flushes the journal and exits 0. See docs/PROTOCOL.md."
+        discussion: "On SIGINT or SIGTERM it answers what has arrived, publishes what it can, flushes the journal and exits 0. SIGHUP reloads the tables like {\"cmd\":\"reload\"}. One engine per data folder (a lock in it). The control endpoint admits only operators (DATA/operator.key, --operator-keys). See docs/PROTOCOL.md and docs/OPERATIONS.md."
     )
 
     @Option(help: ArgumentHelp("Folder of routing tables to serve.", valueName: "DIR"))
@@ -40,11 +42,18 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("With CURVE: a file of client public keys to admit, one per line.", valueName: "PATH"))
     var curveAllow: String?
 
+    @Option(help: ArgumentHelp("A file of further operator public keys admitted on the control endpoint, one per line.", valueName: "PATH"))
+    var operatorKeys: String?
+
+    @Option(help: ArgumentHelp("How long an idempotency key is answered again, in hours.", valueName: "H"))
+    var idempotencyRetention = 24
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         guard syncInterval >= 1 else { throw ValidationError("--sync-interval must be at least 1 ms.") }
         guard syncEvery >= 1 else { throw ValidationError("--sync-every must be at least 1.") }
+        guard idempotencyRetention >= 1 else { throw ValidationError("--idempotency-retention must be at least 1 hour.") }
         guard (curveSecretKeyFile == nil) == (curveAllow == nil) else {
             throw ValidationError("--curve-secret-key-file and --curve-allow go together: CURVE needs the server's key and the clients it admits.")
         }
@@ -61,6 +70,8 @@ struct Serve: AsyncParsableCommand {
         configuration.controlEndpoint = control
         configuration.syncInterval = .milliseconds(syncInterval)
         configuration.syncEvery = syncEvery
+        configuration.idempotencyRetention = .seconds(idempotencyRetention * 3600)
+        if let operatorKeys { configuration.operatorKeys = try readKeys(operatorKeys, what: "the operator key list") }
         if let secretFile = curveSecretKeyFile, let allowFile = curveAllow {
             guard let secret = try readKeys(secretFile, what: "the secret key file").first else { throw ValidationError("\(secretFile) holds no key") }
             configuration.curve = .init(serverSecretKey: secret, allowedClientKeys: try readKeys(allowFile, what: "the client allow-list"))
@@ -72,6 +83,12 @@ struct Serve: AsyncParsableCommand {
             logger.critical("\(error)")
             throw ExitCode.failure
         }
+        // SIGHUP reloads, as operators expect of a daemon (its default action would kill the engine).
+        signal(SIGHUP, SIG_IGN)
+        let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        hangup.setEventHandler { engine.requestReload() }
+        hangup.resume()
+        defer { hangup.cancel() }
         try await runUntilSignalled([EngineService(engine: engine)], logger: logger)
     }
 }

@@ -7,7 +7,7 @@ struct Switchboard: AsyncParsableCommand {
         abstract: "Call-routing and escalation engine for contact centres.",
         discussion: "Routing tables live in routing-tables/ (or --tables DIR). See docs/TABLES.md.",
         version: "0.1.0",
-        subcommands: [Route.self, Check.self, CoverageCommand.self, DiffCommand.self, Serve.self, RecorderCommand.self, CommentsCommand.self, CTICommand.self, Simulate.self, JournalCommand.self, Keygen.self]
+        subcommands: [Route.self, Check.self, CoverageCommand.self, DiffCommand.self, Serve.self, RecorderCommand.self, CommentsCommand.self, CTICommand.self, Simulate.self, JournalCommand.self, Keygen.self, ControlCommand.self]
     )
 }
 

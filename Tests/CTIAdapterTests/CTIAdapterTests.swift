@@ -198,10 +198,14 @@ struct TransferRecordTests {
             try req.send(#"{"id":\#(n),"table":"retention-ru","at":"2026-11-23T12:00:00+03:00","call":{"call_id":"SIP/a-\#(n)","topic":"termination","facts":{"insists":true}}}"#)
             return try JSONReader.parse(try #require(try req.receiveMultipart()).last!)
         }
+        func credentials() throws -> OperatorCredentials {
+            try OperatorCredentials(text: String(contentsOfFile: engine.operatorCredentialsPath, encoding: .utf8))
+        }
         func ctiIncident() throws -> Value? {
             let control = try Socket(context, .req)
             try control.set(.linger, Int32(0))
             try control.set(.receiveTimeout, Int32(5000))
+            try control.makeOperatorClient(try credentials())
             try control.connect(engine.snapshot.controlEndpoint)
             try control.send(#"{"cmd":"health"}"#)
             return try JSONReader.parse(try #require(try control.receiveMultipart()).last!)["cti_incident"]
@@ -213,6 +217,7 @@ struct TransferRecordTests {
         ami.secret = "s3cret"
         var configuration = CTIAdapter.Configuration()
         configuration.controlEndpoint = engine.snapshot.controlEndpoint
+        configuration.operatorCredentials = try credentials()
         configuration.failuresForIncident = 3
         configuration.successesToClear = 2
         let adapter = CTIAdapter(configuration: configuration, driver: AMIDriver(configuration: ami),

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 @testable import Engine
+import EngineCore
 import Routing
 import Wire
 import ZeroMQ
@@ -96,8 +97,24 @@ final class RunningEngine {
         return try JSONReader.parse(reply.last!)
     }
 
+    /// The operator credentials the engine wrote in its data folder.
+    var operatorCredentials: OperatorCredentials {
+        get throws { try OperatorCredentials(text: String(contentsOfFile: engine.operatorCredentialsPath, encoding: .utf8)) }
+    }
+
+    /// A REQ socket on the control endpoint, as the operator.
+    func controlSocket() throws -> Socket {
+        let s = try Socket(context, .req)
+        try s.set(.linger, Int32(0))
+        try s.set(.receiveTimeout, Int32(10_000))
+        try s.makeOperatorClient(try operatorCredentials)
+        try s.connect(engine.snapshot.controlEndpoint)
+        return s
+    }
+
+    /// Sends a control command as the operator and parses the reply.
     func control(_ json: String) throws -> Value {
-        try ask(try socket(.req, engine.snapshot.controlEndpoint), json)
+        try ask(try controlSocket(), json)
     }
 }
 

@@ -4,12 +4,13 @@ import Testing
 import Wire
 
 @Suite(.serialized) struct CTIProcessTests {
-    func start(_ folder: URL, _ endpoints: [String: String]) throws -> Process {
+    func start(_ folder: URL, _ endpoints: [String: String], data: URL) throws -> Process {
         let p = Process()
         p.executableURL = CLI.executable
         p.arguments = ["cti", "--driver", "log", "--commands", folder.appendingPathComponent("commands.jsonl").path,
                        "--record", folder.appendingPathComponent("record.log").path, "--events", endpoints["events"]!,
-                       "--replay", endpoints["replay"]!, "--control", endpoints["control"]!, "--log-level", "error"]
+                       "--replay", endpoints["replay"]!, "--control", endpoints["control"]!, "--log-level", "error",
+                       "--operator-key", data.appendingPathComponent("operator.key").path]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -30,7 +31,7 @@ import Wire
             answered.set((try? LoadClient.run(endpoint: endpoint, total: total, rate: 1000)) ?? [])
             loadDone.signal()
         }.start()
-        var adapter = try start(folder, serve.endpoints)
+        var adapter = try start(folder, serve.endpoints, data: serve.data)
         var kills = 0
         var loadFinished = false
         while !loadFinished || kills < 10 {
@@ -38,7 +39,7 @@ import Wire
             kill(adapter.processIdentifier, SIGKILL)
             adapter.waitUntilExit()
             kills += 1
-            adapter = try start(folder, serve.endpoints)
+            adapter = try start(folder, serve.endpoints, data: serve.data)
             if loadDone.wait(timeout: .now()) == .success { loadFinished = true }
         }
         #expect(answered.count == total)

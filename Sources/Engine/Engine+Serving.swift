@@ -1,0 +1,175 @@
+import EngineCore
+import Foundation
+import Routing
+import Wire
+import ZeroMQ
+
+extension Engine {
+    enum Split {
+        case message(envelope: ArraySlice<[UInt8]>, body: [UInt8])
+        case malformed(envelope: ArraySlice<[UInt8]>, bodyFrames: Int)
+    }
+
+    /// Splits a ROUTER message into its envelope (identity, and the empty delimiter a REQ client adds) and
+    /// its one body frame; nil for a message without an envelope (nobody to answer).
+    func split(_ frames: [[UInt8]]) -> Split? {
+        guard frames.count >= 2 else {
+            logger.warning("dropped a message without an envelope")
+            return nil
+        }
+        let bodyStart = frames.count >= 3 && frames[1].isEmpty ? 2 : 1
+        let envelope = frames[0..<bodyStart]
+        guard frames.count - bodyStart == 1 else { return .malformed(envelope: envelope, bodyFrames: frames.count - bodyStart) }
+        return .message(envelope: envelope, body: frames[bodyStart])
+    }
+
+    /// Answers up to `limit` waiting queries as one batch: the core journals their events before any
+    /// reply is built; replies go out in order of arrival, then the events are published.
+    /// - Returns: how many messages were taken.
+    @discardableResult
+    func serveQueries(_ sockets: Sockets, upTo limit: Int) -> Int {
+        var envelopes: [ArraySlice<[UInt8]>] = []
+        var bodies: [[UInt8]] = []
+        var taken = 0
+        while taken < limit {
+            let frames: [[UInt8]]?
+            do {
+                frames = try sockets.query.receiveMultipart(wait: false)
+            } catch {
+                logger.error("receive failed: \(error)")
+                break
+            }
+            guard let frames else { break }
+            taken += 1
+            switch split(frames) {
+            case .message(let envelope, let body):
+                envelopes.append(envelope)
+                bodies.append(body)
+            case .malformed(let envelope, let count):
+                send(sockets.query, envelope, core.errorReply(id: .null, InputError(.badRequest, "a query is one frame of JSON after the envelope; got \(count) frames.")), what: "reply")
+            case nil: break
+            }
+        }
+        guard !bodies.isEmpty else { return taken }
+        let batch = core.handle(bodies, now: .now)
+        for (envelope, reply) in zip(envelopes, batch.replies) { send(sockets.query, envelope, reply, what: "reply") }
+        for event in batch.events { publish(sockets.events, event) }
+        return taken
+    }
+
+    /// Sends a reply without waiting. With `ROUTER_MANDATORY`, a client that is gone or whose queue is
+    /// full is reported, counted, and logged once per episode rather than per message.
+    func send(_ socket: Socket, _ envelope: ArraySlice<[UInt8]>, _ payload: [UInt8], what: String) {
+        var problem: String?
+        do {
+            if try !socket.send(multipart: Array(envelope) + [payload], wait: false) {
+                problem = "the client's queue is full (it sends faster than it reads)"
+            }
+        } catch {
+            problem = error.code == EHOSTUNREACH ? "the client is gone" : "\(error)"
+        }
+        unsent.withLock { u in
+            if let problem {
+                u.count += 1
+                if !u.failing {
+                    u.failing = true
+                    logger.warning("\(what) not sent: \(problem); counted in health as replies_not_sent, logged again only after a reply gets through")
+                }
+            } else {
+                u.failing = false
+            }
+        }
+    }
+
+    /// Publishes one event. A plain XPUB never blocks: a subscriber that is full simply misses it.
+    func publish(_ events: Socket, _ event: EngineCore.Published) {
+        do {
+            _ = try events.send(multipart: [event.topic, event.event], wait: false)
+            published.withLock { $0 += 1 }
+        } catch {
+            logger.error("publish failed: \(error)")
+        }
+    }
+
+    func publishHeartbeat(_ events: Socket) {
+        let body = Wire.encodeHeartbeat(seq: core.journal.lastSeq, at: .now)
+        do {
+            _ = try events.send(multipart: [Array("heartbeat".utf8), body], wait: false)
+        } catch {
+            logger.warning("heartbeat not published: \(error)")
+        }
+    }
+
+    /// Subscriptions arrive on the XPUB socket and must be read.
+    func drainSubscriptions(_ events: Socket) {
+        for _ in 0..<1024 {
+            guard (try? events.receiveMultipart(wait: false)) ?? nil != nil else { return }
+        }
+    }
+
+    // MARK: Control
+
+    func control(_ socket: Socket, envelope: ArraySlice<[UInt8]>, body: [UInt8]) {
+        switch core.control(body, now: .now) {
+        case .reply(let reply): send(socket, envelope, reply, what: "control reply")
+        case .health: send(socket, envelope, healthReply(), what: "control reply")
+        case .reload(let allowRemovals):
+            startLoading(allowRemovals: allowRemovals, envelope: Array(envelope))
+        }
+    }
+
+    func healthReply() -> [UInt8] {
+        let seconds = Double((ContinuousClock.now - startedAt).components.seconds)
+        let notSent = unsent.withLock { $0.count }
+        let published = published.withLock { $0 }
+        return core.health(uptimeSeconds: seconds) { o in
+            o.member("published") { $0.number(Int64(published)) }
+            o.member("replies_not_sent") { $0.number(Int64(notSent)) }
+        }
+    }
+
+    /// Parses the tables on a thread of its own; the loop installs them between two batches.
+    func startLoading(allowRemovals: Bool, envelope: [[UInt8]]?) {
+        Thread { [self] in
+            let result = Result { () throws(TableErrors) in try TableSet.load(directory: configuration.tablesDirectory) }
+            shared.withLock { $0.loaded = (result, allowRemovals, envelope) }
+        }.start()
+    }
+
+    /// Installs tables a loading thread has finished, and starts a reload SIGHUP asked for.
+    func installReload(_ control: Socket) {
+        let (loaded, signalled) = shared.withLock { s in
+            defer { s.loaded = nil; s.reloadRequested = false }
+            return (s.loaded, s.reloadRequested)
+        }
+        if let (result, allowRemovals, envelope) = loaded {
+            let reply = core.finishReload(result, allowRemovals: allowRemovals, now: .now)
+            if let envelope { send(control, envelope[...], reply, what: "control reply") }
+        }
+        if signalled {
+            if let refusal = core.beginReload(now: .now) {
+                logger.warning("SIGHUP: reload not started: \(refusal.message)")
+            } else {
+                logger.notice("SIGHUP: reloading the tables")
+                startLoading(allowRemovals: false, envelope: nil)
+            }
+        }
+    }
+}
+
+extension Instant {
+    /// The wall clock, as the engine's notion of "now" for calls without `at`.
+    static var now: Instant { Instant(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded())) }
+}
+
+/// A failure to start or run the engine, in words for the operator.
+public struct EngineError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension Duration {
+    var milliseconds: Int {
+        Int(components.seconds) * 1000 + Int(components.attoseconds / 1_000_000_000_000_000)
+    }
+}

@@ -1,0 +1,309 @@
+import Logging
+import Routing
+import Storage
+import Wire
+
+/// The engine without sockets: tables, playbook sessions, idempotency keys, operations state and the
+/// journal, and what to answer to a query, a replay request or a control command.
+///
+/// A server owns the sockets and the thread; it hands the core the bodies of the messages that arrived
+/// and sends what the core returns. The core keeps the durability order itself: a batch's sessions, keys
+/// and events are written before ``handle(_:now:)`` returns any reply, and events are returned only for
+/// decisions whose reply says they were made. Tested in memory, as swift-nio tests handlers on an
+/// `EmbeddedChannel`.
+///
+/// ```swift
+/// let core = try EngineCore(tables: set, journal: journal, keys: keys, logger: logger)
+/// let batch = core.handle([queryBytes], now: Instant(milliseconds: …))
+/// // send batch.replies[i] to the i-th sender, then publish batch.events in order
+/// ```
+///
+/// Confined to one thread: not `Sendable`.
+public final class EngineCore {
+    public struct Configuration: Sendable {
+        /// Most events one replay reply carries…
+        public var maximumReplay = 10_000
+        /// …and most bytes (at least one event is always sent).
+        public var maximumReplayBytes = 1 << 20
+        /// At most one reload this often: reloading parses every table and must not starve queries.
+        public var minimumReloadInterval: Duration = .seconds(1)
+
+        public init() {}
+    }
+
+    /// An event to publish: topic frame and JSON frame.
+    public struct Published: Sendable, Hashable {
+        public let seq: UInt64
+        public let topic: [UInt8]
+        public let event: [UInt8]
+    }
+
+    /// The outcome of a batch of queries: one reply per query, in order, and the events to publish, in `seq` order.
+    public struct Batch: Sendable {
+        public var replies: [[UInt8]]
+        public var events: [Published]
+    }
+
+    public let configuration: Configuration
+    public internal(set) var tables: TableSet
+    public let journal: any EventJournal
+    public let keys: IdempotencyKeys
+    public private(set) var sessions: SessionBook
+    private let sessionFile: SessionFile?
+    let operationsFile: OperationsFile?
+    public internal(set) var operations: Operations
+    let logger: Logger
+    /// Why the last batch could not be written, until one is.
+    public private(set) var writeFailure: StorageError?
+    var counters = Counters()
+    var reloadRunning = false
+    var lastReload: ContinuousClock.Instant?
+
+    struct Counters {
+        var queries = 0
+        var decisions = 0
+        var repeats = 0
+        var errors: [String: Int] = [:]
+        var replays = 0
+        var reloads = 0
+        var reloadsRejected = 0
+    }
+
+    /// - Parameters:
+    ///   - sessionFile: where playbook sessions are kept; nil keeps them in memory.
+    ///   - operationsFile: where the CTI-incident flag is kept; nil keeps it in memory.
+    public init(tables: TableSet, journal: any EventJournal, keys: IdempotencyKeys, sessionFile: SessionFile? = nil,
+                operationsFile: OperationsFile? = nil, configuration: Configuration = .init(), logger: Logger) throws(StorageError) {
+        self.tables = tables
+        self.journal = journal
+        self.keys = keys
+        self.sessionFile = sessionFile
+        self.sessions = sessionFile?.loaded ?? SessionBook()
+        self.operationsFile = operationsFile
+        self.operations = try operationsFile?.load() ?? Operations()
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Why decisions are refused right now, or nil when the engine can keep what it decides.
+    public var unavailableReason: StorageError? { journal.failure ?? writeFailure }
+
+    // MARK: Queries
+
+    private enum Answer {
+        case final([UInt8])
+        case decided(id: Value, seq: UInt64, eventID: String, decisionJSON: [UInt8], topic: [UInt8], event: [UInt8])
+        /// A repeat, within this batch, of the query at `index` (same key, same body).
+        case sameAs(index: Int, id: Value)
+    }
+
+    /// Decides a batch of query bodies (the JSON frame of each, envelope removed).
+    ///
+    /// Order of effects: sessions (synced), then idempotency keys, then the events are written; only then
+    /// are replies built. When any write fails, every decision of the batch is answered `unavailable`,
+    /// sessions are rolled back, keys taken back, and no event is returned.
+    /// - Parameter now: the wall clock, for calls without `at` and for the keys' retention.
+    public func handle(_ bodies: [[UInt8]], now: Instant) -> Batch {
+        var answers: [Answer] = []
+        answers.reserveCapacity(bodies.count)
+        var events: [[UInt8]] = []
+        var published: [Published] = []
+        var newKeys: [(key: String, entry: IdempotencyKeys.Entry)] = []
+        var batchKeys: [String: (digest: RequestDigest, index: Int)] = [:]
+        var nextSeq = journal.lastSeq + 1
+        let refusal = unavailableReason.map(EngineCore.unavailable)
+        keys.expire(now: now)
+        for body in bodies {
+            counters.queries += 1
+            let (id, decoded) = QueryRequest.decode(body)
+            let request: QueryRequest
+            switch decoded {
+            case .failure(let error):
+                answers.append(.final(errorReply(id: id, error)))
+                continue
+            case .success(let r): request = r
+            }
+            var digest: RequestDigest?
+            if let key = request.idempotencyKey {
+                let d = RequestDigest(table: request.table, at: request.at, call: request.call)
+                if let entry = keys[key] {
+                    answers.append(.final(entry.digest == d ? repeatReply(id: id, seq: entry.seq) : errorReply(id: id, EngineCore.reused(key))))
+                    continue
+                }
+                if let earlier = batchKeys[key] {
+                    answers.append(earlier.digest == d ? .sameAs(index: earlier.index, id: id) : .final(errorReply(id: id, EngineCore.reused(key))))
+                    continue
+                }
+                digest = d
+            }
+            if let refusal {
+                answers.append(.final(errorReply(id: id, refusal)))
+                continue
+            }
+            switch decide(request, id: id, seq: nextSeq, now: now) {
+            case .failure(let error):
+                answers.append(.final(errorReply(id: id, error)))
+            case .success(let answer):
+                if let key = request.idempotencyKey, let digest {
+                    batchKeys[key] = (digest, answers.count)
+                    newKeys.append((key, .init(digest: digest, seq: nextSeq, storedAt: now.milliseconds)))
+                }
+                if case .decided(_, let seq, _, _, let topic, let event) = answer {
+                    events.append(event)
+                    published.append(Published(seq: seq, topic: topic, event: event))
+                }
+                answers.append(answer)
+                nextSeq += 1
+            }
+        }
+        let journalled = record(events: events, keys: newKeys)
+        var replies: [[UInt8]] = []
+        replies.reserveCapacity(answers.count)
+        for answer in answers {
+            switch answer {
+            case .final(let bytes):
+                replies.append(bytes)
+            case .decided(let id, let seq, let eventID, let decisionJSON, _, _):
+                replies.append(journalled ? decisionReply(id: id, seq: seq, eventID: eventID, decisionJSON: decisionJSON[...])
+                                          : errorReply(id: id, EngineCore.unavailable(writeFailure)))
+                if journalled { counters.decisions += 1 }
+            case .sameAs(let index, let id):
+                if journalled, case .decided(_, let seq, let eventID, let decisionJSON, _, _) = answers[index] {
+                    counters.repeats += 1
+                    replies.append(decisionReply(id: id, seq: seq, eventID: eventID, decisionJSON: decisionJSON[...]))
+                } else {
+                    replies.append(errorReply(id: id, EngineCore.unavailable(writeFailure)))
+                }
+            }
+        }
+        return Batch(replies: replies, events: journalled ? published : [])
+    }
+
+    private func decide(_ request: QueryRequest, id: Value, seq: UInt64, now: Instant) -> Result<Answer, InputError> {
+        guard let table = tables.tables[request.table] else {
+            return .failure(InputError(.unknownTable, "table \"\(request.table)\" is not served here; expected one of: \(tables.tables.keys.sorted().joined(separator: ", ")).", field: "table"))
+        }
+        let instant = request.at ?? now
+        let decision: Decision
+        do {
+            decision = try table.evaluate(request.call, at: instant, operations: operations, sessions: &sessions)
+        } catch {
+            return .failure(error)
+        }
+        let event = DecisionEvent(seq: seq, eventID: "\(journal.journalID)-\(seq)", at: instant, atOffset: table.zone.offset(at: instant),
+                                  callID: request.call.callID, table: table.name, tableVersion: table.version, call: request.call,
+                                  idempotencyKey: request.idempotencyKey, decision: decision)
+        var d = JSONWriter(capacity: 2048)
+        Wire.encode(decision, into: &d)
+        var w = JSONWriter(capacity: d.bytes.count + 512)
+        event.encode(into: &w, decisionJSON: d.bytes)
+        return .success(.decided(id: id, seq: seq, eventID: event.eventID, decisionJSON: d.bytes, topic: Array(event.topic.utf8), event: w.bytes))
+    }
+
+    /// Writes a batch in the durability order; on failure takes everything back.
+    /// - Returns: whether the batch's decisions may be answered.
+    private func record(events: [[UInt8]], keys new: [(key: String, entry: IdempotencyKeys.Entry)]) -> Bool {
+        let changed = sessions.pendingChanges
+        guard !events.isEmpty || !changed.isEmpty else { return true }
+        var keysMark: Int64?
+        do throws(StorageError) {
+            // Sessions first: a step answered must find its session advanced after a crash. If a later write
+            // fails, the file may hold a step nobody was told (logged); memory is rolled back.
+            if let sessionFile, !changed.isEmpty { try sessionFile.append(changed) }
+            keysMark = try keys.write(new)
+            try journal.append(events)
+        } catch {
+            keys.takeBack(to: keysMark)
+            sessions.rollBack()
+            if writeFailure == nil { logger.critical("cannot record decisions; refusing them until storage recovers: \(error)") }
+            writeFailure = error
+            return false
+        }
+        sessions.commit()
+        keys.commit(new)
+        if writeFailure != nil {
+            logger.notice("storage recovered: decisions are recorded again")
+            writeFailure = nil
+        }
+        return true
+    }
+
+    /// The first reply of a key again: the journalled decision, its `seq` and `event_id`.
+    private func repeatReply(id: Value, seq: UInt64) -> [UInt8] {
+        do {
+            guard let event = try journal.event(seq), let parts = EngineCore.replyParts(of: event) else {
+                return errorReply(id: id, InputError(.unavailable, "the first answer to this idempotency key (seq \(seq)) cannot be read back from the journal; try again."))
+            }
+            counters.repeats += 1
+            return decisionReply(id: id, seq: seq, eventID: parts.eventID, decisionJSON: parts.decision)
+        } catch {
+            return errorReply(id: id, EngineCore.unavailable(error))
+        }
+    }
+
+    /// The `event_id` and the raw `decision` of a journalled event. `decision` is the event's last member,
+    /// and `,"decision":` cannot occur inside a JSON string (its quote would be escaped), so the last
+    /// occurrence is the member.
+    static func replyParts(of event: ArraySlice<UInt8>) -> (eventID: String, decision: ArraySlice<UInt8>)? {
+        let marker = Array(#","decision":"#.utf8)
+        guard event.count > marker.count + 1, event.last == UInt8(ascii: "}") else { return nil }
+        var i = event.endIndex - marker.count
+        while i >= event.startIndex {
+            if event[i] == marker[0], event[i..<(i + marker.count)].elementsEqual(marker) { break }
+            i -= 1
+        }
+        guard i >= event.startIndex, case .string(let eventID)? = (try? JSONReader.parse(Array(event)))?["event_id"] else { return nil }
+        return (eventID, event[(i + marker.count)..<(event.endIndex - 1)])
+    }
+
+    private func decisionReply(id: Value, seq: UInt64, eventID: String, decisionJSON: ArraySlice<UInt8>) -> [UInt8] {
+        var w = JSONWriter(capacity: decisionJSON.count + 96)
+        Wire.encodeReply(id: id, seq: seq, eventID: eventID, decisionJSON: decisionJSON, into: &w)
+        return w.bytes
+    }
+
+    /// A query's error reply, counted by code; for refusals the server makes itself (a malformed message).
+    public func errorReply(id: Value, _ error: InputError) -> [UInt8] {
+        counters.errors[error.code.rawValue, default: 0] += 1
+        var w = JSONWriter(capacity: 256)
+        Wire.encodeReply(id: id, error: error, into: &w)
+        return w.bytes
+    }
+
+    /// An error reply without an id (replay and control requests carry none), counted by code.
+    public func errorReply(_ error: InputError) -> [UInt8] {
+        counters.errors[error.code.rawValue, default: 0] += 1
+        var w = JSONWriter(capacity: 256)
+        Wire.encode(error, into: &w)
+        return w.bytes
+    }
+
+    static func unavailable(_ cause: StorageError?) -> InputError {
+        InputError(.unavailable, "the engine cannot record decisions right now (\(cause.map { "\($0)" } ?? "storage failing")); nothing was decided, try again with the same idempotency key.")
+    }
+
+    static func reused(_ key: String) -> InputError {
+        InputError(.idempotencyKeyReused, "idempotency_key \"\(key)\" already answered a different request; use a new key for a new request.", field: "idempotency_key")
+    }
+
+    // MARK: Replay
+
+    /// Answers a replay request `{"from_seq", "max"?}`: the journalled events from `from_seq` on, bounded
+    /// by count and bytes; a journal that cannot be read is an `unavailable` error, never an empty list.
+    public func replay(_ body: [UInt8]) -> [UInt8] {
+        counters.replays += 1
+        do throws(InputError) {
+            let (from, max) = try Wire.decodeReplayRequest(try JSONReader.parse(body), maximum: configuration.maximumReplay)
+            let events: [ArraySlice<UInt8>]
+            do {
+                events = try journal.read(from: from, max: max, maxBytes: configuration.maximumReplayBytes)
+            } catch {
+                logger.error("replay: \(error)")
+                return errorReply(InputError(.unavailable, "the journal cannot be read right now (\(error)); ask again later."))
+            }
+            return Wire.encodeReplay(events: events, nextSeq: from + UInt64(events.count))
+        } catch {
+            return errorReply(error)
+        }
+    }
+}
