@@ -111,7 +111,9 @@ public final class EngineCore {
         var newKeys: [(key: String, entry: IdempotencyKeys.Entry)] = []
         var batchKeys: [String: (digest: RequestDigest, index: Int)] = [:]
         var nextSeq = journal.lastSeq + 1
-        let refusal = unavailableReason.map(EngineCore.unavailable)
+        // A failing sync refuses at once; a failing write is found by trying it, so each batch tries again
+        // and deciding resumes by itself when space returns.
+        let refusal = journal.failure.map(EngineCore.unavailable)
         keys.expire(now: now)
         for body in bodies {
             counters.queries += 1

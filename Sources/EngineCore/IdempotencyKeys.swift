@@ -54,6 +54,12 @@ public final class IdempotencyKeys {
         public let seq: UInt64
         /// Wall-clock milliseconds when the key was stored.
         public let storedAt: Int64
+
+        public init(digest: RequestDigest, seq: UInt64, storedAt: Int64) {
+            self.digest = digest
+            self.seq = seq
+            self.storedAt = storedAt
+        }
     }
 
     public let retentionMilliseconds: Int64
