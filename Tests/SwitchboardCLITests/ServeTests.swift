@@ -11,12 +11,12 @@ final class ServeProcess {
     private(set) var endpoints: [String: String] = [:]
     private var log = Data()
 
-    init(data: URL) throws {
+    init(data: URL, extra: [String] = []) throws {
         self.data = data
         process.executableURL = CLI.executable
         process.currentDirectoryURL = CLI.root
         process.arguments = ["serve", "--data", data.path, "--query", "tcp://127.0.0.1:*", "--events", "tcp://127.0.0.1:*",
-                             "--replay", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*"]
+                             "--replay", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*"] + extra
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try process.run()
