@@ -121,3 +121,10 @@ final class RunningEngine {
 func query(id: Int, topic: String = "termination", facts: String = #"{"insists":true}"#, at: String = "2026-11-23T12:00:00+03:00") -> String {
     #"{"id":\#(id),"table":"retention-ru","at":"\#(at)","call":{"call_id":"c-\#(id)","topic":"\#(topic)","facts":\#(facts)}}"#
 }
+
+extension Value {
+    /// The elements of an array; nil for any other kind, so `#expect(v?.elements?.count == 3)` fails on a wrong shape.
+    var elements: [Value]? { if case .array(let a) = self { a } else { nil } }
+    /// The number; nil for any other kind.
+    var number: Double? { if case .number(let n) = self { n } else { nil } }
+}
