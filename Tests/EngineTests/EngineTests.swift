@@ -294,3 +294,154 @@ import ZeroMQ
         #expect(try e.control(#"nope"#)["error"]?["code"] == .string("bad_json"))
     }
 }
+
+@Suite(.serialized) struct EngineHostileInputTests {
+    /// 2,000 queries in flight from one DEALER that reads nothing until it has sent them all: every one
+    /// is answered (libzmq's default high-water mark of 1,000 used to drop some silently).
+    @Test func twoThousandInFlightFromOneClientAreAllAnswered() throws {
+        let e = try RunningEngine()
+        let dealer = try e.socket(.dealer, e.engine.snapshot.queryEndpoint)
+        try dealer.set(.sendHighWaterMark, Int32(0))
+        let total = 2000
+        for n in 0..<total { try dealer.send(multipart: [[], Array(query(id: n).utf8)]) }
+        var ids = Set<Int>()
+        for _ in 0..<total {
+            let reply = try JSONReader.parse(try #require(try dealer.receiveMultipart(), "a reply never came").last!)
+            #expect(reply["decision"] != nil || reply["error"] != nil)
+            ids.insert(Int(try #require(reply["id"]?.number)))
+        }
+        #expect(ids.count == total)
+        #expect(try e.control(#"{"cmd":"health"}"#)["counters"]?["replies_not_sent"] == .number(0))
+    }
+
+    /// A table file rewritten line by line while reloads keep coming: no reload ever serves a truncated
+    /// table, and every query keeps getting the full table's answer.
+    @Test func halfWrittenTablesAreNeverServed() throws {
+        let e = try RunningEngine { $0.core.minimumReloadInterval = .zero }
+        let req = try e.requestSocket()
+        let path = e.tables.url.appendingPathComponent("retention-ru.yaml")
+        let original = try String(contentsOf: path, encoding: .utf8)
+        let lines = original.split(separator: "\n", omittingEmptySubsequences: false)
+        var refusedForRemovals = 0
+        for cut in stride(from: lines.count / 3, to: lines.count, by: max(1, lines.count / 40)) {
+            // What an editor writing in place leaves on disk for a moment.
+            try lines[..<cut].joined(separator: "\n").write(to: path, atomically: false, encoding: .utf8)
+            let reply = try e.control(#"{"cmd":"reload"}"#)
+            #expect(reply["ok"] == nil, "a truncated table (\(cut) of \(lines.count) lines) was served")
+            if reply["error"]?["code"] == .string("reload_would_remove") { refusedForRemovals += 1 }
+            #expect(try e.ask(req, query(id: cut))["decision"]?["target"]?["id"] == .string("retention"))
+            #expect(try e.ask(req, query(id: cut, topic: "sim_block", facts: "{}"))["decision"] != nil)
+        }
+        #expect(refusedForRemovals > 0, "every cut failed to compile: the guard was never exercised")
+        try original.write(to: path, atomically: true, encoding: .utf8)
+        #expect(try e.control(#"{"cmd":"reload"}"#)["ok"] == .bool(true))
+        #expect(try e.control(#"{"cmd":"health"}"#)["tables"]?["retention-ru"]?["topics"] == .number(19))
+    }
+}
+
+@Suite(.serialized) struct EngineSlowSubscriberTests {
+    /// One subscriber reads at a sixth of the event rate; the others (here a fast one, standing for the
+    /// CTI adapter) get every event within a second of its decision and heartbeats never stop.
+    @Test func aSlowSubscriberDelaysNobodyElse() throws {
+        let e = try RunningEngine()
+        let endpoint = e.engine.snapshot.eventsEndpoint
+        let rate = 3000.0, seconds = 8.0
+        let total = Int(rate * seconds)
+        let stop = DispatchSemaphore(value: 0)
+        let slowDone = DispatchSemaphore(value: 0)
+        final class Box: @unchecked Sendable {
+            let lock = NSLock()
+            var received: [UInt64: ContinuousClock.Instant] = [:]
+            var heartbeatGaps: [Duration] = []
+            var slowRead = 0
+            var slowGapSeen = false
+        }
+        let box = Box()
+        let ready = DispatchSemaphore(value: 0)
+        let context = e.context
+        // The slow one: subscribed to everything, reads one message every 2 ms (500 a second).
+        Thread {
+            let s = try! Socket(context, .sub)
+            try! s.set(.linger, Int32(0))
+            try! s.set(.receiveTimeout, Int32(100))
+            try! s.subscribe("")
+            try! s.connect(endpoint)
+            ready.signal()
+            var last: UInt64 = 0
+            var stopping = false
+            while true {
+                stopping = stopping || stop.wait(timeout: .now()) == .success
+                guard let frames = try? s.receiveMultipart() else {
+                    if stopping { break }  // drained after the load: what it could not take is gone
+                    continue
+                }
+                if frames.count == 2, frames[0] != Array("heartbeat".utf8), let seq = (try? JSONReader.parse(frames[1]))?["seq"]?.number.map(UInt64.init) {
+                    if last != 0 && seq != last + 1 { box.lock.lock(); box.slowGapSeen = true; box.lock.unlock() }
+                    last = seq
+                    box.lock.lock(); box.slowRead += 1; box.lock.unlock()
+                }
+                if !stopping { usleep(2000) }
+            }
+            s.close()
+            slowDone.signal()
+        }.start()
+        ready.wait()
+        let fastDone = DispatchSemaphore(value: 0)
+        Thread {
+            let fast = try! Socket(context, .sub)
+            try! fast.set(.linger, Int32(0))
+            try! fast.set(.receiveTimeout, Int32(10_000))
+            try! fast.subscribe("")
+            try! fast.connect(endpoint)
+            while let frames = try? fast.receiveMultipart(), frames.first != Array("heartbeat".utf8) {}
+            ready.signal()
+            var lastHeartbeat: ContinuousClock.Instant?
+            var seen = 0
+            while seen < total, let frames = try? fast.receiveMultipart() {
+                let now = ContinuousClock.now
+                if frames[0] == Array("heartbeat".utf8) {
+                    box.lock.lock()
+                    if let lastHeartbeat { box.heartbeatGaps.append(now - lastHeartbeat) }
+                    box.lock.unlock()
+                    lastHeartbeat = now
+                    continue
+                }
+                guard let seq = (try? JSONReader.parse(frames[1]))?["seq"]?.number.map(UInt64.init) else { continue }
+                box.lock.lock(); box.received[seq] = now; box.lock.unlock()
+                seen += 1
+            }
+            fast.close()
+            fastDone.signal()
+        }.start()
+        ready.wait()
+        // The load, paced, recording when each decision was answered.
+        let dealer = try e.socket(.dealer, e.engine.snapshot.queryEndpoint)
+        var answeredAt: [UInt64: ContinuousClock.Instant] = [:]
+        let start = ContinuousClock.now
+        var sent = 0
+        while answeredAt.count < total {
+            while sent < total && Double(sent) < rate * (ContinuousClock.now - start).seconds && sent - answeredAt.count < 200 {
+                try dealer.send(multipart: [[], Array(query(id: sent).utf8)])
+                sent += 1
+            }
+            guard let reply = try dealer.receiveMultipart(wait: false) else { usleep(200); continue }
+            let seq = try #require(try JSONReader.parse(reply.last!)["seq"]?.number)
+            answeredAt[UInt64(seq)] = ContinuousClock.now
+        }
+        #expect(fastDone.wait(timeout: .now() + 10) == .success, "the fast subscriber did not get every event")
+        stop.signal()
+        slowDone.wait()
+        box.lock.lock()
+        defer { box.lock.unlock() }
+        #expect(box.received.count == total)
+        let late = answeredAt.filter { seq, at in (box.received[seq].map { $0 - at } ?? .seconds(99)) > .seconds(1) }.count
+        #expect(late == 0, "\(late) events reached the fast subscriber more than a second after their decision (or never)")
+        #expect(box.heartbeatGaps.max() ?? .zero < .seconds(1), "heartbeats stopped for \(box.heartbeatGaps.max() ?? .zero)")
+        #expect(box.slowRead < total, "the slow subscriber was not slow")
+        #expect(box.slowGapSeen, "the slow subscriber never missed an event, so it never had to replay")
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
