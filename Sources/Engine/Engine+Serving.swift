@@ -100,11 +100,37 @@ extension Engine {
         }
     }
 
-    /// Subscriptions arrive on the XPUB socket and must be read.
-    func drainSubscriptions(_ events: Socket) {
+    /// Reads subscription notifications (XPUB passes on each prefix's first subscription and last
+    /// unsubscription) and counts the distinct prefixes.
+    /// - Returns: false when there are more than `maximumSubscriptions`: the socket must be reset.
+    func drainSubscriptions(_ events: Socket) -> Bool {
         for _ in 0..<1024 {
-            guard (try? events.receiveMultipart(wait: false)) ?? nil != nil else { return }
+            guard let frames = (try? events.receiveMultipart(wait: false)) ?? nil, let frame = frames.first, let kind = frame.first else { break }
+            let live = subscriptions.withLock { count in
+                count += kind == 1 ? 1 : (kind == 0 && count > 0 ? -1 : 0)
+                return count
+            }
+            if live > configuration.maximumSubscriptions { return false }
         }
+        return true
+    }
+
+    /// More distinct subscriptions than any real deployment makes (a runaway or hostile subscriber): libzmq
+    /// keeps them in a trie that only closing the socket frees, and XPUB cannot tell which peer sent
+    /// them. So the events socket is closed and bound again at the same address: every subscriber
+    /// reconnects by itself, resubscribes, sees the `seq` gap and replays. Logged as it happens.
+    func resetEvents(_ sockets: inout Sockets) {
+        let endpoint = sockets.events.lastEndpoint
+        let count = subscriptions.withLock { c in defer { c = 0 }; return c }
+        logger.error("more than \(configuration.maximumSubscriptions) distinct subscriptions (\(count)): resetting the events endpoint; subscribers reconnect and replay what they miss")
+        resets.withLock { $0 += 1 }
+        sockets.events.close()
+        do {
+            sockets.events = try openEvents(sockets.context, endpoint: endpoint)
+        } catch {
+            logger.critical("cannot bind the events endpoint again at \(endpoint): \(error)")
+        }
+        trimMemory()
     }
 
     // MARK: Control
@@ -122,9 +148,17 @@ extension Engine {
         let seconds = Double((ContinuousClock.now - startedAt).components.seconds)
         let notSent = unsent.withLock { $0.count }
         let published = published.withLock { $0 }
+        let replay = replays.counts.withLock { $0 }
         return core.health(uptimeSeconds: seconds) { o in
+            o.member("replays") { $0.number(Int64(replay.replays)) }
+            o.member("replay_errors") { w in
+                w.object { o in for (code, n) in replay.errors.sorted(by: { $0.key < $1.key }) { o.member(dynamic: code) { $0.number(Int64(n)) } } }
+            }
+            o.member("replays_not_sent") { $0.number(Int64(replay.notSent)) }
             o.member("published") { $0.number(Int64(published)) }
             o.member("replies_not_sent") { $0.number(Int64(notSent)) }
+            o.member("subscriptions") { $0.number(Int64(self.subscriptions.withLock { $0 })) }
+            o.member("events_endpoint_resets") { $0.number(Int64(self.resets.withLock { $0 })) }
         }
     }
 
@@ -156,6 +190,12 @@ extension Engine {
         }
     }
 }
+
+/// Gives freed heap back to the system (glibc keeps it otherwise), after a burst that allocated a lot.
+func trimMemory() { _ = glibcMallocTrim(0) }
+
+// glibc's malloc_trim(3); its header (malloc.h) is not part of the Glibc module.
+@_silgen_name("malloc_trim") private func glibcMallocTrim(_ pad: Int) -> Int32
 
 extension Instant {
     /// The wall clock, as the engine's notion of "now" for calls without `at`.

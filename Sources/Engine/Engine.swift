@@ -26,6 +26,9 @@ public final class Engine: Sendable {
     /// Replies that could not be queued, and whether that is still happening (to log once per episode).
     let unsent = Mutex((count: 0, failing: false))
     let published = Mutex(0)
+    /// Distinct subscription prefixes live on the events socket, and how often it was reset for too many.
+    let subscriptions = Mutex(0)
+    let resets = Mutex(0)
     private let started = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     /// Handed to the engine thread at `start()`; never touched by another thread after that.
@@ -34,6 +37,7 @@ public final class Engine: Sendable {
     private nonisolated(unsafe) let lock: DirectoryLock
     let access: OperatorAccess
     let startedAt = ContinuousClock.now
+    let replays: ReplayServer
 
     /// What other threads may read or ask for.
     struct Shared {
@@ -73,8 +77,9 @@ public final class Engine: Sendable {
             throw EngineError("cannot load the tables in \(configuration.tablesDirectory):\n\(error)")
         }
         let now = Instant.now
+        let journal: FileJournal
         do {
-            let journal = try FileJournal(directory: data, syncInterval: configuration.syncInterval, syncEvery: configuration.syncEvery, logger: logger)
+            journal = try FileJournal(directory: data, syncInterval: configuration.syncInterval, syncEvery: configuration.syncEvery, logger: logger)
             let keys = try IdempotencyKeys(directory: data, retentionMilliseconds: Int64(configuration.idempotencyRetention.components.seconds) * 1000,
                                            capacity: configuration.idempotencyCapacity, journalLastSeq: journal.lastSeq, now: now, logger: logger)
             if let log = keys.log { journal.syncFirst(log) }
@@ -89,6 +94,7 @@ public final class Engine: Sendable {
         } catch {
             throw EngineError("cannot set up the control endpoint's keys: \(error)")
         }
+        replays = ReplayServer(read: journal.reader, configuration: configuration.core, logger: logger)
         shared.withLock { $0.snapshot.lastSeq = core.journal.lastSeq }
     }
 
@@ -123,8 +129,40 @@ public final class Engine: Sendable {
 
     struct Sockets {
         let context: Context
-        let query, replay, control, events: Socket
+        let query, replay, control: Socket
+        var events: Socket
         let zap: ZAPHandler
+    }
+
+    /// The events socket: a plain XPUB (no NODROP) with bounded queues and subscriptions.
+    func openEvents(_ context: Context, endpoint: String) throws -> Socket {
+        let events = try Socket(context, .xpub)
+        try events.set(.linger, Int32(0))
+        // No XPUB_NODROP: a subscriber whose queue is full misses events (it sees the seq gap and replays)
+        // instead of holding back every other subscriber.
+        try events.set(.sendHighWaterMark, configuration.eventsHighWaterMark)
+        // Subscriptions arrive through the receive side: a longer one drops its sender's connection before
+        // it is stored, and few may wait to be processed.
+        try events.set(.maximumMessageSize, Int64(configuration.maximumSubscriptionSize))
+        try events.set(.receiveHighWaterMark, Int32(100))
+        // A subscriber that stops answering heartbeats is disconnected.
+        try events.set(.heartbeatInterval, Int32(1000))
+        try events.set(.heartbeatTimeout, Int32(5000))
+        if let curve = configuration.curve { try events.makeCurveServer(secretKey: curve.serverSecretKey) }
+        // Right after a reset the old listener may still be closing: try again briefly.
+        for _ in 0..<50 {
+            let inUse: Bool
+            do {
+                try events.bind(endpoint)
+                return events
+            } catch {
+                inUse = error.code == EADDRINUSE
+            }
+            guard inUse else { break }
+            usleep(20_000)
+        }
+        try events.bind(endpoint)  // the last try, whose error is the one reported
+        return events
     }
 
     private func open() throws -> Sockets {
@@ -144,7 +182,6 @@ public final class Engine: Sendable {
         let query = try Socket(context, .router)
         let replay = try Socket(context, .router)
         let control = try Socket(context, .router)
-        let events = try Socket(context, .xpub)
         for s in [query, replay, control] {
             try s.set(.linger, Int32(1000))
             try s.set(.maximumMessageSize, configuration.maximumMessageSize)
@@ -152,19 +189,14 @@ public final class Engine: Sendable {
             try s.set(.routerMandatory, Int32(1))
         }
         try query.set(.sendHighWaterMark, configuration.replyHighWaterMark)
-        try events.set(.linger, Int32(0))
-        // No XPUB_NODROP: a subscriber whose queue is full misses events (it sees the seq gap and replays)
-        // instead of holding back every other subscriber.
-        try events.set(.sendHighWaterMark, configuration.eventsHighWaterMark)
-        // A subscriber that stops answering heartbeats is disconnected.
-        try events.set(.heartbeatInterval, Int32(1000))
-        try events.set(.heartbeatTimeout, Int32(5000))
+        // A requester that does not read its replays holds at most this many replies.
+        try replay.set(.sendHighWaterMark, Int32(4))
         if let curve = configuration.curve {
-            for s in [query, events, replay] { try s.makeCurveServer(secretKey: curve.serverSecretKey) }
+            for s in [query, replay] { try s.makeCurveServer(secretKey: curve.serverSecretKey) }
         }
         try control.makeCurveServer(secretKey: access.serverSecretKey, domain: ZAPHandler.operatorDomain)
         try query.bind(configuration.queryEndpoint)
-        try events.bind(configuration.eventsEndpoint)
+        let events = try openEvents(context, endpoint: configuration.eventsEndpoint)
         try replay.bind(configuration.replayEndpoint)
         try control.bind(configuration.controlEndpoint)
         return Sockets(context: context, query: query, replay: replay, control: control, events: events, zap: zap)
@@ -172,7 +204,7 @@ public final class Engine: Sendable {
 
     private func run() {
         defer { finished.signal() }
-        let sockets: Sockets
+        var sockets: Sockets
         do {
             sockets = try open()
         } catch {
@@ -180,8 +212,10 @@ public final class Engine: Sendable {
             started.signal()
             return
         }
+        replays.start(sockets.replay)
         defer {
-            for s in [sockets.query, sockets.replay, sockets.control, sockets.events] { s.close() }
+            replays.stop()
+            for s in [sockets.query, sockets.control, sockets.events] { s.close() }
             sockets.zap.stop()
         }
         shared.withLock { s in
@@ -198,7 +232,7 @@ public final class Engine: Sendable {
         ])
         started.signal()
 
-        var poller = Poller([sockets.query, sockets.replay, sockets.control, sockets.events])
+        var poller = Poller([sockets.query, sockets.control, sockets.events])
         let clock = ContinuousClock()
         var nextHeartbeat = clock.now
         while !shared.withLock({ $0.stopRequested }) {
@@ -211,9 +245,11 @@ public final class Engine: Sendable {
                 break
             }
             if ready[0] { serveQueries(sockets, upTo: 512) }
-            if ready[1] { drain(sockets.replay, upTo: 64) { self.send(sockets.replay, $0, self.core.replay($1), what: "replay reply") } }
-            if ready[2] { drain(sockets.control, upTo: 16) { self.control(sockets.control, envelope: $0, body: $1) } }
-            if ready[3] { drainSubscriptions(sockets.events) }
+            if ready[1] { drain(sockets.control, upTo: 16) { self.control(sockets.control, envelope: $0, body: $1) } }
+            if ready[2] && !drainSubscriptions(sockets.events) {
+                resetEvents(&sockets)
+                poller = Poller([sockets.query, sockets.control, sockets.events])
+            }
             installReload(sockets.control)
             if clock.now >= nextHeartbeat {
                 publishHeartbeat(sockets.events)

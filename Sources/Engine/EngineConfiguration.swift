@@ -18,6 +18,10 @@ public struct EngineConfiguration: Sendable {
     /// Events libzmq queues for one subscriber; a subscriber that falls further behind misses the rest of
     /// the live stream (the others do not notice) and catches up by replay when it sees the gap.
     public var eventsHighWaterMark: Int32 = 10_000
+    /// The longest subscription prefix accepted (a longer one drops its sender's connection, unstored)…
+    public var maximumSubscriptionSize = 256
+    /// …and the most distinct prefixes; past it the events socket is reset (see ``Engine``).
+    public var maximumSubscriptions = 10_000
     /// Replies libzmq queues for one query client that does not read them; past it a reply cannot be
     /// sent, which is counted and logged (`ROUTER_MANDATORY`), never silent.
     public var replyHighWaterMark: Int32 = 100_000

@@ -207,7 +207,6 @@ extension EngineCore {
                     o.member("errors") { w in
                         w.object { o in for (code, n) in c.errors.sorted(by: { $0.key < $1.key }) { o.member(dynamic: code) { $0.number(Int64(n)) } } }
                     }
-                    o.member("replays") { $0.number(Int64(c.replays)) }
                     o.member("reloads") { $0.number(Int64(c.reloads)) }
                     o.member("reloads_rejected") { $0.number(Int64(c.reloadsRejected)) }
                     extra(&o)

@@ -24,7 +24,7 @@ public final class EngineCore {
         /// Most events one replay reply carries…
         public var maximumReplay = 10_000
         /// …and most bytes (at least one event is always sent).
-        public var maximumReplayBytes = 1 << 20
+        public var maximumReplayBytes = 256 << 10
         /// At most one reload this often: reloading parses every table and must not starve queries.
         public var minimumReloadInterval: Duration = .seconds(1)
 
@@ -294,18 +294,33 @@ public final class EngineCore {
     /// by count and bytes; a journal that cannot be read is an `unavailable` error, never an empty list.
     public func replay(_ body: [UInt8]) -> [UInt8] {
         counters.replays += 1
+        let answer = EngineCore.answerReplay(body, configuration: configuration) { seq, max, maxBytes throws(StorageError) in
+            try journal.read(from: seq, max: max, maxBytes: maxBytes)
+        }
+        if let error = answer.error {
+            counters.errors[error.code.rawValue, default: 0] += 1
+            if error.code == .unavailable { logger.error("replay: \(error.message)") }
+        }
+        return answer.reply
+    }
+
+    /// The reply to a replay request, with the error it carries (for counting); the one definition of
+    /// replay, used by ``replay(_:)`` and by a server that answers replays on a thread of its own.
+    public static func answerReplay(_ body: [UInt8], configuration: Configuration,
+                                    read: (UInt64, Int, Int) throws(StorageError) -> [ArraySlice<UInt8>]) -> (reply: [UInt8], error: InputError?) {
         do throws(InputError) {
             let (from, max) = try Wire.decodeReplayRequest(try JSONReader.parse(body), maximum: configuration.maximumReplay)
             let events: [ArraySlice<UInt8>]
             do {
-                events = try journal.read(from: from, max: max, maxBytes: configuration.maximumReplayBytes)
+                events = try read(from, max, configuration.maximumReplayBytes)
             } catch {
-                logger.error("replay: \(error)")
-                return errorReply(InputError(.unavailable, "the journal cannot be read right now (\(error)); ask again later."))
+                throw InputError(.unavailable, "the journal cannot be read right now (\(error)); ask again later.")
             }
-            return Wire.encodeReplay(events: events, nextSeq: from + UInt64(events.count))
+            return (Wire.encodeReplay(events: events, nextSeq: from + UInt64(events.count)), nil)
         } catch {
-            return errorReply(error)
+            var w = JSONWriter(capacity: 256)
+            Wire.encode(error, into: &w)
+            return (w.bytes, error)
         }
     }
 }

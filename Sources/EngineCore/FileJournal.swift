@@ -10,12 +10,12 @@ import Synchronization
 /// `syncInterval` or after `syncEvery` appends, whichever comes first; a power loss can lose at most that
 /// window. When a sync fails, ``failure`` says why, ``syncedSeq`` stops moving and the engine stops
 /// deciding until a later sync succeeds.
-public final class FileJournal: EventJournal {
+public final class FileJournal: EventJournal, Sendable {
     public let journalID: String
-    public private(set) var lastSeq: UInt64
     private let log: AppendLog
-    /// `offsets[i]` is where the line of `seq` i + 1 starts.
-    private var offsets: [Int64]
+    /// Where each line starts (`offsets[i]` for `seq` i + 1) and where the file ends: appended by the
+    /// engine thread, read by replay on its own thread.
+    private let index: Mutex<(offsets: [Int64], end: Int64)>
     private let syncer: GroupSyncer
 
     /// Opens (or creates) the journal in `directory`, checking that line n holds `seq` n.
@@ -42,9 +42,8 @@ public final class FileJournal: EventJournal {
         if log.droppedTailBytes > 0 {
             logger.warning("journal: dropped a final line cut short (\(log.droppedTailBytes) bytes); it was never answered", metadata: ["path": "\(path)"])
         }
-        self.offsets = offsets
-        lastSeq = UInt64(offsets.count)
-        syncer = GroupSyncer(logs: [log], interval: syncInterval, every: syncEvery, synced: lastSeq, logger: logger)
+        index = Mutex((offsets, log.end))
+        syncer = GroupSyncer(logs: [log], interval: syncInterval, every: syncEvery, synced: UInt64(offsets.count), logger: logger)
         syncer.start()
     }
 
@@ -54,36 +53,51 @@ public final class FileJournal: EventJournal {
     /// than the events they belong to (the idempotency keys). Call before the first append.
     public func syncFirst(_ log: AppendLog) { syncer.prepend(log) }
 
+    public var lastSeq: UInt64 { index.withLock { UInt64($0.offsets.count) } }
     public var syncedSeq: UInt64 { syncer.state.synced }
     public var failure: StorageError? { syncer.state.failure }
 
     public func append(_ events: [[UInt8]]) throws(StorageError) {
         guard !events.isEmpty else { return }
         let starts = try log.append(events)
-        offsets.append(contentsOf: starts)
-        lastSeq += UInt64(events.count)
-        syncer.appended(seq: lastSeq)
+        let end = log.end
+        let last = index.withLock { i in
+            i.offsets.append(contentsOf: starts)
+            i.end = end
+            return UInt64(i.offsets.count)
+        }
+        syncer.appended(seq: last)
     }
 
+    /// Safe from any thread: the offsets of the range are copied under the index's lock, the bytes read outside it.
     public func read(from seq: UInt64, max: Int, maxBytes: Int) throws(StorageError) -> [ArraySlice<UInt8>] {
-        guard seq >= 1, seq <= lastSeq, max > 0 else { return [] }
-        let first = Int(seq - 1)
-        let last = min(offsets.count, first + max)
-        var count = last - first
-        func end(_ i: Int) -> Int64 { i < offsets.count ? offsets[i] : log.end }
-        while count > 1 && end(first + count) - offsets[first] > Int64(maxBytes) { count -= 1 }
-        let buffer = try log.read(at: offsets[first], count: Int(end(first + count) - offsets[first]))
+        guard seq >= 1, max > 0 else { return [] }
+        // The starts of the lines wanted, and where the last of them ends.
+        let bounds: [Int64] = index.withLock { i in
+            let first = Int(seq - 1)
+            guard first < i.offsets.count else { return [] }
+            let last = min(i.offsets.count, first + max)
+            var count = last - first
+            func end(_ k: Int) -> Int64 { k < i.offsets.count ? i.offsets[k] : i.end }
+            while count > 1 && end(first + count) - i.offsets[first] > Int64(maxBytes) { count -= 1 }
+            return Array(i.offsets[first..<(first + count)]) + [end(first + count)]
+        }
+        guard let base = bounds.first, bounds.count >= 2 else { return [] }
+        let buffer = try log.read(at: base, count: Int(bounds[bounds.count - 1] - base))
         var events: [ArraySlice<UInt8>] = []
-        events.reserveCapacity(count)
-        for i in first..<(first + count) {
-            let start = Int(offsets[i] - offsets[first])
-            let stop = Int(end(i + 1) - offsets[first]) - 1  // without the newline
-            events.append(buffer[start..<stop])
+        events.reserveCapacity(bounds.count - 1)
+        for k in 0..<(bounds.count - 1) {
+            events.append(buffer[Int(bounds[k] - base)..<(Int(bounds[k + 1] - base) - 1)])  // without the newline
         }
         return events
     }
 
     public func sync() throws(StorageError) { try syncer.syncNow(seq: lastSeq) }
+
+    /// Replay's view of the journal, for a thread of its own.
+    public var reader: @Sendable (UInt64, Int, Int) throws(StorageError) -> [ArraySlice<UInt8>] {
+        { [self] seq, max, maxBytes throws(StorageError) in try read(from: seq, max: max, maxBytes: maxBytes) }
+    }
 
     /// The number after `{"seq":` at the start of a line.
     static func seq(of line: ArraySlice<UInt8>) -> UInt64? {

@@ -307,3 +307,18 @@ func query(id: Int, key: String? = nil, callID: String? = nil, insists: Bool = t
         #expect(core.operations.ctiIncident)
     }
 }
+
+@Suite struct EngineCoreReplayTests {
+    @Test func replayAnswersRangesAndReportsReadErrorsAsErrors() throws {
+        let h = try Harness()
+        _ = h.ask((1...5).map { query(id: $0) })
+        let reply = try JSONReader.parse(h.core.replay(Array(#"{"from_seq":2,"max":2}"#.utf8)))
+        #expect(reply["next_seq"] == .number(4))
+        #expect(reply["events"] == .array(try h.journal.lines[1...2].map { try JSONReader.parse($0) }))
+        #expect(try JSONReader.parse(h.core.replay(Array(#"{"from_seq":6}"#.utf8)))["events"] == .array([]))
+        h.journal.failReads = StorageError(.read, path: "journal.jsonl", errno: EIO, "read failed")
+        let failed = try JSONReader.parse(h.core.replay(Array(#"{"from_seq":1}"#.utf8)))
+        #expect(failed["error"]?["code"] == .string("unavailable"))
+        #expect(failed["events"] == nil)
+    }
+}

@@ -95,6 +95,7 @@ final class RecorderProcess {
         let serve = try ServeProcess(data: folder.appendingPathComponent("data"))
         _ = try LoadClient.run(endpoint: serve.endpoints["query"]!, total: 3)
         let recorder = try RecorderProcess(db: db, endpoints: serve.endpoints)
+        recorder.waitUntilRecording()  // also keeps its log drained, so it never blocks on a full pipe
         let deadline = Date().addingTimeInterval(20)
         while ((try? CommentStore(path: db).lastSeq()) ?? 0) < 3 && Date() < deadline { usleep(50_000) }
         #expect(recorder.terminate() == 0)
