@@ -41,7 +41,7 @@ struct FlowCommandTests {
     }
 
     @Test func menuWalkFromTheCommandLine() throws {
-        let r = try CLI.run(["route", "--table", "es-ivr-unblock", "--call", #"{"call_id":"ivr-1","topic":"unblock","facts":{"digits":"243"}}"#])
+        let r = try CLI.run(["route", "--table", "es-ivr-unblock", "--call", #"{"call_id":"ivr-1","topic":"unblock","facts":{"digits":"23"}}"#])
         #expect(r.status == 0, "\(r.stderr)")
         let d = try JSONReader.parse(r.stdout.trimmingCharacters(in: .newlines))
         #expect(d["action"] == .string("prompt"))
