@@ -42,7 +42,8 @@ public struct Decision: Sendable, Hashable {
     /// Why the request is refused (`deny` only).
     public let reason: String?
     public let rule: String
-    public let phrases: [String]
+    /// Said verbatim, in the caller's language when the phrase has a text in it.
+    public internal(set) var phrases: [String]
     public let comment: String
     public let checks: [String]
     /// The next instant a schedule could change this decision; nil when none can.

@@ -50,7 +50,6 @@ extension TableCompiler {
             }
             kind = .openCase(c)
         case "first_line":
-            try refuseSensitiveAsk(f["first_line"]!, "the procedure of \(what)")
             kind = .firstLine(try template(f["first_line"]!, topic: topic, what: "first_line (the procedure the agent follows)"))
         case "self_service":
             kind = .selfService(try template(f["self_service"]!, topic: topic, what: "self_service (what the caller does alone)"),
@@ -238,13 +237,6 @@ extension TableCompiler {
             throw node.error("unknown parameter '\(name)'; expected one of the names under 'parameters': \(parameters.keys.sorted().joined(separator: ", ")).")
         }
         return p
-    }
-
-    /// Refuses script text (a phrase, procedure or instruction) that asks for card or code data (``SensitiveAsk``).
-    func refuseSensitiveAsk(_ node: YAMLNode, _ what: String) throws(TableError) {
-        if let ask = SensitiveAsk.find(in: try node.string(what)) {
-            throw node.error("\(what) asks the caller for card or code data an agent must never ask for (full card number, expiry, CVV, SMS code): \"\(ask)\".")
-        }
     }
 
     // MARK: Templates

@@ -32,6 +32,8 @@ struct TableCompiler {
     var zone: ZoneRules?
     var parameters: [String: Value] = [:]
     var phrases: [String: String] = [:]
+    /// A localized phrase's first text → its text per language.
+    var phraseTranslations: [String: [String: String]] = [:]
     var scheduleIndex: [String: Int] = [:]
     var schedules: [Schedule] = []
     var scheduleMarks: [SourceMark] = []
@@ -60,6 +62,7 @@ struct TableCompiler {
                           "schedules", "targets", "cases", "global_rules", "redirects", "topics"]
 
     mutating func compile(_ root: YAMLNode) -> Table? {
+        lintTexts(root)
         guard let top = collect({ _ throws(TableError) in
             try root.fields("the table", allowed: TableCompiler.topKeys, required: ["table", "time_zone", "topics"])
         }) else { return nil }
@@ -100,7 +103,8 @@ struct TableCompiler {
                      customerFields: customerFields,
                      customerIndex: Dictionary(customerFields.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a }),
                      topicIndex: topicIndex, topics: topics, globalRules: globalRules,
-                     redirects: redirects, commentFormat: commentFormat, phrases: phrases, coverage: coverage)
+                     redirects: redirects, commentFormat: commentFormat, phrases: phrases, phraseTranslations: phraseTranslations,
+                     coverage: coverage)
     }
 
     mutating func compileParameters(_ node: YAMLNode) {
@@ -120,8 +124,21 @@ struct TableCompiler {
         guard let entries = collect({ _ throws(TableError) in try node.entries("phrases") }) else { return }
         for e in entries {
             collect { c throws(TableError) in
-                try c.refuseSensitiveAsk(e.value, "phrase '\(e.key)'")
-                c.phrases[e.key] = try e.value.string("phrase '\(e.key)'")
+                // Text, or language → text; the first language listed is said when the call's has no text.
+                guard case .mapping = e.value.node else {
+                    c.phrases[e.key] = try e.value.string("phrase '\(e.key)'")
+                    return
+                }
+                let texts = try e.value.entries("phrase '\(e.key)'")
+                guard let first = texts.first else { throw e.value.error("phrase '\(e.key)' gives no text.") }
+                let fallback = try first.value.string("phrase '\(e.key)' in \(first.key)")
+                var translations: [String: String] = [:]
+                for t in texts { translations[t.key] = try t.value.string("phrase '\(e.key)' in \(t.key)") }
+                if let earlier = c.phraseTranslations[fallback], earlier != translations {
+                    throw e.value.error("phrase '\(e.key)' has the text of another phrase in \(first.key) but other translations; give them one id.")
+                }
+                c.phrases[e.key] = fallback
+                c.phraseTranslations[fallback] = translations
             }
         }
     }
