@@ -1,5 +1,7 @@
+import ArgumentParser
 import Foundation
 import Routing
+import Wire
 
 /// Finds, reads and compiles table files: the CLI's side of loading, since `Routing` reads no files.
 enum TableFiles {
@@ -39,6 +41,20 @@ enum TableFiles {
             return try TableLoader.load(yaml: text, file: path)
         } catch {
             throw .invalid(error)
+        }
+    }
+}
+
+/// Instants given on the command line (`--at`), and the wall clock for commands that default to it.
+enum CLIInstant {
+    static var now: Instant { Instant(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded())) }
+
+    /// An ISO 8601 instant with an offset; a bad one is a `ValidationError` naming the option.
+    static func parse(_ text: String, option: String) throws -> Instant {
+        do throws(InputError) {
+            return try Wire.instant(text, field: option)
+        } catch {
+            throw ValidationError("\(option) must be an instant with an offset, like 2026-11-23T10:00:00+01:00 (got \"\(text)\").")
         }
     }
 }

@@ -38,7 +38,7 @@ extension TableCompiler {
             let n = f["transfer"]!
             let id = try n.string("transfer")
             guard let t = targetIndex[id] else {
-                throw n.error("unknown target '\(id)' in \(what); expected one of the ids under 'targets': \(targets.map(\.id).joined(separator: ", ")).")
+                throw unknown("target", id, at: n, "unknown target '\(id)' in \(what); expected one of the ids under 'targets': \(targets.map(\.id).joined(separator: ", ")).")
             }
             kind = .transfer(t)
             targetIndexForChecks = t
@@ -46,7 +46,7 @@ extension TableCompiler {
             let n = f["case"]!
             let id = try n.string("case")
             guard let c = caseIndex[id] else {
-                throw n.error("unknown case '\(id)' in \(what); expected one of the ids under 'cases': \(cases.map(\.id).joined(separator: ", ")).")
+                throw unknown("case", id, at: n, "unknown case '\(id)' in \(what); expected one of the ids under 'cases': \(cases.map(\.id).joined(separator: ", ")).")
             }
             kind = .openCase(c)
         case "first_line":
@@ -102,7 +102,7 @@ extension TableCompiler {
                 func target(_ key: String) throws(TableError) -> Int {
                     let id = try f[key]!.string(key)
                     guard let t = c.targetIndex[id] else {
-                        throw f[key]!.error("unknown target '\(id)' in redirect '\(key)'; expected one of: \(c.targets.map(\.id).joined(separator: ", ")).")
+                        throw c.unknown("target", id, at: f[key]!, "unknown target '\(id)' in redirect '\(key)'; expected one of: \(c.targets.map(\.id).joined(separator: ", ")).")
                     }
                     return t
                 }
@@ -130,7 +130,7 @@ extension TableCompiler {
             case "open", "closed":
                 let id = try e.value.string(e.key)
                 guard let t = targetIndex[id] else {
-                    throw e.value.error("unknown target '\(id)' in '\(e.key)'; expected one of: \(targets.map(\.id).joined(separator: ", ")).")
+                    throw unknown("target", id, at: e.value, "unknown target '\(id)' in '\(e.key)'; expected one of: \(targets.map(\.id).joined(separator: ", ")).")
                 }
                 parts.append(.targetOpen(t, e.key == "open"))
             default:

@@ -17,7 +17,8 @@ public enum TableLoader {
         } catch {
             compiler.errors.append(error)
         }
-        throw TableErrors(compiler.errors.sorted { ($0.mark.line, $0.mark.column) < ($1.mark.line, $1.mark.column) })
+        let causes = compiler.errors.filter { !$0.isConsequence }
+        throw TableErrors((causes.isEmpty ? compiler.errors : causes).sorted { ($0.mark.line, $0.mark.column) < ($1.mark.line, $1.mark.column) })
     }
 }
 
@@ -42,10 +43,18 @@ struct TableCompiler {
     var caseIndex: [String: Int] = [:]
     var cases: [CaseCategory] = []
     var customerFields: [FieldSpec] = []
+    /// Declarations that failed to compile, as `kind:id` (`target:retention`): references to them are consequences.
+    var failed: Set<String> = []
 
     init(file: String, text: String) {
         self.file = file
         self.text = text
+    }
+
+    /// The error for a reference to `id`, a `kind` (schedule, target, case, phrase) not declared: a consequence
+    /// when it was declared but failed to compile.
+    func unknown(_ kind: String, _ id: String, at node: YAMLNode, _ message: String) -> TableError {
+        TableError(node.mark, message, isConsequence: failed.contains("\(kind):\(id)"))
     }
 
     /// Runs `body`, keeping its error and going on, so one bad entry does not hide the next.
@@ -123,10 +132,12 @@ struct TableCompiler {
     mutating func compilePhrases(_ node: YAMLNode) {
         guard let entries = collect({ _ throws(TableError) in try node.entries("phrases") }) else { return }
         for e in entries {
+            failed.insert("phrase:\(e.key)")
             collect { c throws(TableError) in
                 // Text, or language → text; the first language listed is said when the call's has no text.
                 guard case .mapping = e.value.node else {
                     c.phrases[e.key] = try e.value.string("phrase '\(e.key)'")
+                    c.failed.remove("phrase:\(e.key)")
                     return
                 }
                 let texts = try e.value.entries("phrase '\(e.key)'")
@@ -139,6 +150,7 @@ struct TableCompiler {
                 }
                 c.phrases[e.key] = fallback
                 c.phraseTranslations[fallback] = translations
+                c.failed.remove("phrase:\(e.key)")
             }
         }
     }
@@ -150,7 +162,7 @@ struct TableCompiler {
         for item in items {
             let id = try item.string("a phrase of \(what)")
             guard let text = phrases[id] else {
-                throw item.error("unknown phrase '\(id)' in \(what); expected one of the ids under 'phrases': \(phrases.keys.sorted().joined(separator: ", ")).")
+                throw unknown("phrase", id, at: item, "unknown phrase '\(id)' in \(what); expected one of the ids under 'phrases': \(phrases.keys.sorted().joined(separator: ", ")).")
             }
             out.append(text)
         }
@@ -223,7 +235,10 @@ struct TableCompiler {
     mutating func compileTargets(_ node: YAMLNode) {
         guard let entries = collect({ _ throws(TableError) in try node.entries("targets") }) else { return }
         for e in entries {
-            guard let target = collect({ c throws(TableError) in try c.target(e) }) else { continue }
+            guard let target = collect({ c throws(TableError) in try c.target(e) }) else {
+                failed.insert("target:\(e.key)")
+                continue
+            }
             guard targetIndex[target.id] == nil else {
                 errors.append(TableError(e.keyMark, "target '\(target.id)' is declared twice."))
                 continue
@@ -241,7 +256,7 @@ struct TableCompiler {
         if let s = f["schedule"] {
             let id = try s.string("schedule")
             guard let i = scheduleIndex[id] else {
-                throw s.error("unknown schedule '\(id)' in \(what); expected one of the ids under 'schedules': \(scheduleIndex.keys.sorted().joined(separator: ", ")).")
+                throw unknown("schedule", id, at: s, "unknown schedule '\(id)' in \(what); expected one of the ids under 'schedules': \(scheduleIndex.keys.sorted().joined(separator: ", ")).")
             }
             schedule = i
         }
@@ -262,7 +277,10 @@ struct TableCompiler {
     mutating func compileCases(_ node: YAMLNode) {
         guard let entries = collect({ _ throws(TableError) in try node.entries("cases") }) else { return }
         for e in entries {
-            guard let category = collect({ c throws(TableError) in try c.caseCategory(e) }) else { continue }
+            guard let category = collect({ c throws(TableError) in try c.caseCategory(e) }) else {
+                failed.insert("case:\(e.key)")
+                continue
+            }
             caseIndex[category.id] = cases.count
             cases.append(category)
         }
