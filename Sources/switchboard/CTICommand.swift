@@ -67,7 +67,7 @@ struct CTICommand: AsyncParsableCommand {
             c.port = amiPort
             c.username = amiUser
             if let file = amiSecretFile {
-                guard let secret = try? String(contentsOfFile: file, encoding: .utf8) else { throw ValidationError("cannot read \(file)") }
+                guard let secret = try? String(contentsOfFile: file, encoding: .utf8) else { throw RuntimeError("cannot read \(file)") }
                 c.secret = secret.trimmingCharacters(in: .whitespacesAndNewlines)
             }
             c.context = amiContext

@@ -38,7 +38,7 @@ struct Check: AsyncParsableCommand {
             do {
                 paths = try TableFiles.all(in: tableOptions.tables)
             } catch {
-                throw ValidationError("cannot list tables in \(tableOptions.tables): \(error.localizedDescription)")
+                throw RuntimeError("cannot list the tables in \(tableOptions.tables): no such folder (give --tables DIR, set SWITCHBOARD_TABLES, or run from the repository root).")
             }
         } else {
             paths = references.map { TableFiles.path(for: $0, in: tableOptions.tables) }

@@ -34,7 +34,15 @@ struct CoverageCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let paths = references.isEmpty ? try TableFiles.all(in: tableOptions.tables) : references.map { TableFiles.path(for: $0, in: tableOptions.tables) }
+        let paths: [String]
+        if references.isEmpty {
+            guard let all = try? TableFiles.all(in: tableOptions.tables) else {
+                throw RuntimeError("cannot list the tables in \(tableOptions.tables): no such folder (give --tables DIR, set SWITCHBOARD_TABLES, or run from the repository root).")
+            }
+            paths = all
+        } else {
+            paths = references.map { TableFiles.path(for: $0, in: tableOptions.tables) }
+        }
         var failed = false
         for path in paths {
             let table: Table

@@ -58,7 +58,7 @@ struct DiffCommand: AsyncParsableCommand {
             return try TableFiles.load(path)
         } catch {
             switch error {
-            case .notFound(let p): throw ValidationError("no table \(reference): \(p) does not exist.")
+            case .notFound(let p): throw RuntimeError("no table \(reference): \(p) does not exist; expected a name in \(tableOptions.tables)/ or a path to a .yaml file.")
             case .invalid(let errors):
                 FileHandle.standardError.write(Data("\(errors)\n".utf8))
                 throw ExitCode.failure
@@ -69,13 +69,16 @@ struct DiffCommand: AsyncParsableCommand {
     func run() async throws {
         let oldTable = try load(old), newTable = try load(new)
         let expected = try expect.map { path in
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read \(path)") }
-            do { return try ExpectedChanges(yaml: text, file: path) } catch { throw ValidationError("\(error)") }
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw RuntimeError("cannot read the expect file \(path).") }
+            do { return try ExpectedChanges(yaml: text, file: path) } catch {
+                FileHandle.standardError.write(Data("\(error)\n".utf8))
+                throw ExitCode(2)
+            }
         }
         var diff = TableDiff(old: oldTable, new: newTable, examplesPerGroup: examples)
         var recorded = 0, unreadable = 0
         if let calls {
-            guard let handle = FileHandle(forReadingAtPath: calls) else { throw ValidationError("cannot read \(calls)") }
+            guard let handle = FileHandle(forReadingAtPath: calls) else { throw RuntimeError("cannot read the calls file \(calls).") }
             var reader = LineReader(fd: handle.fileDescriptor)
             reader.forEachLine { line in
                 if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }

@@ -127,7 +127,7 @@ struct CommentsCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard FileManager.default.fileExists(atPath: db) else {
-            throw ValidationError("no comment store at \(db); run switchboard recorder first, or give --db.")
+            throw RuntimeError("no comment store at \(db); run switchboard recorder first, or give --db.")
         }
         let store = try CommentStore(path: db)
         let out = OutputBuffer()
