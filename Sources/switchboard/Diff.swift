@@ -40,7 +40,7 @@ struct DiffCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The changes that are intended (see docs/TABLES.md).", valueName: "FILE"))
     var expect: String?
 
-    @Option(help: ArgumentHelp("Example calls shown per group.", valueName: "N"))
+    @Option(help: ArgumentHelp("Example calls shown per group (0 for none).", valueName: "N"))
     var examples = 3
 
     @Flag(help: "Print the report as JSON.")
@@ -48,6 +48,7 @@ struct DiffCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard days >= 1 else { throw ValidationError("--days must be at least 1.") }
+        guard examples >= 0 else { throw ValidationError("--examples must be 0 or more.") }
         guard calls != nil || !noSweep else { throw ValidationError("--no-sweep needs --calls: there would be nothing to compare.") }
         if let from { guard CivilDate(iso: from) != nil else { throw ValidationError("--from must be a date, YYYY-MM-DD.") } }
     }
@@ -75,7 +76,7 @@ struct DiffCommand: AsyncParsableCommand {
                 throw ExitCode(2)
             }
         }
-        var diff = TableDiff(old: oldTable, new: newTable, examplesPerGroup: examples)
+        var diff = TableDiff(old: oldTable, new: newTable, examplesPerGroup: examples, expecting: expected)
         var recorded = 0, unreadable = 0
         if let calls {
             guard let handle = FileHandle(forReadingAtPath: calls) else { throw RuntimeError("cannot read the calls file \(calls).") }
@@ -99,7 +100,7 @@ struct DiffCommand: AsyncParsableCommand {
                 swept += 1
             }
         }
-        let unexpected = diff.groups.filter { expected?.expects($0) != true }
+        let unexpected = diff.groups.filter { $0.expected != true }
         if json {
             print(jsonReport(diff, recorded: recorded, swept: swept, unexpected: unexpected.count))
         } else {
@@ -123,7 +124,7 @@ struct DiffCommand: AsyncParsableCommand {
         }
         lines.append("\(d.changed) calls changed, in \(d.groups.count) group(s):")
         for g in d.groups.sorted(by: { $0.count > $1.count }) {
-            let mark = expected.map { $0.expects(g) ? " (expected)" : " (UNEXPECTED)" } ?? ""
+            let mark = g.expected.map { $0 ? " (expected)" : " (UNEXPECTED)" } ?? ""
             lines.append("  \(g.topic): \(g.ruleBefore) → \(g.ruleAfter)  [\(g.fields.joined(separator: ", "))]  \(g.count) call(s)\(mark)")
             for e in g.examples { lines.append("      " + describe(e, zone: d.new.zone)) }
         }

@@ -18,7 +18,7 @@ struct JournalCommand: AsyncParsableCommand {
         )
 
         @Option(help: ArgumentHelp("The engine's data folder.", valueName: "DIR"))
-        var data = ".switchboard"
+        var data = TableFiles.defaultDataDirectory
 
         @Option(help: ArgumentHelp("Only the calls decided by this table.", valueName: "NAME"))
         var table: String?

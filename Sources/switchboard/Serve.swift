@@ -14,7 +14,7 @@ struct Serve: AsyncParsableCommand {
     var tables = TableFiles.defaultDirectory
 
     @Option(help: ArgumentHelp("Folder for the journal and state.", valueName: "DIR"))
-    var data = ".switchboard"
+    var data = TableFiles.defaultDataDirectory
 
     @Option(help: ArgumentHelp("Query endpoint (ROUTER).", valueName: "EP"))
     var query = "tcp://127.0.0.1:5570"

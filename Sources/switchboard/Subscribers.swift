@@ -97,7 +97,7 @@ struct RecorderCommand: AsyncParsableCommand {
     @OptionGroup var subscriber: SubscriberOptions
 
     @Option(help: ArgumentHelp("The SQLite file.", valueName: "PATH"))
-    var db = ".switchboard/comments.sqlite"
+    var db = TableFiles.defaultDataDirectory + "/comments.sqlite"
 
     func run() async throws {
         let logger = subscriber.logger("switchboard.recorder")
@@ -120,7 +120,7 @@ struct CommentsCommand: AsyncParsableCommand {
     )
 
     @Option(help: ArgumentHelp("The recorder's SQLite file.", valueName: "PATH"))
-    var db = ".switchboard/comments.sqlite"
+    var db = TableFiles.defaultDataDirectory + "/comments.sqlite"
 
     @Option(help: ArgumentHelp("Only the comments of this call.", valueName: "ID"))
     var call: String?

@@ -7,7 +7,13 @@ import Wire
 enum TableFiles {
     /// `$SWITCHBOARD_TABLES`, else `routing-tables` in the working directory.
     static var defaultDirectory: String {
-        ProcessInfo.processInfo.environment["SWITCHBOARD_TABLES"] ?? "routing-tables"
+        ProcessInfo.processInfo.environment["SWITCHBOARD_TABLES"].flatMap { $0.isEmpty ? nil : $0 } ?? "routing-tables"
+    }
+
+    /// `$SWITCHBOARD_DATA`, else `.switchboard` in the working directory: the engine's journal and sessions,
+    /// the recorder's comments, the CTI adapter's records.
+    static var defaultDataDirectory: String {
+        ProcessInfo.processInfo.environment["SWITCHBOARD_DATA"].flatMap { $0.isEmpty ? nil : $0 } ?? ".switchboard"
     }
 
     /// A path if `reference` names an existing file, else `DIR/NAME.yaml`.
