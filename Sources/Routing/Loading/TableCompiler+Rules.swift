@@ -52,8 +52,17 @@ extension TableCompiler {
         case "first_line":
             kind = .firstLine(try template(f["first_line"]!, topic: topic, what: "first_line (the procedure the agent follows)"))
         case "self_service":
-            kind = .selfService(try template(f["self_service"]!, topic: topic, what: "self_service (what the caller does alone)"),
-                                asks: try f["asks"]?.strings("asks") ?? [])
+            let text = f["self_service"]!
+            let what = "self_service (what the caller does alone)"
+            // A text per language is plain text (no placeholders): it is translated as a whole.
+            let service: Template = if case .mapping = text.node {
+                Template(segments: [.literal(try localizedText(text, what))])
+            } else {
+                try template(text, topic: topic, what: what)
+            }
+            var asks: [String] = []
+            for item in try f["asks"]?.sequence("asks") ?? [] { asks.append(try localizedText(item, "an item of asks")) }
+            kind = .selfService(service, asks: asks)
         default:
             kind = .deny(try template(f["deny"]!, topic: topic, what: "deny (the reason given to the caller)"))
         }

@@ -33,8 +33,9 @@ struct TableCompiler {
     var zone: ZoneRules?
     var parameters: [String: Value] = [:]
     var phrases: [String: String] = [:]
-    /// A localized phrase's first text → its text per language.
-    var phraseTranslations: [String: [String: String]] = [:]
+    /// Localized texts: the first language's text → its text per language (a box, so the non-mutating
+    /// compile steps of outcomes can add to it).
+    let translations = Translations()
     var scheduleIndex: [String: Int] = [:]
     var schedules: [Schedule] = []
     var scheduleMarks: [SourceMark] = []
@@ -112,7 +113,7 @@ struct TableCompiler {
                      customerFields: customerFields,
                      customerIndex: Dictionary(customerFields.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a }),
                      topicIndex: topicIndex, topics: topics, globalRules: globalRules,
-                     redirects: redirects, commentFormat: commentFormat, phrases: phrases, phraseTranslations: phraseTranslations,
+                     redirects: redirects, commentFormat: commentFormat, phrases: phrases, translations: translations.texts,
                      coverage: coverage)
     }
 
@@ -135,21 +136,7 @@ struct TableCompiler {
             failed.insert("phrase:\(e.key)")
             collect { c throws(TableError) in
                 // Text, or language → text; the first language listed is said when the call's has no text.
-                guard case .mapping = e.value.node else {
-                    c.phrases[e.key] = try e.value.string("phrase '\(e.key)'")
-                    c.failed.remove("phrase:\(e.key)")
-                    return
-                }
-                let texts = try e.value.entries("phrase '\(e.key)'")
-                guard let first = texts.first else { throw e.value.error("phrase '\(e.key)' gives no text.") }
-                let fallback = try first.value.string("phrase '\(e.key)' in \(first.key)")
-                var translations: [String: String] = [:]
-                for t in texts { translations[t.key] = try t.value.string("phrase '\(e.key)' in \(t.key)") }
-                if let earlier = c.phraseTranslations[fallback], earlier != translations {
-                    throw e.value.error("phrase '\(e.key)' has the text of another phrase in \(first.key) but other translations; give them one id.")
-                }
-                c.phrases[e.key] = fallback
-                c.phraseTranslations[fallback] = translations
+                c.phrases[e.key] = try c.localizedText(e.value, "phrase '\(e.key)'")
                 c.failed.remove("phrase:\(e.key)")
             }
         }
@@ -411,6 +398,29 @@ extension TableCompiler {
             }
         }
         return out
+    }
+}
+
+/// Texts given per language: the first language's text (what the table compiles to) → every language's.
+final class Translations {
+    var texts: [String: [String: String]] = [:]
+}
+
+extension TableCompiler {
+    /// Text, or a mapping of language → text (`{es: "…", en: "…"}`) whose first language is the default;
+    /// the others are recorded in ``translations`` and chosen by the caller's language when deciding.
+    func localizedText(_ node: YAMLNode, _ what: String) throws(TableError) -> String {
+        guard case .mapping = node.node else { return try node.string(what) }
+        let entries = try node.entries(what)
+        guard let first = entries.first else { throw node.error("\(what) gives no text.") }
+        let fallback = try first.value.string("\(what) in \(first.key)")
+        var texts: [String: String] = [:]
+        for t in entries { texts[t.key] = try t.value.string("\(what) in \(t.key)") }
+        if let earlier = translations.texts[fallback], earlier != texts {
+            throw node.error("\(what) has the \(first.key) text of another localized text but other translations; make them agree.")
+        }
+        translations.texts[fallback] = texts
+        return fallback
     }
 }
 

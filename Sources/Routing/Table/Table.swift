@@ -23,8 +23,9 @@ public struct Table: Sendable {
     let commentFormat: CommentFormat
     /// Named phrases, verbatim, by id (a localized phrase: its first language's text).
     public let phrases: [String: String]
-    /// A localized phrase's text in ``phrases`` → its text per language (`phrases: {id: {es: …, en: …}}`).
-    let phraseTranslations: [String: [String: String]]
+    /// A localized text's first language's text → its text per language: phrases (`phrases: {id: {es: …, en: …}}`),
+    /// self-service texts and what they ask for.
+    let translations: [String: [String: String]]
     /// What static analysis found at load (only warnings and notes, unless loaded leniently).
     public let coverage: CoverageReport
 
@@ -43,12 +44,12 @@ public struct Table: Sendable {
 
     /// Every text phrase `id` may be said in; nil for an unknown id.
     func phraseVariants(_ id: String) -> Set<String>? {
-        phrases[id].map { Set([$0] + (phraseTranslations[$0]?.values.map { $0 } ?? [])) }
+        phrases[id].map { Set([$0] + (translations[$0]?.values.map { $0 } ?? [])) }
     }
 
-    /// `text` (a phrase as compiled) in `language`, when the phrase has a text in it.
+    /// `text` (as compiled: a localized text's first language) in `language`, when it has a text in it.
     func localized(_ text: String, language: String?) -> String {
-        guard let language, let translations = phraseTranslations[text] else { return text }
+        guard let language, let translations = translations[text] else { return text }
         return translations[language] ?? text
     }
 }
