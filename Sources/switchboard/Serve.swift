@@ -13,7 +13,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Folder of routing tables to serve.", valueName: "DIR"))
     var tables = TableFiles.defaultDirectory
 
-    @Option(help: ArgumentHelp("Folder for the journal and state.", valueName: "DIR"))
+    @Option(help: ArgumentHelp("Folder for the journal and state; $SWITCHBOARD_DATA sets the default.", valueName: "DIR"))
     var data = TableFiles.defaultDataDirectory
 
     @Option(help: ArgumentHelp("Query endpoint (ROUTER).", valueName: "EP"))

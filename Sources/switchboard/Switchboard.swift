@@ -43,7 +43,7 @@ struct Switchboard: AsyncParsableCommand {
 
 /// Options shared by the commands that find tables by name.
 struct TableOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Folder of routing tables that NAME resolves in (default: $SWITCHBOARD_TABLES, else routing-tables).", valueName: "DIR"))
+    @Option(name: .long, help: ArgumentHelp("Folder of routing tables that NAME resolves in; $SWITCHBOARD_TABLES sets the default.", valueName: "DIR"))
     var tables: String = TableFiles.defaultDirectory
 }
 

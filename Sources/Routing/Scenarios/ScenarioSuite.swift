@@ -175,7 +175,11 @@ extension ScenarioSuite.Expectation {
                     if case .string(let id) = item, let texts = table.phraseVariants(id) { return texts.contains(text) }
                     return item == .string(text)
                 }
-                return matches ? nil : "phrases: expected \(render(value)), got \(render(.array(d.phrases.map(Value.string))))"
+                let wanted = items.map { item -> Value in
+                    if case .string(let id) = item, let text = table.phrases[id] { return .string(text) }
+                    return item
+                }
+                return matches ? nil : "phrases: expected \(render(.array(wanted))), got \(render(.array(d.phrases.map(Value.string))))"
             case "valid_until":
                 if case .null = value { return d.validUntil == nil ? nil : "valid_until: expected null, got \(Timestamp.format(d.validUntil!, offsetSeconds: d.validUntilOffset))" }
                 guard case .string(let s) = value, let wanted = Timestamp.parse(s) else { return "valid_until: expected an ISO 8601 instant with an offset or null" }
