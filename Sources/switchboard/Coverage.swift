@@ -107,10 +107,7 @@ struct CoverageCommand: AsyncParsableCommand {
                 }))
             }
             o.member("calendars") { w in
-                w.value(.array(calendars.map { c in
-                    .object([.init("schedule", .string(c.schedule)), .init("last_day", .string(c.lastDay.description)),
-                             .init("days_left", .number(Double(c.daysLeft))), .init("ended", .bool(c.hasEnded)), .init("message", .string(c.description))])
-                }))
+                w.value(.array(calendars.map(\.value)))
             }
             o.member("findings") { w in
                 w.value(.array(r.findings.map { f in

@@ -25,6 +25,15 @@ struct CalendarExpiryTests {
         }
     }
 
+    @Test func theValueForHealthAndJSON() {
+        let v = bank.calendarExpiries(at: at("2027-11-01T12:00:00+01:00")).first?.value
+        #expect(v?["schedule"] == .string("online-support-hours"))
+        #expect(v?["years"] == .string("2026-2027"))
+        #expect(v?["last_day"] == .string("2027-12-31"))
+        #expect(v?["days_left"] == .number(60))
+        #expect(v?["ended"] == .bool(false))
+    }
+
     @Test func aScheduleWithoutStatedYearsIsNotReported() {
         #expect(retention.calendarExpiries(at: at("2040-01-01T00:00:00Z")).isEmpty)
     }

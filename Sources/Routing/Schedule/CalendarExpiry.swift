@@ -16,6 +16,14 @@ public struct CalendarExpiry: Sendable, Hashable, CustomStringConvertible {
 
     public var hasEnded: Bool { daysLeft < 0 }
 
+    /// `{"table", "schedule", "years", "last_day", "days_left", "ended", "message"}`: for `coverage --json`
+    /// and the engine's `health` reply.
+    public var value: Value {
+        .object([.init("table", .string(table)), .init("schedule", .string(schedule)),
+                 .init("years", .string("\(years.lowerBound)-\(years.upperBound)")), .init("last_day", .string(lastDay.description)),
+                 .init("days_left", .number(Double(daysLeft))), .init("ended", .bool(hasEnded)), .init("message", .string(description))])
+    }
+
     /// `table es-bank-directory: the holiday calendar of schedule 'office-hours' (2026-2027) ends on 2027-12-31, in 40 days; …`
     public var description: String {
         let when = hasEnded ? "ended on \(lastDay)" : "ends on \(lastDay), in \(daysLeft) day\(daysLeft == 1 ? "" : "s")"
