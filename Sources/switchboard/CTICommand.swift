@@ -28,10 +28,10 @@ struct CTICommand: AsyncParsableCommand {
     var driver = "log"
 
     @Option(help: ArgumentHelp("What the adapter has done, so nothing is done twice.", valueName: "PATH"))
-    var record = ".switchboard/cti-record.log"
+    var record = TableFiles.defaultDataDirectory + "/cti-record.log"
 
     @Option(help: ArgumentHelp("log driver: where the CSTA commands go, one JSON line each.", valueName: "PATH"))
-    var commands = ".switchboard/cti-commands.jsonl"
+    var commands = TableFiles.defaultDataDirectory + "/cti-commands.jsonl"
 
     @Option(help: ArgumentHelp("ami driver: host.", valueName: "HOST"))
     var amiHost = "127.0.0.1"
@@ -71,7 +71,7 @@ struct CTICommand: AsyncParsableCommand {
             c.port = amiPort
             c.username = amiUser
             if let file = amiSecretFile {
-                guard let secret = try? String(contentsOfFile: file, encoding: .utf8) else { throw ValidationError("cannot read \(file)") }
+                guard let secret = try? String(contentsOfFile: file, encoding: .utf8) else { throw RuntimeError("cannot read \(file)") }
                 c.secret = secret.trimmingCharacters(in: .whitespacesAndNewlines)
             }
             c.context = amiContext

@@ -8,8 +8,9 @@ struct Check: AsyncParsableCommand {
         abstract: "Validate routing tables and run their scenario files.",
         discussion: """
         Each table NAME.yaml is compiled (every error as file:line:column) and, when NAME.scenarios.yaml \
-        exists beside it, every scenario is run; a failing scenario prints one line per difference. \
-        Exits 0 only when every table is valid and every scenario passes.
+        exists beside it (or --scenarios FILE names one), every scenario is run; a failing scenario prints one \
+        line per difference. A holiday calendar (calendar_years) that ends within 90 days of --at, or has ended, \
+        is a warning. Exits 0 only when every table is valid and every scenario passes.
         """
     )
 
@@ -18,13 +19,26 @@ struct Check: AsyncParsableCommand {
 
     @OptionGroup var tableOptions: TableOptions
 
+    @Option(help: ArgumentHelp("Run this scenario file against the table (one table only), instead of NAME.scenarios.yaml beside it.", valueName: "FILE"))
+    var scenarios: String?
+
+    @Option(help: ArgumentHelp("The instant holiday calendars are checked against, ISO 8601 with an offset (default: now).", valueName: "ISO8601"))
+    var at: String?
+
+    func validate() throws {
+        if scenarios != nil, references.count != 1 {
+            throw ValidationError("--scenarios runs one scenario file against one table; name exactly one table.")
+        }
+        if let at { _ = try CLIInstant.parse(at, option: "--at") }
+    }
+
     func run() async throws {
         let paths: [String]
         if references.isEmpty {
             do {
                 paths = try TableFiles.all(in: tableOptions.tables)
             } catch {
-                throw ValidationError("cannot list tables in \(tableOptions.tables): \(error.localizedDescription)")
+                throw RuntimeError("cannot list the tables in \(tableOptions.tables): no such folder (give --tables DIR, set SWITCHBOARD_TABLES, or run from the repository root).")
             }
         } else {
             paths = references.map { TableFiles.path(for: $0, in: tableOptions.tables) }
@@ -48,7 +62,13 @@ struct Check: AsyncParsableCommand {
             }
             return false
         }
-        let scenarioPath = TableFileNames.scenarios(for: path)
+        let now = at.flatMap { try? CLIInstant.parse($0, option: "--at") } ?? CLIInstant.now
+        for expiry in table.calendarExpiries(at: now) { report("\(path): warning: \(expiry)") }
+        let scenarioPath = scenarios ?? TableFileNames.scenarios(for: path)
+        if let scenarios, !FileManager.default.fileExists(atPath: scenarios) {
+            report("\(scenarios): error: no such scenario file.")
+            return false
+        }
         guard FileManager.default.fileExists(atPath: scenarioPath) else {
             print("\(path): ok, table \(table.name) version \(table.version), \(table.topics.count) topics; no scenario file \(scenarioPath)")
             return true

@@ -26,8 +26,23 @@ struct CoverageCommand: AsyncParsableCommand {
     @Flag(help: "Also list the overlapping rules (notes).")
     var overlaps = false
 
+    @Option(help: ArgumentHelp("The instant holiday calendars are checked against, ISO 8601 with an offset (default: now).", valueName: "ISO8601"))
+    var at: String?
+
+    func validate() throws {
+        if let at { _ = try CLIInstant.parse(at, option: "--at") }
+    }
+
     func run() async throws {
-        let paths = references.isEmpty ? try TableFiles.all(in: tableOptions.tables) : references.map { TableFiles.path(for: $0, in: tableOptions.tables) }
+        let paths: [String]
+        if references.isEmpty {
+            guard let all = try? TableFiles.all(in: tableOptions.tables) else {
+                throw RuntimeError("cannot list the tables in \(tableOptions.tables): no such folder (give --tables DIR, set SWITCHBOARD_TABLES, or run from the repository root).")
+            }
+            paths = all
+        } else {
+            paths = references.map { TableFiles.path(for: $0, in: tableOptions.tables) }
+        }
         var failed = false
         for path in paths {
             let table: Table
@@ -44,10 +59,11 @@ struct CoverageCommand: AsyncParsableCommand {
             }
             let report = table.coverage
             failed = failed || report.hasBlockingFindings
+            let expiries = table.calendarExpiries(at: try at.map { try CLIInstant.parse($0, option: "--at") } ?? CLIInstant.now)
             if json {
-                print(Self.json(table, path: path))
+                print(Self.json(table, path: path, calendars: expiries))
             } else {
-                print(Self.text(table, path: path, showOverlaps: overlaps))
+                print(Self.text(table, path: path, showOverlaps: overlaps, calendars: expiries))
             }
         }
         if failed { throw ExitCode.failure }
@@ -55,7 +71,7 @@ struct CoverageCommand: AsyncParsableCommand {
 
     static func count(_ report: CoverageReport, _ kind: CoverageFinding.Kind) -> Int { report.findings.filter { $0.kind == kind }.count }
 
-    static func text(_ table: Table, path: String, showOverlaps: Bool) -> String {
+    static func text(_ table: Table, path: String, showOverlaps: Bool, calendars: [CalendarExpiry] = []) -> String {
         let r = table.coverage
         var lines = ["\(path): table \(table.name), \(r.topics.count) topics"]
         let width = max(12, (r.topics.map(\.code.count).max() ?? 0) + 2)
@@ -70,13 +86,14 @@ struct CoverageCommand: AsyncParsableCommand {
                          + "\(t.rules) rules, \(t.combinations) combinations checked, \(problems.joined(separator: ", ")), \(t.overlaps) overlaps")
         }
         for f in r.findings where f.kind != .overlap || showOverlaps { lines.append("  \(f)") }
+        for c in calendars { lines.append("  warning: \(c)") }
         let nowhere = count(r, .nowhereToGo)
         lines.append("  summary: \(count(r, .gap)) gaps, \(count(r, .unreachable)) unreachable, \(nowhere) nowhere to go, "
-                     + "\(count(r, .overlap)) overlaps, \(count(r, .windowOverlap) + count(r, .redundantOverride)) schedule warnings")
+                     + "\(count(r, .overlap)) overlaps, \(count(r, .windowOverlap) + count(r, .redundantOverride) + calendars.count) schedule warnings")
         return lines.joined(separator: "\n")
     }
 
-    static func json(_ table: Table, path: String) -> String {
+    static func json(_ table: Table, path: String, calendars: [CalendarExpiry] = []) -> String {
         let r = table.coverage
         var w = JSONWriter(capacity: 4096)
         w.object { o in
@@ -88,6 +105,9 @@ struct CoverageCommand: AsyncParsableCommand {
                     .object([.init("topic", .string(t.code)), .init("kind", .string(t.kind)), .init("rules", .number(Double(t.rules))), .init("combinations", .number(Double(t.combinations))),
                              .init("gaps", .number(Double(t.gaps))), .init("unreachable", .number(Double(t.unreachable))), .init("overlaps", .number(Double(t.overlaps)))])
                 }))
+            }
+            o.member("calendars") { w in
+                w.value(.array(calendars.map(\.value)))
             }
             o.member("findings") { w in
                 w.value(.array(r.findings.map { f in

@@ -40,7 +40,7 @@ struct DiffCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The changes that are intended (see docs/TABLES.md).", valueName: "FILE"))
     var expect: String?
 
-    @Option(help: ArgumentHelp("Example calls shown per group.", valueName: "N"))
+    @Option(help: ArgumentHelp("Example calls shown per group (0 for none).", valueName: "N"))
     var examples = 3
 
     @Flag(help: "Print the report as JSON.")
@@ -48,6 +48,7 @@ struct DiffCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard days >= 1 else { throw ValidationError("--days must be at least 1.") }
+        guard examples >= 0 else { throw ValidationError("--examples must be 0 or more.") }
         guard calls != nil || !noSweep else { throw ValidationError("--no-sweep needs --calls: there would be nothing to compare.") }
         if let from { guard CivilDate(iso: from) != nil else { throw ValidationError("--from must be a date, YYYY-MM-DD.") } }
     }
@@ -58,7 +59,7 @@ struct DiffCommand: AsyncParsableCommand {
             return try TableFiles.load(path)
         } catch {
             switch error {
-            case .notFound(let p): throw ValidationError("no table \(reference): \(p) does not exist.")
+            case .notFound(let p): throw RuntimeError("no table \(reference): \(p) does not exist; expected a name in \(tableOptions.tables)/ or a path to a .yaml file.")
             case .invalid(let errors):
                 FileHandle.standardError.write(Data("\(errors)\n".utf8))
                 throw ExitCode.failure
@@ -69,13 +70,16 @@ struct DiffCommand: AsyncParsableCommand {
     func run() async throws {
         let oldTable = try load(old), newTable = try load(new)
         let expected = try expect.map { path in
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read \(path)") }
-            do { return try ExpectedChanges(yaml: text, file: path) } catch { throw ValidationError("\(error)") }
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw RuntimeError("cannot read the expect file \(path).") }
+            do { return try ExpectedChanges(yaml: text, file: path) } catch {
+                FileHandle.standardError.write(Data("\(error)\n".utf8))
+                throw ExitCode(2)
+            }
         }
-        var diff = TableDiff(old: oldTable, new: newTable, examplesPerGroup: examples)
+        var diff = TableDiff(old: oldTable, new: newTable, examplesPerGroup: examples, expecting: expected)
         var recorded = 0, unreadable = 0
         if let calls {
-            guard let handle = FileHandle(forReadingAtPath: calls) else { throw ValidationError("cannot read \(calls)") }
+            guard let handle = FileHandle(forReadingAtPath: calls) else { throw RuntimeError("cannot read the calls file \(calls).") }
             var reader = LineReader(fd: handle.fileDescriptor)
             reader.forEachLine { line in
                 if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
@@ -96,7 +100,7 @@ struct DiffCommand: AsyncParsableCommand {
                 swept += 1
             }
         }
-        let unexpected = diff.groups.filter { expected?.expects($0) != true }
+        let unexpected = diff.groups.filter { $0.expected != true }
         if json {
             print(jsonReport(diff, recorded: recorded, swept: swept, unexpected: unexpected.count))
         } else {
@@ -120,7 +124,7 @@ struct DiffCommand: AsyncParsableCommand {
         }
         lines.append("\(d.changed) calls changed, in \(d.groups.count) group(s):")
         for g in d.groups.sorted(by: { $0.count > $1.count }) {
-            let mark = expected.map { $0.expects(g) ? " (expected)" : " (UNEXPECTED)" } ?? ""
+            let mark = g.expected.map { $0 ? " (expected)" : " (UNEXPECTED)" } ?? ""
             lines.append("  \(g.topic): \(g.ruleBefore) → \(g.ruleAfter)  [\(g.fields.joined(separator: ", "))]  \(g.count) call(s)\(mark)")
             for e in g.examples { lines.append("      " + describe(e, zone: d.new.zone)) }
         }

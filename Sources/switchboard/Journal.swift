@@ -18,7 +18,7 @@ struct JournalCommand: AsyncParsableCommand {
         )
 
         @Option(help: ArgumentHelp("The engine's data folder.", valueName: "DIR"))
-        var data = ".switchboard"
+        var data = TableFiles.defaultDataDirectory
 
         @Option(help: ArgumentHelp("Only the calls decided by this table.", valueName: "NAME"))
         var table: String?
@@ -28,7 +28,7 @@ struct JournalCommand: AsyncParsableCommand {
 
         func run() async throws {
             let path = (data as NSString).appendingPathComponent("journal.jsonl")
-            guard let handle = FileHandle(forReadingAtPath: path) else { throw ValidationError("no journal at \(path)") }
+            guard let handle = FileHandle(forReadingAtPath: path) else { throw RuntimeError("no journal at \(path)") }
             let out = OutputBuffer()
             var reader = LineReader(fd: handle.fileDescriptor)
             var withoutCall = 0

@@ -23,7 +23,7 @@ struct Keygen: AsyncParsableCommand {
         }
         let secretPath = out + ".key", publicPath = out + ".pub"
         guard FileManager.default.createFile(atPath: secretPath, contents: Data((pair.secretKey + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw ValidationError("cannot write \(secretPath)")
+            throw RuntimeError("cannot write \(secretPath)")
         }
         try (pair.publicKey + "\n").write(toFile: publicPath, atomically: true, encoding: .utf8)
         print("wrote \(secretPath) (secret, keep it private) and \(publicPath) (public: \(pair.publicKey))")
@@ -32,7 +32,7 @@ struct Keygen: AsyncParsableCommand {
 
 /// Reads a Z85 key file: the first line that is not blank or a `#` comment.
 func readKeys(_ path: String, what: String) throws -> [String] {
-    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read \(what) \(path)") }
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw RuntimeError("cannot read \(what) \(path)") }
     let keys = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
     for key in keys where CurveKeyPair.decode(key) == nil {
         throw ValidationError("\(path): '\(key)' is not a CURVE key (40 characters of Z85, as switchboard keygen writes)")

@@ -32,11 +32,15 @@ struct Route: AsyncParsableCommand {
     @Flag(name: .long, help: "Read JSON lines {\"at\"?, \"call\"} from stdin; write one decision or error per line.")
     var batch = false
 
+    @Flag(name: .long, help: "Print the decision for people (indented text) instead of JSON; not with --batch.")
+    var pretty = false
+
     @Option(name: .long, help: ArgumentHelp("Keep playbook sessions in this file (the engine's is DATA/sessions.jsonl; not while it runs). Without it, sessions last for this command only.", valueName: "PATH"))
     var sessions: String?
 
     func validate() throws {
         guard batch != (call != nil) else { throw ValidationError("give exactly one of --call JSON|- and --batch.") }
+        guard !(pretty && batch) else { throw ValidationError("--pretty prints one decision for people; --batch writes JSON lines for programs.") }
     }
 
     func run() async throws {
@@ -60,14 +64,26 @@ struct Route: AsyncParsableCommand {
             }
         }
         let operations = Operations(ctiIncident: ctiIncident)
-        let now = Instant(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded()))
+        let now = CLIInstant.now
+        var defaultAt = now
+        if let at {
+            do throws(InputError) { defaultAt = try Wire.instant(at, field: "at") } catch { throw refuse(error) }
+        }
         var sessionFile: SessionFile?
         if let sessions {
+            let folder = (sessions as NSString).deletingLastPathComponent
+            var isFolder: ObjCBool = false
+            guard folder.isEmpty || (FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) && isFolder.boolValue) else {
+                throw RuntimeError("--sessions \(sessions): the folder \(folder) does not exist; create it first (mkdir -p \(folder)).")
+            }
+            // Finished sessions are dropped by the instant the calls are decided at, not the wall clock, so
+            // replaying a past day keeps them; a batch without --at decides at each line's own instant, so
+            // nothing is dropped.
+            let retention = batch && at == nil ? Int64(100 * 365 * 24 * 3600) : SessionFile.defaultRetention
             do {
-                sessionFile = try SessionFile(path: sessions, now: now, logger: Logger(label: "switchboard.route"))
+                sessionFile = try SessionFile(path: sessions, retentionSeconds: retention, now: defaultAt, logger: Logger(label: "switchboard.route"))
             } catch {
-                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-                throw ExitCode.failure
+                throw RuntimeError("--sessions \(sessions): \(error)")
             }
         }
         var book = sessionFile?.loaded ?? SessionBook()
@@ -85,10 +101,6 @@ struct Route: AsyncParsableCommand {
             book.commit()
             return decision
         }
-        var defaultAt = now
-        if let at {
-            do throws(InputError) { defaultAt = try Wire.instant(at, field: "at") } catch { throw refuse(error) }
-        }
         if batch {
             var reader = LineReader()
             var w = JSONWriter(capacity: 2048)
@@ -96,7 +108,10 @@ struct Route: AsyncParsableCommand {
                 if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }  // blank lines carry no call
                 w = JSONWriter(capacity: 2048)
                 do throws(InputError) {
-                    let item = try Wire.decodeBatchLine(line)
+                    let item: Wire.BatchLine
+                    do throws(InputError) { item = try Wire.decodeBatchLine(line) } catch {
+                        throw Route.explain(error, text: line, expectation: "each line must be a JSON object {\"at\"?, \"call\"}")
+                    }
                     Wire.encode(try decide(item.call, at: item.at ?? defaultAt), into: &w)
                 } catch {
                     Wire.encode(error, into: &w)
@@ -115,10 +130,65 @@ struct Route: AsyncParsableCommand {
             text = Array(call!.utf8)
         }
         do throws(InputError) {
-            let decision = try decide(try Wire.decodeCall(text), at: defaultAt)
-            out.line(Wire.encode(decision))
+            let parsed: Call
+            do throws(InputError) { parsed = try Wire.decodeCall(text) } catch {
+                throw Route.explain(error, text: text, expectation: "the call must be a JSON object, like {\"call_id\": \"c-1\", \"topic\": \"…\"}")
+            }
+            let decision = try decide(parsed, at: defaultAt)
+            out.line(pretty ? Route.pretty(Wire.encode(decision)) : Wire.encode(decision))
         } catch {
             throw refuse(error)
         }
+    }
+
+    /// When the text is not JSON at all (`not json`), says what was expected instead of the reader's
+    /// "expected null at byte 0"; other errors are returned as they are.
+    static func explain(_ error: InputError, text: some Collection<UInt8>, expectation: String) -> InputError {
+        guard error.code == .badJSON, let first = text.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }),
+              first != UInt8(ascii: "{") else { return error }
+        let start = String(decoding: Array(text.prefix(24)), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return InputError(.badJSON, "\(expectation); got \"\(start)\(text.count > 24 ? "…" : "")\", which is not JSON.")
+    }
+
+    /// A decision for people: one `key: value` line per member, lists one item a line, nulls and empty lists left out.
+    static func pretty(_ json: String) -> String {
+        guard let value = try? JSONReader.parse(Array(json.utf8)) else { return json }
+        var lines: [String] = []
+        func scalar(_ v: Value) -> String {
+            switch v {
+            case .string(let s): return s
+            case .null: return "—"
+            default:
+                var w = JSONWriter(capacity: 64)
+                w.value(v)
+                return w.string
+            }
+        }
+        func render(_ v: Value, indent: String) {
+            guard case .object(let members) = v else { return }
+            for m in members {
+                switch m.value {
+                case .null: continue
+                case .array(let items) where items.isEmpty: continue
+                case .array(let items):
+                    lines.append("\(indent)\(m.key):")
+                    for item in items {
+                        if case .object = item {
+                            lines.append("\(indent)  -")
+                            render(item, indent: indent + "    ")
+                        } else {
+                            lines.append("\(indent)  - \(scalar(item))")
+                        }
+                    }
+                case .object:
+                    lines.append("\(indent)\(m.key):")
+                    render(m.value, indent: indent + "  ")
+                default:
+                    lines.append("\(indent)\(m.key): \(scalar(m.value))")
+                }
+            }
+        }
+        render(value, indent: "")
+        return lines.joined(separator: "\n")
     }
 }

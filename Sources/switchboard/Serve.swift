@@ -15,8 +15,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Folder of routing tables to serve.", valueName: "DIR"))
     var tables = TableFiles.defaultDirectory
 
-    @Option(help: ArgumentHelp("Folder for the journal and state.", valueName: "DIR"))
-    var data = ".switchboard"
+    @Option(help: ArgumentHelp("Folder for the journal and state; $SWITCHBOARD_DATA sets the default.", valueName: "DIR"))
+    var data = TableFiles.defaultDataDirectory
 
     @Option(help: ArgumentHelp("Query endpoint (ROUTER).", valueName: "EP"))
     var query = "tcp://127.0.0.1:5570"

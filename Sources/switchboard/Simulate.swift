@@ -57,7 +57,7 @@ struct Simulate: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard let text = try? String(contentsOfFile: mix, encoding: .utf8) else { throw ValidationError("cannot read the mix \(mix)") }
+        guard let text = try? String(contentsOfFile: mix, encoding: .utf8) else { throw RuntimeError("cannot read the mix \(mix)") }
         let callMix: CallMix
         do {
             callMix = try CallMix(yaml: text, file: mix)

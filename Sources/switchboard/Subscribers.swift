@@ -97,7 +97,7 @@ struct RecorderCommand: AsyncParsableCommand {
     @OptionGroup var subscriber: SubscriberOptions
 
     @Option(help: ArgumentHelp("The SQLite file.", valueName: "PATH"))
-    var db = ".switchboard/comments.sqlite"
+    var db = TableFiles.defaultDataDirectory + "/comments.sqlite"
 
     func run() async throws {
         let logger = subscriber.logger("switchboard.recorder")
@@ -120,14 +120,14 @@ struct CommentsCommand: AsyncParsableCommand {
     )
 
     @Option(help: ArgumentHelp("The recorder's SQLite file.", valueName: "PATH"))
-    var db = ".switchboard/comments.sqlite"
+    var db = TableFiles.defaultDataDirectory + "/comments.sqlite"
 
     @Option(help: ArgumentHelp("Only the comments of this call.", valueName: "ID"))
     var call: String?
 
     func run() async throws {
         guard FileManager.default.fileExists(atPath: db) else {
-            throw ValidationError("no comment store at \(db); run switchboard recorder first, or give --db.")
+            throw RuntimeError("no comment store at \(db); run switchboard recorder first, or give --db.")
         }
         let store = try CommentStore(path: db)
         let out = OutputBuffer()

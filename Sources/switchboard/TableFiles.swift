@@ -1,11 +1,19 @@
+import ArgumentParser
 import Foundation
 import Routing
+import Wire
 
 /// Finds, reads and compiles table files: the CLI's side of loading, since `Routing` reads no files.
 enum TableFiles {
     /// `$SWITCHBOARD_TABLES`, else `routing-tables` in the working directory.
     static var defaultDirectory: String {
-        ProcessInfo.processInfo.environment["SWITCHBOARD_TABLES"] ?? "routing-tables"
+        ProcessInfo.processInfo.environment["SWITCHBOARD_TABLES"].flatMap { $0.isEmpty ? nil : $0 } ?? "routing-tables"
+    }
+
+    /// `$SWITCHBOARD_DATA`, else `.switchboard` in the working directory: the engine's journal and sessions,
+    /// the recorder's comments, the CTI adapter's records.
+    static var defaultDataDirectory: String {
+        ProcessInfo.processInfo.environment["SWITCHBOARD_DATA"].flatMap { $0.isEmpty ? nil : $0 } ?? ".switchboard"
     }
 
     /// A path if `reference` names an existing file, else `DIR/NAME.yaml`.
@@ -39,6 +47,20 @@ enum TableFiles {
             return try TableLoader.load(yaml: text, file: path)
         } catch {
             throw .invalid(error)
+        }
+    }
+}
+
+/// Instants given on the command line (`--at`), and the wall clock for commands that default to it.
+enum CLIInstant {
+    static var now: Instant { Instant(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded())) }
+
+    /// An ISO 8601 instant with an offset; a bad one is a `ValidationError` naming the option.
+    static func parse(_ text: String, option: String) throws -> Instant {
+        do throws(InputError) {
+            return try Wire.instant(text, field: option)
+        } catch {
+            throw ValidationError("\(option) must be an instant with an offset, like 2026-11-23T10:00:00+01:00 (got \"\(text)\").")
         }
     }
 }

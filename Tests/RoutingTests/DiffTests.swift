@@ -12,8 +12,8 @@ struct DiffTests {
         return try TableLoader.load(yaml: text, file: "new.yaml")
     }
 
-    func run(_ new: Table, from: String = "2026-11-23", days: Int = 7) -> TableDiff {
-        var diff = TableDiff(old: retention, new: new, examplesPerGroup: 50)
+    func run(_ new: Table, from: String = "2026-11-23", days: Int = 7, examples: Int = 50, expecting: ExpectedChanges? = nil) -> TableDiff {
+        var diff = TableDiff(old: retention, new: new, examplesPerGroup: examples, expecting: expecting)
         for input in Sweep.inputs(old: retention, new: new, from: CivilDate(iso: from)!, days: days) { diff.compare(input.call, at: input.at) }
         return diff
     }
@@ -125,13 +125,48 @@ struct DiffTests {
     }
 
     @Test func expectedChangesGateTheDiff() throws {
-        let diff = run(try variant([("when_closed: {transfer: duty-supervisor}", "when_closed: {case: bo-retention-transfer}")]))
-        let exact = try ExpectedChanges(yaml: "- {topic: key_account_request, fields: [action, target, case, via, mode]}", file: "e.yaml")
-        #expect(diff.groups.allSatisfy(exact.expects))
-        let narrower = try ExpectedChanges(yaml: "- {topic: key_account_request, fields: [target]}", file: "e.yaml")
-        #expect(!diff.groups.allSatisfy(narrower.expects))
-        let otherTopic = try ExpectedChanges(yaml: "- {topic: termination}", file: "e.yaml")
-        #expect(!diff.groups.allSatisfy(otherTopic.expects))
+        let new = try variant([("when_closed: {transfer: duty-supervisor}", "when_closed: {case: bo-retention-transfer}")])
+        func expected(_ yaml: String) throws -> [Bool?] { run(new, expecting: try ExpectedChanges(yaml: yaml, file: "e.yaml")).groups.map(\.expected) }
+        #expect(try expected("- {topic: key_account_request, fields: [action, target, case, via, mode]}") == [true])
+        #expect(try expected("- {topic: key_account_request, fields: [target]}") == [false])
+        #expect(try expected("- {topic: termination}") == [false])
+        #expect(try expected("- {topic: \"*\", fields: [action, target, case, via, mode]}") == [true])
+        #expect(run(new).groups.map(\.expected) == [nil])
+    }
+
+    /// Issue 14: an entry without a topic approved every change; now it must say `topic: "*"`.
+    @Test(arguments: ["- {fields: [action]}", "- {}", "- {rule_after: key_account_request.transfer}"])
+    func anExpectedChangeWithoutATopicIsRefused(_ yaml: String) {
+        #expect {
+            _ = try ExpectedChanges(yaml: yaml, file: "e.yaml")
+        } throws: { error in
+            "\(error)".contains("names no topic, so it would approve every change; give its topic, or topic: \"*\"")
+        }
+    }
+
+    /// A change expected only within a time window: the same kind of change outside it is unexpected.
+    @Test func anExpectedChangeWithinAWindow() throws {
+        let new = try variant([("when_closed: {transfer: duty-supervisor}", "when_closed: {case: bo-retention-transfer}")])
+        // The key-account change happens only while the retention line is closed, 23:50-04:00 Moscow.
+        let night = run(new, expecting: try ExpectedChanges(yaml: "- {topic: key_account_request, hours: \"23:50-04:00\"}", file: "e.yaml"))
+        #expect(night.groups.map(\.expected) == [true])
+        // Recorded calls at 23:55 and 03:00: a window of the evening only expects the first.
+        var evening = TableDiff(old: retention, new: new, expecting: try ExpectedChanges(yaml: "- {topic: key_account_request, hours: \"23:50-24:00\"}", file: "e.yaml"))
+        let call = try Call(value: .object([.init("call_id", .string("k")), .init("topic", .string("key_account_request")),
+                                            .init("customer", .object([.init("region", .string("moscow"))]))]))
+        evening.compare(call, at: at("2026-11-23T23:55:00+03:00"))
+        evening.compare(call, at: at("2026-11-24T03:00:00+03:00"))
+        #expect(evening.groups.map(\.expected) == [true, false])
+        #expect(evening.groups.map(\.count) == [1, 1])
+        let later = run(new, expecting: try ExpectedChanges(yaml: "- {topic: key_account_request, from: \"2026-12-01T00:00:00+03:00\"}", file: "e.yaml"))
+        #expect(later.groups.map(\.expected) == [false])
+    }
+
+    @Test func zeroExamplesKeepsNone() throws {
+        let diff = run(try variant([("when_closed: {transfer: duty-supervisor}", "when_closed: {case: bo-retention-transfer}")]), examples: 0)
+        #expect(diff.groups.count == 1)
+        #expect(diff.groups[0].count > 0)
+        #expect(diff.groups[0].examples.isEmpty)
     }
 }
 

@@ -193,3 +193,45 @@ struct TableLoaderTests {
         #expect(SHA256.hex(of: Array(input.utf8)) == digest)
     }
 }
+
+/// One mistake, one error: a reference to a declaration that failed to compile is not reported again.
+struct CascadeTests {
+    @Test func aBadKeyInAScheduleIsTheOnlyError() throws {
+        let text = try bundledTableText("retention-ru").replacingOccurrences(of: "        hours: \"04:00-23:50\"\n",
+                                                                               with: "        hours: \"04:00-23:50\"\n        hour: \"x\"\n")
+        let errors = loadErrors(text)
+        #expect(errors.count == 1, "\(errors)")
+        #expect(errors.first?.message.contains("unknown key 'hour' in a weekly entry of schedule 'retention-hours'") == true)
+    }
+
+    @Test func aBadTargetAndABadCaseAreReportedWhereTheyAreNotWhereTheyAreUsed() {
+        let errors = loadErrors("""
+        table: t
+        time_zone: Europe/Madrid
+        targets:
+          desk: {name: Desk, address: "1", mode: sideways}
+        cases:
+          back: {category: "Back", priority: high}
+        topics:
+          t:
+            facts: {ok: bool}
+            rules:
+              - {id: t.go, when: {facts.ok: true}, transfer: desk}
+              - {id: t.case, case: back}
+        """)
+        #expect(errors.map(\.message) == ["mode of target 'desk' must be blind or warm.", "priority of case 'back' must be normal or urgent."])
+    }
+
+    @Test func anUndeclaredTargetIsStillReported() {
+        let errors = loadErrors("""
+        table: t
+        time_zone: Europe/Madrid
+        topics:
+          t:
+            rules:
+              - {id: t.go, transfer: nowhere}
+        """)
+        #expect(errors.count == 1)
+        #expect(errors.first?.message.contains("unknown target 'nowhere'") == true)
+    }
+}

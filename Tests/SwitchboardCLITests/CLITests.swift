@@ -21,11 +21,12 @@ struct CLI {
         var lines: [String] { stdout.split(separator: "\n").map(String.init) }
     }
 
-    static func run(_ arguments: [String], stdin: String = "", directory: URL = root) throws -> Result {
+    static func run(_ arguments: [String], stdin: String = "", directory: URL = root, environment: [String: String] = [:]) throws -> Result {
         let p = Process()
         p.executableURL = executable
         p.arguments = arguments
         p.currentDirectoryURL = directory
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         let input = Pipe(), output = Pipe(), error = Pipe()
         p.standardInput = input
         p.standardOutput = output
@@ -188,6 +189,111 @@ struct CheckCommandTests {
         #expect(r.status != 0)
         #expect(r.stderr.contains("retention-ru.scenarios.yaml:3:5: scenario 'wrong target on purpose': target: expected \"equipment-experts\", got \"retention\""), "\(r.stderr)")
         #expect(r.stdout.contains("0 of 1 scenarios passed"))
+    }
+}
+
+/// Issue 14, "first use of the command line": what a new operator trips over.
+struct FirstUseTests {
+    @Test(arguments: [
+        (["route", "--tabel", "retention-ru", "--call", "{}"], "unknown option '--tabel' for switchboard route. Did you mean '--table'?"),
+        (["route", "--table", "retention-ru", "--cal", "{}"], "unknown option '--cal' for switchboard route. Did you mean '--call'?"),
+        (["rout", "--table", "retention-ru"], "'rout' is not a command of switchboard. Did you mean 'route'?"),
+        (["chek"], "Did you mean 'check'?"),
+        (["journal", "exprot"], "'exprot' is not a command of switchboard journal. Did you mean 'export'?"),
+        (["simulate", "--query", "127.0.0.1:6570"], "--query 127.0.0.1:6570 is not a ZeroMQ endpoint: it needs its transport, like tcp://127.0.0.1:6570."),
+        (["serve", "--control=127.0.0.1:6573"], "--control 127.0.0.1:6573 is not a ZeroMQ endpoint"),
+    ])
+    func aTypoIsNamedWithASuggestion(_ arguments: [String], _ message: String) throws {
+        let r = try CLI.run(arguments)
+        #expect(r.status == 64)
+        #expect(r.stderr.contains(message), "\(r.stderr)")
+        #expect(!r.stderr.contains("Missing expected argument") && !r.stderr.contains("give exactly one of"))
+        #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+    }
+
+    @Test(arguments: [
+        (["comments", "--db", "/nonexistent/comments.sqlite"], "no comment store at /nonexistent/comments.sqlite"),
+        (["check", "--tables", "/nonexistent-tables"], "cannot list the tables in /nonexistent-tables"),
+        (["coverage", "--tables", "/nonexistent-tables"], "cannot list the tables in /nonexistent-tables"),
+        (["diff", "retention-ru", "/nonexistent/new.yaml"], "no table /nonexistent/new.yaml: /nonexistent/new.yaml does not exist"),
+        (["journal", "export", "--data", "/nonexistent-data"], "no journal at"),
+        (["route", "--table", "es-fraud-alerts", "--sessions", "/nonexistent-folder/sessions.jsonl", "--call", "{}"],
+         "--sessions /nonexistent-folder/sessions.jsonl: the folder /nonexistent-folder does not exist"),
+    ])
+    func aRuntimeFailureIsOneLineAndExit1(_ arguments: [String], _ message: String) throws {
+        let r = try CLI.run(arguments)
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(r.stderr.hasPrefix("error: ") && r.stderr.contains(message), "\(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        #expect(!r.stderr.contains("Usage:"))
+    }
+
+    @Test func notJSONSaysAnObjectWasExpected() throws {
+        let r = try CLI.run(["route", "--table", "retention-ru", "--call", "not json"])
+        #expect(r.status == 2)
+        let e = try JSONReader.parse(r.stdout.trimmingCharacters(in: .newlines))
+        #expect(e["error"]?["code"] == .string("bad_json"))
+        #expect(e["error"]?["message"] == .string(#"the call must be a JSON object, like {"call_id": "c-1", "topic": "…"}; got "not json", which is not JSON."#))
+    }
+
+    @Test func prettyIsForPeople() throws {
+        let r = try CLI.run(["route", "--table", "retention-ru", "--at", "2026-11-22T20:49:00Z", "--pretty",
+                             "--call", #"{"call_id":"c-1","topic":"termination","facts":{"insists":true}}"#])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.hasPrefix("action: transfer\ntarget:\n  id: retention\n"), "\(r.stdout)")
+        #expect(r.stdout.contains("phrases:\n  - Для решения вопроса потребуется помощь старшего специалиста."))
+        #expect(r.stdout.contains("\ntrace:\n  - topic=termination\n"))
+        #expect(!r.stdout.contains("procedure") && !r.stdout.contains("{"))
+        #expect(try CLI.run(["route", "--table", "retention-ru", "--pretty", "--batch"]).status == 64)
+    }
+
+    /// Defaults are relative to the working directory; the environment names them from anywhere.
+    @Test func tablesAndDataFromTheEnvironment() throws {
+        let elsewhere = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: elsewhere) }
+        let lost = try CLI.run(["check", "cn-card-service"], directory: elsewhere)
+        #expect(lost.status == 1)
+        let found = try CLI.run(["check", "cn-card-service"], directory: elsewhere,
+                                environment: ["SWITCHBOARD_TABLES": CLI.root.appendingPathComponent("routing-tables").path])
+        #expect(found.status == 0, "\(found.stderr)")
+        #expect(found.stdout.contains("scenarios passed"))
+        let data = elsewhere.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        let comments = try CLI.run(["comments"], directory: elsewhere, environment: ["SWITCHBOARD_DATA": data.path])
+        #expect(comments.stderr.contains("no comment store at \(data.path)/comments.sqlite"), "\(comments.stderr)")
+    }
+}
+
+/// `check --scenarios FILE` and the holiday-calendar warnings of check and coverage.
+struct CheckOptionsTests {
+    @Test func aCandidateTableRunsTheScenariosNamed() throws {
+        let dir = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let candidate = dir.appendingPathComponent("candidate.yaml")
+        try FileManager.default.copyItem(at: CLI.root.appendingPathComponent("routing-tables/cn-card-service.yaml"), to: candidate)
+        let alone = try CLI.run(["check", candidate.path])
+        #expect(alone.stdout.contains("no scenario file"))
+        let r = try CLI.run(["check", candidate.path, "--scenarios", "routing-tables/cn-card-service.scenarios.yaml"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("39 of 39 scenarios passed"), "\(r.stdout)")
+        #expect(try CLI.run(["check", "--scenarios", "routing-tables/cn-card-service.scenarios.yaml"]).status == 64)
+        let missing = try CLI.run(["check", candidate.path, "--scenarios", dir.appendingPathComponent("none.yaml").path])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("no such scenario file"))
+    }
+
+    @Test func aCalendarEndingWithin90DaysIsAWarning() throws {
+        let soon = try CLI.run(["check", "es-bank-directory", "--at", "2027-11-01T12:00:00+01:00"])
+        #expect(soon.status == 0)
+        #expect(soon.stderr.contains("warning: table es-bank-directory: the holiday calendar of schedule 'online-support-hours' (2026-2027) ends on 2027-12-31, in 60 days"), "\(soon.stderr)")
+        let ended = try CLI.run(["coverage", "es-bank-directory", "--at", "2028-01-06T12:00:00+01:00"])
+        #expect(ended.status == 0)
+        #expect(ended.stdout.contains("warning: table es-bank-directory: the holiday calendar of schedule 'office-hours' (2026-2027) ended on 2027-12-31"))
+        let json = try CLI.run(["coverage", "es-bank-directory", "--json", "--at", "2028-01-06T12:00:00+01:00"])
+        let report = try JSONReader.parse(json.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        if case .array(let calendars)? = report["calendars"] { #expect(calendars.count == 6) } else { Issue.record("no calendars in \(json.stdout)") }
+        let quiet = try CLI.run(["check", "es-bank-directory", "--at", "2026-11-23T12:00:00+01:00"])
+        #expect(!quiet.stderr.contains("warning"))
     }
 }
 

@@ -89,3 +89,58 @@ import Wire
         #expect(r.stdout.contains("50 calls changed, in 1 group(s)"), "\(r.stdout)")
     }
 }
+
+/// The README's `diff` walk-through runs as written, and `diff`'s first-use fixes.
+struct DiffWalkThroughTests {
+    @Test func theReadmeWalkThroughRuns() throws {
+        let readme = try String(contentsOf: CLI.root.appendingPathComponent("README.md"), encoding: .utf8)
+        guard let marker = readme.range(of: "<!-- diff walk-through -->\n```sh\n"),
+              let end = readme.range(of: "\n```", range: marker.upperBound..<readme.endIndex) else {
+            Issue.record("README.md has no diff walk-through block")
+            return
+        }
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let script = String(readme[marker.upperBound..<end.lowerBound])
+            .replacingOccurrences(of: ".build/release/switchboard", with: CLI.executable.path)
+            .replacingOccurrences(of: "/tmp/candidate", with: folder.path)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = ["-c", script]
+        p.currentDirectoryURL = CLI.root
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let errors = CLI.ErrorCollector(err.fileHandleForReading)
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        let stderr = errors.text()
+        #expect(p.terminationStatus == 0, "\(stdout)\(stderr)")
+        #expect(stdout.contains("116 of 117 scenarios passed"), "\(stdout)")
+        #expect(stderr.split(separator: "\n").filter { $0.contains("scenario 'key_account_request: retention closed: duty supervisor, warm'") }.count == 3, "\(stderr)")
+        #expect(stdout.contains("10 calls changed, in 1 group(s):"))
+        #expect(stdout.contains("[action, target, case, via, mode]  10 call(s) (expected)"), "\(stdout)")
+    }
+
+    @Test func examplesZeroPrintsNone() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let text = try String(contentsOf: CLI.root.appendingPathComponent("routing-tables/retention-ru.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "when_closed: {transfer: duty-supervisor}", with: "when_closed: {case: bo-retention-transfer}")
+        let new = folder.appendingPathComponent("new.yaml")
+        try text.write(to: new, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["diff", "retention-ru", new.path, "--from", "2026-11-23", "--examples", "0"])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("10 call(s)"))
+        #expect(!r.stdout.contains("before:"), "\(r.stdout)")
+        // An expected change without a topic is refused (exit 2), not read as "anything may change".
+        let expect = folder.appendingPathComponent("expect.yaml")
+        try "- {fields: [action, target, case, via, mode]}\n".write(to: expect, atomically: true, encoding: .utf8)
+        let refused = try CLI.run(["diff", "retention-ru", new.path, "--from", "2026-11-23", "--expect", expect.path])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("expected change 1 names no topic, so it would approve every change"), "\(refused.stderr)")
+        try "- {topic: \"*\", fields: [action, target, case, via, mode]}\n".write(to: expect, atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["diff", "retention-ru", new.path, "--from", "2026-11-23", "--expect", expect.path]).status == 0)
+    }
+}

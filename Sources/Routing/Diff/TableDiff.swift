@@ -73,6 +73,9 @@ public struct TableDiff: Sendable {
         public let ruleBefore: String
         public let ruleAfter: String
         public let fields: [String]
+        /// Whether these changes are among those meant (``ExpectedChanges``); nil when no expectations were given.
+        /// A kind of change expected only at some hours is two groups: those calls, and the others.
+        public let expected: Bool?
         public internal(set) var count: Int
         public internal(set) var examples: [Change]
     }
@@ -80,15 +83,18 @@ public struct TableDiff: Sendable {
     public private(set) var evaluated = 0
     public private(set) var changed = 0
     public private(set) var groups: [Group] = []
-    private var groupIndex: [String: Int] = [:]
+    private var groupIndex: [[String]: Int] = [:]
     let examplesPerGroup: Int
+    let expectations: ExpectedChanges?
     public let old: Table
     public let new: Table
 
-    public init(old: Table, new: Table, examplesPerGroup: Int = 3) {
+    /// - Parameter examplesPerGroup: example calls kept per group (0 keeps none).
+    public init(old: Table, new: Table, examplesPerGroup: Int = 3, expecting expectations: ExpectedChanges? = nil) {
         self.old = old
         self.new = new
-        self.examplesPerGroup = examplesPerGroup
+        self.examplesPerGroup = max(0, examplesPerGroup)
+        self.expectations = expectations
     }
 
     /// Decides `call` at `at` with both versions and records the change, if any.
@@ -101,14 +107,16 @@ public struct TableDiff: Sendable {
         changed += 1
         let ruleBefore = before.rule ?? "error \(before.error ?? "")"
         let ruleAfter = after.rule ?? "error \(after.error ?? "")"
-        let key = "\(call.topic)\u{1}\(ruleBefore)\u{1}\(ruleAfter)\u{1}\(fields.joined(separator: ","))"
+        let expected = expectations?.expects(topic: call.topic, ruleBefore: ruleBefore, ruleAfter: ruleAfter, fields: fields, at: at, zone: new.zone)
+        let key = [call.topic, ruleBefore, ruleAfter, fields.joined(separator: ","), expected.map { "\($0)" } ?? ""]
+        let change = Change(call: call, at: at, before: before, after: after)
         if let i = groupIndex[key] {
             groups[i].count += 1
-            if groups[i].examples.count < examplesPerGroup { groups[i].examples.append(Change(call: call, at: at, before: before, after: after)) }
+            if groups[i].examples.count < examplesPerGroup { groups[i].examples.append(change) }
         } else {
             groupIndex[key] = groups.count
-            groups.append(Group(topic: call.topic, ruleBefore: ruleBefore, ruleAfter: ruleAfter, fields: fields, count: 1,
-                                examples: [Change(call: call, at: at, before: before, after: after)]))
+            groups.append(Group(topic: call.topic, ruleBefore: ruleBefore, ruleAfter: ruleAfter, fields: fields, expected: expected, count: 1,
+                                examples: examplesPerGroup > 0 ? [change] : []))
         }
     }
 }
@@ -116,44 +124,98 @@ public struct TableDiff: Sendable {
 /// Changes that are meant to happen, from an `--expect` file:
 ///
 /// ```yaml
-/// - topic: termination                 # each key is optional; all given must match
-///   rule_before: termination.insists
+/// - topic: termination                 # required: a topic, or "*" for any (said explicitly)
+///   rule_before: termination.insists   # the other keys are optional; all given must match
 ///   rule_after: termination.insists
 ///   fields: [action, case, target]     # the change may touch only these
+///   hours: "23:50-04:00"               # only calls at these wall-clock hours of the new table's zone
+///   from: "2026-12-01T00:00:00+03:00"  # only calls from this instant …
+///   until: "2027-01-01T00:00:00+03:00" # … and before this one
 /// ```
+/// An entry without `topic` is refused rather than read as "any change", so a forgotten key cannot
+/// approve every change.
 public struct ExpectedChanges: Sendable {
     struct Entry: Sendable {
+        /// nil: any topic (`"*"`).
         let topic: String?
         let ruleBefore: String?
         let ruleAfter: String?
         let fields: Set<String>?
+        /// Minutes of the local day, half-open; `close <= open` crosses midnight.
+        let hours: (open: Int, close: Int)?
+        let from: Instant?
+        let until: Instant?
     }
 
     let entries: [Entry]
+    static let keys = ["topic", "rule_before", "rule_after", "fields", "hours", "from", "until"]
 
     public init(yaml text: String, file: String) throws(TableErrors) {
-        let value = try YAMLDocument.value(yaml: text, file: file)
-        guard case .array(let items) = value else {
-            throw TableErrors([TableError(SourceMark(file: file, line: 1, column: 1), "an expect file is a list of {topic, rule_before, rule_after, fields}.")])
-        }
         var entries: [Entry] = []
-        for item in items {
-            guard case .object(let members) = item,
-                  members.allSatisfy({ ["topic", "rule_before", "rule_after", "fields"].contains($0.key) }) else {
-                throw TableErrors([TableError(SourceMark(file: file, line: 1, column: 1), "each expected change has only topic, rule_before, rule_after and fields.")])
+        var errors: [TableError] = []
+        do throws(TableError) {
+            let root = try YAMLNode.parse(text, file: file)
+            guard case .sequence = root.node else {
+                throw root.error("an expect file is a list of {topic, rule_before, rule_after, fields, hours, from, until}.")
             }
-            var fields: Set<String>?
-            if case .array(let list)? = item["fields"] { fields = Set(list.map(\.text)) }
-            entries.append(Entry(topic: item["topic"]?.text, ruleBefore: item["rule_before"]?.text, ruleAfter: item["rule_after"]?.text, fields: fields))
+            for (i, item) in try root.sequence("the expect file").enumerated() {
+                do throws(TableError) {
+                    entries.append(try ExpectedChanges.entry(item, number: i + 1))
+                } catch {
+                    errors.append(error)
+                }
+            }
+        } catch {
+            errors.append(error)
         }
+        guard errors.isEmpty else { throw TableErrors(errors) }
         self.entries = entries
     }
 
-    /// Whether a group of changes is one of those meant.
-    public func expects(_ group: TableDiff.Group) -> Bool {
+    private static func entry(_ item: YAMLNode, number: Int) throws(TableError) -> Entry {
+        let what = "expected change \(number)"
+        let f = try item.fields(what, allowed: keys)
+        guard let topicNode = f["topic"] else {
+            throw item.error("\(what) names no topic, so it would approve every change; give its topic, or topic: \"*\" to accept a change in any topic.")
+        }
+        let topic = try topicNode.string("topic")
+        var hours: (Int, Int)?
+        if let h = f["hours"] {
+            let text = try h.string("hours")
+            let parts = text.split(separator: "-").map { $0.split(separator: ":").compactMap { Int($0) } }
+            guard parts.count == 2, parts.allSatisfy({ $0.count == 2 && (0...24).contains($0[0]) && (0...59).contains($0[1]) }) else {
+                throw h.error("hours of \(what) must be a window HH:MM-HH:MM in the new table's time zone, like \"23:50-04:00\".")
+            }
+            hours = (parts[0][0] * 60 + parts[0][1], parts[1][0] * 60 + parts[1][1])
+        }
+        func instant(_ key: String) throws(TableError) -> Instant? {
+            guard let n = f[key] else { return nil }
+            guard let parsed = Timestamp.parse(try n.string(key)) else {
+                throw n.error("\(key) of \(what) must be an instant with an offset, like 2026-12-01T00:00:00+03:00.")
+            }
+            return parsed.instant
+        }
+        let from = try instant("from"), until = try instant("until")
+        if let from, let until, until <= from { throw f["until"]!.error("until of \(what) must be after its from.") }
+        return Entry(topic: topic == "*" ? nil : topic, ruleBefore: try f["rule_before"]?.string("rule_before"),
+                     ruleAfter: try f["rule_after"]?.string("rule_after"),
+                     fields: try f["fields"].map { n throws(TableError) in Set(try n.strings("fields")) },
+                     hours: hours, from: from, until: until)
+    }
+
+    /// Whether a change of a call at `at` is one of those meant.
+    func expects(topic: String, ruleBefore: String, ruleAfter: String, fields: [String], at: Instant, zone: ZoneRules) -> Bool {
         entries.contains { e in
-            (e.topic == nil || e.topic == group.topic) && (e.ruleBefore == nil || e.ruleBefore == group.ruleBefore)
-                && (e.ruleAfter == nil || e.ruleAfter == group.ruleAfter) && (e.fields == nil || Set(group.fields).isSubset(of: e.fields!))
+            guard (e.topic == nil || e.topic == topic) && (e.ruleBefore == nil || e.ruleBefore == ruleBefore)
+                && (e.ruleAfter == nil || e.ruleAfter == ruleAfter) && (e.fields == nil || Set(fields).isSubset(of: e.fields!)) else { return false }
+            if let from = e.from, at < from { return false }
+            if let until = e.until, at >= until { return false }
+            if let (open, close) = e.hours {
+                let local = Int((at.seconds + Int64(zone.offset(at: at))).floorMod(86_400) / 60)
+                let inside = open < close ? (open <= local && local < close) : (local >= open || local < close)
+                if !inside { return false }
+            }
+            return true
         }
     }
 }

@@ -37,12 +37,13 @@ public struct Decision: Sendable, Hashable {
     public let action: Action
     public let target: Transfer?
     public let `case`: Case?
-    /// The procedure the first line follows (`first_line` only).
-    public let procedure: String?
+    /// The procedure the first line follows (`first_line` only), or what a self-service caller does.
+    public internal(set) var procedure: String?
     /// Why the request is refused (`deny` only).
     public let reason: String?
     public let rule: String
-    public let phrases: [String]
+    /// Said verbatim, in the caller's language when the phrase has a text in it.
+    public internal(set) var phrases: [String]
     public let comment: String
     public let checks: [String]
     /// The next instant a schedule could change this decision; nil when none can.
@@ -66,7 +67,7 @@ public struct Decision: Sendable, Hashable {
         public let invalid: Int
         public let retries: Int
         /// What a self-service leaf asks the caller for.
-        public let asks: [String]
+        public internal(set) var asks: [String]
 
         public struct Option: Sendable, Hashable {
             public let key: String

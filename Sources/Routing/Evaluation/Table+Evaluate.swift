@@ -15,6 +15,20 @@ extension Table {
     /// Decides a call, reading and advancing playbook sessions in `sessions` (other topics leave it alone).
     /// - Throws: `InputError`; for playbooks also `unknown_session`, `session_closed`, `stale_step`, `bad_outcome`.
     public func evaluate(_ call: Call, at instant: Instant, operations: Operations, sessions: inout SessionBook) throws(InputError) -> Decision {
+        var decision = try decideCall(call, at: instant, operations: operations, sessions: &sessions)
+        if !translations.isEmpty {
+            // A menu speaks the language its caller chose; otherwise the call's.
+            let language = decision.menu?.language ?? call.language
+            decision.phrases = decision.phrases.map { localized($0, language: language) }
+            if decision.action == .selfService {
+                decision.procedure = decision.procedure.map { localized($0, language: language) }
+                if let asks = decision.menu?.asks { decision.menu?.asks = asks.map { localized($0, language: language) } }
+            }
+        }
+        return decision
+    }
+
+    private func decideCall(_ call: Call, at instant: Instant, operations: Operations, sessions: inout SessionBook) throws(InputError) -> Decision {
         guard let topicNumber = topicIndex[call.topic] else {
             throw InputError(.unknownTopic, "topic \"\(call.topic)\" is not a topic of table \(name); expected one of: \(topicCodes.joined(separator: ", ")).", field: "topic")
         }

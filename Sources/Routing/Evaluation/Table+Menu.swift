@@ -15,12 +15,13 @@ extension Table {
             pressed += 1
             guard let option = node.options.first(where: { $0.key == key }) else {
                 invalid += 1
-                context.trace.append("key \(key) at \(node.id): not an option (\(invalid) of \(node.retries + 1) allowed mistakes)")
                 if invalid > node.retries {
-                    context.trace.append("\(node.id): fallback")
+                    // This key is the one too many: say so, not that it was still allowed.
+                    context.trace.append("key \(key) at \(node.id): not an option, invalid key \(invalid), more than the \(node.retries) tolerated: fallback")
                     return try finish(node.fallback, rule: "\(topic.code).\(node.id).fallback", pressed: pressed, of: digits,
                                       node: node, language: language, topic: topic, context: &context, operations: operations)
                 }
+                context.trace.append("key \(key) at \(node.id): not an option, invalid key \(invalid) of the \(node.retries) tolerated: prompt again")
                 continue
             }
             context.trace.append("key \(key) at \(node.id): \(option.label.text(in: language))")

@@ -11,6 +11,9 @@ extension Table {
             throw .missingFact(playbook.sessionPath, because: "to find the session of playbook \(topic.code) (a string naming it)")
         }
         let id = idValue.text
+        guard !id.trimmingWhitespace.isEmpty else {
+            throw InputError(.badType, "\(playbook.sessionPath) names the session of playbook \(topic.code), so it must not be empty.", field: playbook.sessionPath)
+        }
         var reported: String?
         if case .string(let s)? = given.optionalValue(of: .fact(playbook.outcomeFact)) { reported = s }
         var reportedStep: String?
@@ -27,6 +30,10 @@ extension Table {
             if let reported {
                 guard !existing.done else {
                     throw InputError(.sessionClosed, "session \(id) of playbook \(topic.code) finished at step \(existing.step); it takes no more outcomes.", field: "facts.outcome")
+                }
+                let last = existing.history.last?.at ?? existing.openedAt
+                guard instant >= last else {
+                    throw InputError(.badTime, "the outcome is reported at \(Timestamp.format(instant, in: zone)), before session \(id) \(existing.history.isEmpty ? "was opened" : "last advanced") (\(Timestamp.format(last, in: zone))); report outcomes in the order they happened.", field: "at")
                 }
                 if let reportedStep, reportedStep != existing.step {
                     throw InputError(.staleStep, "facts.step is \(reportedStep), but session \(id) is at step \(existing.step); report the outcome of the current step.", field: "facts.step")
@@ -49,7 +56,7 @@ extension Table {
             guard reported == nil else {
                 throw InputError(.unknownSession, "session \(id) of playbook \(topic.code) has not started; ask for its first step (without facts.outcome) before reporting outcomes.", field: "facts.outcome")
             }
-            var mergeKey: String?
+            var mergeKey: [String]?
             var mergedInto: String?
             var first = playbook.start
             if let merge = playbook.merge {
@@ -58,9 +65,12 @@ extension Table {
                     guard let v = given.optionalValue(of: part.operand) else {
                         throw .missingFact(part.path, because: "to tell whether this session repeats a recent one (\(merge.by.map(\.path).joined(separator: ", ")))")
                     }
+                    guard !v.text.trimmingWhitespace.isEmpty else {
+                        throw InputError(.badType, "\(part.path) tells whether this session repeats a recent one, so it must not be empty.", field: part.path)
+                    }
                     parts.append(v.text)
                 }
-                mergeKey = parts.joined(separator: "\u{1F}")
+                mergeKey = parts
                 if let earlier = sessions.mergeTarget(table: name, topic: topic.code, mergeKey: mergeKey!),
                    earlier.openedAt <= instant, instant.milliseconds - earlier.openedAt.milliseconds < merge.withinSeconds * 1000 {
                     mergedInto = earlier.id

@@ -158,7 +158,6 @@ extension TableCompiler {
                             condition = try c.condition(inf["when"]!, topic: topic)
                             textNode = inf["text"]!
                         }
-                        try c.refuseSensitiveAsk(textNode, "an instruction of \(stepWhat)")
                         instructions.append(.init(condition: condition, text: try c.template(textNode, topic: topic, what: "an instruction")))
                     }
                 }

@@ -38,7 +38,7 @@ extension TableCompiler {
             let n = f["transfer"]!
             let id = try n.string("transfer")
             guard let t = targetIndex[id] else {
-                throw n.error("unknown target '\(id)' in \(what); expected one of the ids under 'targets': \(targets.map(\.id).joined(separator: ", ")).")
+                throw unknown("target", id, at: n, "unknown target '\(id)' in \(what); expected one of the ids under 'targets': \(targets.map(\.id).joined(separator: ", ")).")
             }
             kind = .transfer(t)
             targetIndexForChecks = t
@@ -46,15 +46,23 @@ extension TableCompiler {
             let n = f["case"]!
             let id = try n.string("case")
             guard let c = caseIndex[id] else {
-                throw n.error("unknown case '\(id)' in \(what); expected one of the ids under 'cases': \(cases.map(\.id).joined(separator: ", ")).")
+                throw unknown("case", id, at: n, "unknown case '\(id)' in \(what); expected one of the ids under 'cases': \(cases.map(\.id).joined(separator: ", ")).")
             }
             kind = .openCase(c)
         case "first_line":
-            try refuseSensitiveAsk(f["first_line"]!, "the procedure of \(what)")
             kind = .firstLine(try template(f["first_line"]!, topic: topic, what: "first_line (the procedure the agent follows)"))
         case "self_service":
-            kind = .selfService(try template(f["self_service"]!, topic: topic, what: "self_service (what the caller does alone)"),
-                                asks: try f["asks"]?.strings("asks") ?? [])
+            let text = f["self_service"]!
+            let what = "self_service (what the caller does alone)"
+            // A text per language is plain text (no placeholders): it is translated as a whole.
+            let service: Template = if case .mapping = text.node {
+                Template(segments: [.literal(try localizedText(text, what))])
+            } else {
+                try template(text, topic: topic, what: what)
+            }
+            var asks: [String] = []
+            for item in try f["asks"]?.sequence("asks") ?? [] { asks.append(try localizedText(item, "an item of asks")) }
+            kind = .selfService(service, asks: asks)
         default:
             kind = .deny(try template(f["deny"]!, topic: topic, what: "deny (the reason given to the caller)"))
         }
@@ -103,7 +111,7 @@ extension TableCompiler {
                 func target(_ key: String) throws(TableError) -> Int {
                     let id = try f[key]!.string(key)
                     guard let t = c.targetIndex[id] else {
-                        throw f[key]!.error("unknown target '\(id)' in redirect '\(key)'; expected one of: \(c.targets.map(\.id).joined(separator: ", ")).")
+                        throw c.unknown("target", id, at: f[key]!, "unknown target '\(id)' in redirect '\(key)'; expected one of: \(c.targets.map(\.id).joined(separator: ", ")).")
                     }
                     return t
                 }
@@ -131,7 +139,7 @@ extension TableCompiler {
             case "open", "closed":
                 let id = try e.value.string(e.key)
                 guard let t = targetIndex[id] else {
-                    throw e.value.error("unknown target '\(id)' in '\(e.key)'; expected one of: \(targets.map(\.id).joined(separator: ", ")).")
+                    throw unknown("target", id, at: e.value, "unknown target '\(id)' in '\(e.key)'; expected one of: \(targets.map(\.id).joined(separator: ", ")).")
                 }
                 parts.append(.targetOpen(t, e.key == "open"))
             default:
@@ -238,13 +246,6 @@ extension TableCompiler {
             throw node.error("unknown parameter '\(name)'; expected one of the names under 'parameters': \(parameters.keys.sorted().joined(separator: ", ")).")
         }
         return p
-    }
-
-    /// Refuses script text (a phrase, procedure or instruction) that asks for card or code data (``SensitiveAsk``).
-    func refuseSensitiveAsk(_ node: YAMLNode, _ what: String) throws(TableError) {
-        if let ask = SensitiveAsk.find(in: try node.string(what)) {
-            throw node.error("\(what) asks the caller for card or code data an agent must never ask for (full card number, expiry, CVV, SMS code): \"\(ask)\".")
-        }
     }
 
     // MARK: Templates

@@ -2,7 +2,10 @@ extension TableCompiler {
     mutating func compileSchedules(_ node: YAMLNode) {
         guard let entries = collect({ _ throws(TableError) in try node.entries("schedules") }) else { return }
         for e in entries {
-            guard let schedule = collect({ c throws(TableError) in try c.schedule(e) }) else { continue }
+            guard let schedule = collect({ c throws(TableError) in try c.schedule(e) }) else {
+                failed.insert("schedule:\(e.key)")
+                continue
+            }
             scheduleIndex[schedule.id] = schedules.count
             schedules.append(schedule)
             scheduleMarks.append(e.keyMark)
@@ -11,7 +14,7 @@ extension TableCompiler {
 
     func schedule(_ e: YAMLNode.Entry) throws(TableError) -> Schedule {
         let what = "schedule '\(e.key)'"
-        let f = try e.value.fields(what, allowed: ["weekly", "overrides", "emergency_closures"], required: ["weekly"])
+        let f = try e.value.fields(what, allowed: ["weekly", "overrides", "emergency_closures", "calendar_years"], required: ["weekly"])
         var weekly: [[Schedule.Window]] = Array(repeating: [], count: 7)
         var assigned = Array(repeating: false, count: 7)
         for item in try f["weekly"]!.sequence("weekly") {
@@ -53,7 +56,23 @@ extension TableCompiler {
                 emergencies.append(.init(from: from, until: until, reason: try fields["reason"]?.string("reason")))
             }
         }
-        return Schedule(id: e.key, zone: zone?.identifier ?? "", weekly: weekly, overrides: overrides, emergencies: emergencies)
+        let years = try f["calendar_years"].map { n throws(TableError) in try calendarYears(n, what: what) }
+        if let years, let outside = overrides.keys.sorted().first(where: { !years.contains($0.components.year) }) {
+            throw f["calendar_years"]!.error("\(what) states that its calendar covers \(years.lowerBound)-\(years.upperBound), but it has an override on \(outside); widen calendar_years or remove the override.")
+        }
+        return Schedule(id: e.key, zone: zone?.identifier ?? "", weekly: weekly, overrides: overrides, emergencies: emergencies,
+                        calendarYears: years)
+    }
+
+    /// `calendar_years: 2026` or `"2026-2027"`: the years a schedule's holiday overrides cover.
+    func calendarYears(_ node: YAMLNode, what: String) throws(TableError) -> ClosedRange<Int> {
+        let text = try node.string("calendar_years")
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false).map { Int(String($0).trimmingWhitespace) }
+        guard (1...2).contains(parts.count), let first = parts.first ?? nil, let last = parts.last ?? nil,
+              (1900...9999).contains(first), first <= last, last <= 9999 else {
+            throw node.error("calendar_years of \(what) must be a year or a range of years, like 2026 or \"2026-2027\".")
+        }
+        return first...last
     }
 
     /// `daily`, `weekdays`, `weekends`, `mon-fri`, `sat`, or a list of those.

@@ -17,7 +17,8 @@ public enum TableLoader {
         } catch {
             compiler.errors.append(error)
         }
-        throw TableErrors(compiler.errors.sorted { ($0.mark.line, $0.mark.column) < ($1.mark.line, $1.mark.column) })
+        let causes = compiler.errors.filter { !$0.isConsequence }
+        throw TableErrors((causes.isEmpty ? compiler.errors : causes).sorted { ($0.mark.line, $0.mark.column) < ($1.mark.line, $1.mark.column) })
     }
 }
 
@@ -32,6 +33,9 @@ struct TableCompiler {
     var zone: ZoneRules?
     var parameters: [String: Value] = [:]
     var phrases: [String: String] = [:]
+    /// Localized texts: the first language's text → its text per language (a box, so the non-mutating
+    /// compile steps of outcomes can add to it).
+    let translations = Translations()
     var scheduleIndex: [String: Int] = [:]
     var schedules: [Schedule] = []
     var scheduleMarks: [SourceMark] = []
@@ -40,10 +44,18 @@ struct TableCompiler {
     var caseIndex: [String: Int] = [:]
     var cases: [CaseCategory] = []
     var customerFields: [FieldSpec] = []
+    /// Declarations that failed to compile, as `kind:id` (`target:retention`): references to them are consequences.
+    var failed: Set<String> = []
 
     init(file: String, text: String) {
         self.file = file
         self.text = text
+    }
+
+    /// The error for a reference to `id`, a `kind` (schedule, target, case, phrase) not declared: a consequence
+    /// when it was declared but failed to compile.
+    func unknown(_ kind: String, _ id: String, at node: YAMLNode, _ message: String) -> TableError {
+        TableError(node.mark, message, isConsequence: failed.contains("\(kind):\(id)"))
     }
 
     /// Runs `body`, keeping its error and going on, so one bad entry does not hide the next.
@@ -60,6 +72,7 @@ struct TableCompiler {
                           "schedules", "targets", "cases", "global_rules", "redirects", "topics"]
 
     mutating func compile(_ root: YAMLNode) -> Table? {
+        lintTexts(root)
         guard let top = collect({ _ throws(TableError) in
             try root.fields("the table", allowed: TableCompiler.topKeys, required: ["table", "time_zone", "topics"])
         }) else { return nil }
@@ -100,7 +113,8 @@ struct TableCompiler {
                      customerFields: customerFields,
                      customerIndex: Dictionary(customerFields.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a }),
                      topicIndex: topicIndex, topics: topics, globalRules: globalRules,
-                     redirects: redirects, commentFormat: commentFormat, phrases: phrases, coverage: coverage)
+                     redirects: redirects, commentFormat: commentFormat, phrases: phrases, translations: translations.texts,
+                     coverage: coverage)
     }
 
     mutating func compileParameters(_ node: YAMLNode) {
@@ -119,9 +133,11 @@ struct TableCompiler {
     mutating func compilePhrases(_ node: YAMLNode) {
         guard let entries = collect({ _ throws(TableError) in try node.entries("phrases") }) else { return }
         for e in entries {
+            failed.insert("phrase:\(e.key)")
             collect { c throws(TableError) in
-                try c.refuseSensitiveAsk(e.value, "phrase '\(e.key)'")
-                c.phrases[e.key] = try e.value.string("phrase '\(e.key)'")
+                // Text, or language → text; the first language listed is said when the call's has no text.
+                c.phrases[e.key] = try c.localizedText(e.value, "phrase '\(e.key)'")
+                c.failed.remove("phrase:\(e.key)")
             }
         }
     }
@@ -133,7 +149,7 @@ struct TableCompiler {
         for item in items {
             let id = try item.string("a phrase of \(what)")
             guard let text = phrases[id] else {
-                throw item.error("unknown phrase '\(id)' in \(what); expected one of the ids under 'phrases': \(phrases.keys.sorted().joined(separator: ", ")).")
+                throw unknown("phrase", id, at: item, "unknown phrase '\(id)' in \(what); expected one of the ids under 'phrases': \(phrases.keys.sorted().joined(separator: ", ")).")
             }
             out.append(text)
         }
@@ -206,7 +222,10 @@ struct TableCompiler {
     mutating func compileTargets(_ node: YAMLNode) {
         guard let entries = collect({ _ throws(TableError) in try node.entries("targets") }) else { return }
         for e in entries {
-            guard let target = collect({ c throws(TableError) in try c.target(e) }) else { continue }
+            guard let target = collect({ c throws(TableError) in try c.target(e) }) else {
+                failed.insert("target:\(e.key)")
+                continue
+            }
             guard targetIndex[target.id] == nil else {
                 errors.append(TableError(e.keyMark, "target '\(target.id)' is declared twice."))
                 continue
@@ -224,7 +243,7 @@ struct TableCompiler {
         if let s = f["schedule"] {
             let id = try s.string("schedule")
             guard let i = scheduleIndex[id] else {
-                throw s.error("unknown schedule '\(id)' in \(what); expected one of the ids under 'schedules': \(scheduleIndex.keys.sorted().joined(separator: ", ")).")
+                throw unknown("schedule", id, at: s, "unknown schedule '\(id)' in \(what); expected one of the ids under 'schedules': \(scheduleIndex.keys.sorted().joined(separator: ", ")).")
             }
             schedule = i
         }
@@ -245,7 +264,10 @@ struct TableCompiler {
     mutating func compileCases(_ node: YAMLNode) {
         guard let entries = collect({ _ throws(TableError) in try node.entries("cases") }) else { return }
         for e in entries {
-            guard let category = collect({ c throws(TableError) in try c.caseCategory(e) }) else { continue }
+            guard let category = collect({ c throws(TableError) in try c.caseCategory(e) }) else {
+                failed.insert("case:\(e.key)")
+                continue
+            }
             caseIndex[category.id] = cases.count
             cases.append(category)
         }
@@ -376,6 +398,29 @@ extension TableCompiler {
             }
         }
         return out
+    }
+}
+
+/// Texts given per language: the first language's text (what the table compiles to) → every language's.
+final class Translations {
+    var texts: [String: [String: String]] = [:]
+}
+
+extension TableCompiler {
+    /// Text, or a mapping of language → text (`{es: "…", en: "…"}`) whose first language is the default;
+    /// the others are recorded in ``translations`` and chosen by the caller's language when deciding.
+    func localizedText(_ node: YAMLNode, _ what: String) throws(TableError) -> String {
+        guard case .mapping = node.node else { return try node.string(what) }
+        let entries = try node.entries(what)
+        guard let first = entries.first else { throw node.error("\(what) gives no text.") }
+        let fallback = try first.value.string("\(what) in \(first.key)")
+        var texts: [String: String] = [:]
+        for t in entries { texts[t.key] = try t.value.string("\(what) in \(t.key)") }
+        if let earlier = translations.texts[fallback], earlier != texts {
+            throw node.error("\(what) has the \(first.key) text of another localized text but other translations; make them agree.")
+        }
+        translations.texts[fallback] = texts
+        return fallback
     }
 }
 

@@ -169,14 +169,17 @@ extension ScenarioSuite.Expectation {
             case "comment": return compare(.string(d.comment))
             case "checks": return compare(.array(d.checks.map(Value.string)))
             case "phrases":
-                // Phrase ids stand for their verbatim text, so scenarios stay readable.
+                // Phrase ids stand for their verbatim text (in any of its languages), so scenarios stay readable.
                 guard case .array(let items) = value else { return "phrases: expected a list of phrase ids or texts" }
+                let matches = items.count == d.phrases.count && zip(items, d.phrases).allSatisfy { item, text in
+                    if case .string(let id) = item, let texts = table.phraseVariants(id) { return texts.contains(text) }
+                    return item == .string(text)
+                }
                 let wanted = items.map { item -> Value in
-                    if case .string(let s) = item, let text = table.phrases[s] { return .string(text) }
+                    if case .string(let id) = item, let text = table.phrases[id] { return .string(text) }
                     return item
                 }
-                let actual = Value.array(d.phrases.map(Value.string))
-                return actual == .array(wanted) ? nil : "phrases: expected \(render(.array(wanted))), got \(render(actual))"
+                return matches ? nil : "phrases: expected \(render(.array(wanted))), got \(render(.array(d.phrases.map(Value.string))))"
             case "valid_until":
                 if case .null = value { return d.validUntil == nil ? nil : "valid_until: expected null, got \(Timestamp.format(d.validUntil!, offsetSeconds: d.validUntilOffset))" }
                 guard case .string(let s) = value, let wanted = Timestamp.parse(s) else { return "valid_until: expected an ISO 8601 instant with an offset or null" }

@@ -42,8 +42,14 @@ public struct Schedule: Sendable {
         let reason: String?
     }
 
-    init(id: String, zone: String, weekly: [[Window]], overrides: [CivilDate: Override], emergencies: [EmergencyClosure]) {
+    /// The years the schedule's holiday calendar (its overrides) covers, as the table states them
+    /// (`calendar_years: "2026-2027"`); nil when it states none. See ``Table/calendarExpiries(at:within:)``.
+    public let calendarYears: ClosedRange<Int>?
+
+    init(id: String, zone: String, weekly: [[Window]], overrides: [CivilDate: Override], emergencies: [EmergencyClosure],
+         calendarYears: ClosedRange<Int>? = nil) {
         self.id = id
+        self.calendarYears = calendarYears
         self.weekly = weekly
         self.overrides = overrides
         self.emergencies = emergencies

@@ -7,8 +7,9 @@ public struct Session: Sendable, Hashable {
     public internal(set) var visits: [String: Int]
     public let openedAt: Instant
     public internal(set) var updatedAt: Instant
-    /// The `merge.by` values joined, when the playbook merges sessions.
-    public let mergeKey: String?
+    /// The `merge.by` values, in order, when the playbook merges sessions: compared as a list, so no
+    /// choice of values can make two different situations look alike.
+    public let mergeKey: [String]?
     public let mergedInto: String?
     public internal(set) var done: Bool
     /// The customer and facts the session was opened with, updated by later calls, so an agent
@@ -31,7 +32,12 @@ public struct Session: Sendable, Hashable {
     /// Where later sessions with the same merge key find this one; nil for a session others cannot merge into.
     var mergeSlot: String? {
         guard let mergeKey, mergedInto == nil else { return nil }
-        return Session.key(table: table, topic: topic, id: mergeKey)
+        return Session.mergeSlot(table: table, topic: topic, mergeKey: mergeKey)
+    }
+
+    /// The values length-prefixed (`3:A\u{1F}B1:C`), so the slot of one list is never that of another.
+    static func mergeSlot(table: String, topic: String, mergeKey: [String]) -> String {
+        "merge/" + key(table: table, topic: topic, id: mergeKey.map { "\($0.utf8.count):\($0)" }.joined())
     }
 }
 
@@ -94,8 +100,8 @@ public struct SessionBook: Sendable {
         if let slot = session.mergeSlot { mergeTargets[slot] = session.key }
     }
 
-    func mergeTarget(table: String, topic: String, mergeKey: String) -> Session? {
-        mergeTargets[Session.key(table: table, topic: topic, id: mergeKey)].flatMap { sessions[$0] }
+    func mergeTarget(table: String, topic: String, mergeKey: [String]) -> Session? {
+        mergeTargets[Session.mergeSlot(table: table, topic: topic, mergeKey: mergeKey)].flatMap { sessions[$0] }
     }
 
     /// Each merge key leads to the newest session opened with it.
@@ -123,7 +129,7 @@ extension Session {
                 .object([.init("at", .number(Double(e.at.milliseconds))), .init("step", .string(e.step)), .init("outcome", .string(e.outcome))])
             })),
         ]
-        if let mergeKey { members.append(.init("merge_key", .string(mergeKey))) }
+        if let mergeKey { members.append(.init("merge_key", .array(mergeKey.map(Value.string)))) }
         if let mergedInto { members.append(.init("merged_into", .string(mergedInto))) }
         return .object(members)
     }
@@ -146,8 +152,23 @@ extension Session {
             entries.append(Entry(at: Instant(milliseconds: Int64(at)), step: s, outcome: o))
         }
         func text(_ key: String) -> String? { if case .string(let s)? = v[key] { s } else { nil } }
+        var mergeKey: [String]?
+        switch v["merge_key"] {
+        case .array(let parts)?:
+            var texts: [String] = []
+            for part in parts {
+                guard case .string(let s) = part else { return nil }
+                texts.append(s)
+            }
+            mergeKey = texts
+        case .string(let joined)?:
+            // Written before merge keys were lists: the values joined with U+001F.
+            mergeKey = joined.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
+        default:
+            mergeKey = nil
+        }
         self.init(table: table, topic: topic, id: id, step: step, visits: counts, openedAt: Instant(milliseconds: Int64(opened)),
-                  updatedAt: Instant(milliseconds: Int64(updated)), mergeKey: text("merge_key"), mergedInto: text("merged_into"),
+                  updatedAt: Instant(milliseconds: Int64(updated)), mergeKey: mergeKey, mergedInto: text("merged_into"),
                   done: done, customer: Dictionary(customer.map { ($0.key, $0.value) }, uniquingKeysWith: { _, b in b }),
                   facts: Dictionary(facts.map { ($0.key, $0.value) }, uniquingKeysWith: { _, b in b }), history: entries)
     }

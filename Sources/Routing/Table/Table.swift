@@ -21,8 +21,11 @@ public struct Table: Sendable {
     let globalRules: [Rule]
     let redirects: [Redirect]
     let commentFormat: CommentFormat
-    /// Named phrases, verbatim, by id.
+    /// Named phrases, verbatim, by id (a localized phrase: its first language's text).
     public let phrases: [String: String]
+    /// A localized text's first language's text → its text per language: phrases (`phrases: {id: {es: …, en: …}}`),
+    /// self-service texts and what they ask for.
+    let translations: [String: [String: String]]
     /// What static analysis found at load (only warnings and notes, unless loaded leniently).
     public let coverage: CoverageReport
 
@@ -32,6 +35,23 @@ public struct Table: Sendable {
     }
 
     public var topicCodes: [String] { topics.map(\.code) }
+
+    /// A phrase's text as said to a caller speaking `language`: its translation when it has one.
+    /// - Complexity: O(1).
+    public func phrase(_ id: String, language: String?) -> String? {
+        phrases[id].map { localized($0, language: language) }
+    }
+
+    /// Every text phrase `id` may be said in; nil for an unknown id.
+    func phraseVariants(_ id: String) -> Set<String>? {
+        phrases[id].map { Set([$0] + (translations[$0]?.values.map { $0 } ?? [])) }
+    }
+
+    /// `text` (as compiled: a localized text's first language) in `language`, when it has a text in it.
+    func localized(_ text: String, language: String?) -> String {
+        guard let language, let translations = translations[text] else { return text }
+        return translations[language] ?? text
+    }
 }
 
 /// A place a call can be transferred to.
