@@ -149,7 +149,7 @@ extension Engine {
         let notSent = unsent.withLock { $0.count }
         let published = published.withLock { $0 }
         let replay = replays.counts.withLock { $0 }
-        return core.health(uptimeSeconds: seconds) { o in
+        return core.health(uptimeSeconds: seconds, now: .now) { o in
             o.member("replays") { $0.number(Int64(replay.replays)) }
             o.member("replay_errors") { w in
                 w.object { o in for (code, n) in replay.errors.sorted(by: { $0.key < $1.key }) { o.member(dynamic: code) { $0.number(Int64(n)) } } }
@@ -177,7 +177,7 @@ extension Engine {
             return (s.loaded, s.reloadRequested)
         }
         if let (result, allowRemovals, envelope) = loaded {
-            let reply = core.finishReload(result, allowRemovals: allowRemovals, now: .now)
+            let reply = core.finishReload(result, allowRemovals: allowRemovals, now: .now, wallClock: .now)
             if let envelope { send(control, envelope[...], reply, what: "control reply") }
         }
         if signalled {

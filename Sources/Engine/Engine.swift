@@ -95,6 +95,7 @@ public final class Engine: Sendable {
             throw EngineError("cannot set up the control endpoint's keys: \(error)")
         }
         replays = ReplayServer(read: journal.reader, configuration: configuration.core, logger: logger)
+        core.warnAboutCalendars(now: now)
         shared.withLock { $0.snapshot.lastSeq = core.journal.lastSeq }
     }
 

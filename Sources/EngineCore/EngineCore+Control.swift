@@ -101,7 +101,9 @@ extension EngineCore {
     /// Serves freshly loaded tables, unless they are invalid or would drop something that was served
     /// (a half-written file, say) without `allowRemovals`.
     /// - Returns: the reply for whoever asked.
-    public func finishReload(_ loaded: Result<TableSet, TableErrors>, allowRemovals: Bool, now: ContinuousClock.Instant) -> [UInt8] {
+    /// - Parameter wallClock: for warning about holiday calendars that end soon.
+    public func finishReload(_ loaded: Result<TableSet, TableErrors>, allowRemovals: Bool, now: ContinuousClock.Instant,
+                             wallClock: Instant = Instant(milliseconds: 0)) -> [UInt8] {
         reloadRunning = false
         lastReload = now
         let fresh: TableSet
@@ -136,6 +138,7 @@ extension EngineCore {
         }
         tables = fresh
         counters.reloads += 1
+        for expiry in fresh.calendarExpiries(at: wallClock) { logger.warning("\(expiry)") }
         logger.notice("reloaded tables", metadata: ["tables": "\(fresh.tables.values.map { "\($0.name)@\($0.version)" }.sorted().joined(separator: ","))",
                                                     "removed": "\(removed.count)"])
         return okReply { o in o.member("tables") { self.writeTables(&$0) } }
@@ -165,10 +168,12 @@ extension EngineCore {
 
     /// `{"ok": true, …}` with the tables, the incident flag, sessions, journal, storage state, keys and counters.
     /// - Parameter extra: members the server adds (its uptime, publishing counters).
-    public func health(uptimeSeconds: Double?, extra: (inout JSONWriter.ObjectWriter) -> Void = { _ in }) -> [UInt8] {
+    /// - Parameter now: for the holiday calendars that end within 90 days or have ended (`calendars`).
+    public func health(uptimeSeconds: Double?, now: Instant, extra: (inout JSONWriter.ObjectWriter) -> Void = { _ in }) -> [UInt8] {
         okReply { o in
             if let uptimeSeconds { o.member("uptime_s") { $0.number(uptimeSeconds.rounded()) } }
             o.member("tables") { self.writeTables(&$0) }
+            o.member("calendars") { $0.value(.array(self.tables.calendarExpiries(at: now).map(\.value))) }
             o.member("cti_incident") { $0.bool(self.operations.ctiIncident) }
             o.member("sessions") { w in
                 let all = self.sessions.sessions.values
@@ -217,6 +222,11 @@ extension EngineCore {
 }
 
 extension TableSet {
+    /// Every table's holiday calendars that end within 90 days of `now` or have ended.
+    public func calendarExpiries(at now: Instant) -> [CalendarExpiry] {
+        tables.keys.sorted().flatMap { tables[$0]!.calendarExpiries(at: now) }
+    }
+
     /// What `fresh` drops of this set: tables, topics, targets and schedules, each as "table: kind id".
     public func removals(in fresh: TableSet) -> [String] {
         var removed: [String] = []

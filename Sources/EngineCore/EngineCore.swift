@@ -85,6 +85,11 @@ public final class EngineCore {
         self.logger = logger
     }
 
+    /// Logs what an operator must act on before it bites: holiday calendars that end within 90 days or have ended.
+    public func warnAboutCalendars(now: Instant) {
+        for expiry in tables.calendarExpiries(at: now) { logger.warning("\(expiry)") }
+    }
+
     /// Why decisions are refused right now, or nil when the engine can keep what it decides.
     public var unavailableReason: StorageError? { journal.failure ?? writeFailure }
 

@@ -105,7 +105,7 @@ func query(id: Int, key: String? = nil, callID: String? = nil, insists: Bool = t
         #expect(refused.allSatisfy { $0["error"]?["code"] == .string("unavailable") })
         #expect(none.isEmpty)
         #expect(h.journal.lines.count == 1)
-        let health = try JSONReader.parse(h.core.health(uptimeSeconds: nil))
+        let health = try JSONReader.parse(h.core.health(uptimeSeconds: nil, now: Harness.now))
         #expect(health["storage"]?["ok"] == .bool(false))
         #expect(health["storage"]?["reason"]?.text.contains("Input/output error") == true)
         h.journal.failSync = nil
@@ -320,5 +320,20 @@ func query(id: Int, key: String? = nil, callID: String? = nil, insists: Bool = t
         let failed = try JSONReader.parse(h.core.replay(Array(#"{"from_seq":1}"#.utf8)))
         #expect(failed["error"]?["code"] == .string("unavailable"))
         #expect(failed["events"] == nil)
+    }
+}
+
+@Suite struct EngineCoreHealthTests {
+    /// The bundled Spanish holiday calendar states its years; past its end, health says so.
+    @Test func healthReportsHolidayCalendarsThatEndSoonOrHaveEnded() throws {
+        let h = try Harness()
+        let expiries = Harness.tables.calendarExpiries(at: Instant(milliseconds: 1_900_000_000_000))  // 2030
+        try #require(!expiries.isEmpty, "no bundled table states calendar_years")
+        let health = try JSONReader.parse(h.core.health(uptimeSeconds: nil, now: Instant(milliseconds: 1_900_000_000_000)))
+        guard case .array(let calendars)? = health["calendars"] else { Issue.record("no calendars member: \(health)"); return }
+        #expect(calendars.count == expiries.count)
+        #expect(calendars.first?["ended"] == .bool(true))
+        let early = try JSONReader.parse(h.core.health(uptimeSeconds: nil, now: Instant(milliseconds: 1_767_225_600_000)))  // 2026-01-01
+        #expect(early["calendars"] == .array([]))
     }
 }
