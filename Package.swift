@@ -24,6 +24,8 @@ let package = Package(
         .target(name: "Wire", dependencies: ["Routing"]),
         // Durable files: one append-only record log with torn-tail truncation, atomic replace, a folder lock.
         .target(name: "Storage"),
+        // Runs a socket owner on a thread of its own, stopped by graceful shutdown or task cancellation.
+        .target(name: "ServiceThread", dependencies: [.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         // libzmq, the C library (Debian's libzmq3-dev).
         .systemLibrary(name: "CLibZMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         // A small, safe Swift wrapper; the only target that touches libzmq.

@@ -14,7 +14,7 @@ import ZeroMQ
 /// `successesToClear` successes in a row it clears the incident.
 public final class CTIAdapter {
     public struct Configuration: Sendable {
-        public var controlEndpoint = "tcp://127.0.0.1:5573"
+        public var controlEndpoint = Endpoints.default.control
         public var failuresForIncident = 3
         public var successesToClear = 3
         public var curve: (serverKey: String, keys: CurveKeyPair)?

@@ -32,8 +32,8 @@ public struct FeedEvent: Sendable {
 public final class EventFeed: @unchecked Sendable {
     // @unchecked: the sockets live on the thread that calls `run`; `stopping` is atomic.
     public struct Configuration: Sendable {
-        public var eventsEndpoint = "tcp://127.0.0.1:5571"
-        public var replayEndpoint = "tcp://127.0.0.1:5572"
+        public var eventsEndpoint = Endpoints.default.events
+        public var replayEndpoint = Endpoints.default.replay
         /// CURVE: the engine's public key and this subscriber's key pair.
         public var curve: (serverKey: String, keys: CurveKeyPair)?
         /// Events asked for per replay request.

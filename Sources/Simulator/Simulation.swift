@@ -18,8 +18,8 @@ public final class Simulation {
     }
 
     public struct Configuration: Sendable {
-        public var queryEndpoint = "tcp://127.0.0.1:5570"
-        public var eventsEndpoint = "tcp://127.0.0.1:5571"
+        public var queryEndpoint = Endpoints.default.query
+        public var eventsEndpoint = Endpoints.default.events
         public var mode = Mode.openLoop(rate: 1000)
         /// Stop sending after this long, or after `calls`, whichever comes first (at least one is set).
         public var duration: Duration? = .seconds(10)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CTIAdapter
 import Foundation
+import Wire
 
 /// `switchboard cti`.
 struct CTICommand: AsyncParsableCommand {
@@ -18,7 +19,7 @@ struct CTICommand: AsyncParsableCommand {
     @OptionGroup var subscriber: SubscriberOptions
 
     @Option(help: ArgumentHelp("The engine's control endpoint, for declaring and clearing CTI incidents.", valueName: "EP"))
-    var control = "tcp://127.0.0.1:5573"
+    var control = Endpoints.default.control
 
     @Option(help: ArgumentHelp("log or ami.", valueName: "NAME"))
     var driver = "log"

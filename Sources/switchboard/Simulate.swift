@@ -19,10 +19,10 @@ struct Simulate: AsyncParsableCommand {
     )
 
     @Option(help: ArgumentHelp("The engine's query endpoint.", valueName: "EP"))
-    var query = "tcp://127.0.0.1:5570"
+    var query = Endpoints.default.query
 
     @Option(help: ArgumentHelp("The engine's events endpoint.", valueName: "EP"))
-    var events = "tcp://127.0.0.1:5571"
+    var events = Endpoints.default.events
 
     @Option(help: ArgumentHelp("Open loop: calls a second, Poisson arrivals.", valueName: "N"))
     var rate: Double = 1000
