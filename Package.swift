@@ -42,7 +42,7 @@ let package = Package(
         .executableTarget(
             name: "switchboard",
             dependencies: [
-                "Routing", "Wire", "Engine", "ZeroMQ", "EventFeed", "Recorder", "CTIAdapter", "Simulator",
+                "Routing", "Wire", "Engine", "ZeroMQ", "EventFeed", "Recorder", "CTIAdapter", "Simulator", "ServiceThread",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -54,7 +54,7 @@ let package = Package(
         .target(
             name: "Recorder",
             dependencies: [
-                "EventFeed", "Routing", "Wire",
+                "EventFeed", "Routing", "ServiceThread", "Wire",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "CTIAdapter",
             dependencies: [
-                "EventFeed", "Routing", "Wire", "ZeroMQ",
+                "EventFeed", "Routing", "ServiceThread", "Storage", "Wire", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -86,8 +86,11 @@ let package = Package(
         .testTarget(name: "SwitchboardCLITests", dependencies: ["Wire", "Routing", "Recorder", "CTIAdapter"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "RecorderTests", dependencies: ["Recorder", "EventFeed", "Engine", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "CTIAdapterTests", dependencies: ["CTIAdapter", "EventFeed", "Engine", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Routing", "Wire"]),
+        .testTarget(name: "CTIAdapterTests", dependencies: ["CTIAdapter", "EventFeed", "Engine", "Storage", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Routing", "Wire", "ZeroMQ"]),
+        .testTarget(name: "ServiceThreadTests", dependencies: [
+            "ServiceThread", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"], resources: [.copy("corpus")]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
     ],

@@ -68,15 +68,14 @@ public final class CommentStore: Sendable {
                 INSERT INTO comment (event_id, seq, call_id, at, table_name, table_version, action, target, case_id, rule, comment, phrases, stored_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
                 """)
-            for event in events {
-                let v = event.value
-                let d = v["decision"] ?? .null
+            for feedEvent in events {
+                let e = feedEvent.event
+                let d = e.decision
                 var phrases = JSONWriter(capacity: 256)
-                phrases.value(d["phrases"] ?? .array([]))
+                phrases.strings(d.phrases)
                 try insert.execute(arguments: [
-                    event.eventID, Int64(event.seq), v["call_id"]?.text ?? "", v["at"]?.text ?? "", v["table"]?.text ?? "",
-                    v["table_version"]?.text ?? "", d["action"]?.text ?? "", d["target"]?["id"]?.text, d["case"]?["id"]?.text,
-                    d["rule"]?.text ?? "", SensitiveData.mask(d["comment"]?.text ?? ""), phrases.string, now,
+                    e.eventID, Int64(e.seq), e.callID, e.atText, e.table, e.tableVersion, d.action.rawValue, d.target?.id, d.case?.id,
+                    d.rule, SensitiveData.mask(d.comment), phrases.string, now,
                 ])
             }
             try db.execute(sql: "UPDATE progress SET last_seq = max(last_seq, ?) WHERE id = 1", arguments: [Int64(last.seq)])

@@ -6,31 +6,48 @@ import Synchronization
 /// and waits for it from async code without blocking the cooperative pool.
 ///
 /// Graceful shutdown (a `ServiceGroup` signal) and task cancellation both ask the thread to stop: the
-/// ``Stop`` handed to the body is set, then `onStop` runs (to wake something the body is blocked on, like
-/// `EventFeed.stop()`). The call returns when the body does, with its result or its error; it never leaves
-/// the thread running behind it.
+/// ``Stop`` handed to the body is set and the actions registered with ``Stop/whenRequested(_:)`` run (to
+/// wake something the body is blocked on, like `EventFeed.stop()`). The call returns when the body does,
+/// with its result or its error; it never leaves the thread running behind it.
 ///
 /// ```swift
 /// public func run() async throws {
-///     let feed = EventFeed(configuration: configuration, after: 0, logger: logger)
-///     try await ServiceThread.run(name: "recorder-feed", onStop: { feed.stop() }) { _ in
+///     try await ServiceThread.run(name: "recorder-feed") { stop in
+///         let feed = EventFeed(configuration: configuration, after: try store.lastSeq(), logger: logger)
+///         stop.whenRequested { feed.stop() }
 ///         try feed.run { batch in try store.store(batch) }
 ///     }
 /// }
 /// ```
 public enum ServiceThread {
-    /// Whether the thread has been asked to stop; the body polls it between blocking waits.
+    /// Whether the thread has been asked to stop, and what to do when it is.
     public final class Stop: Sendable {
-        private let flag = Atomic<Bool>(false)
+        private let state = Mutex<(requested: Bool, actions: [@Sendable () -> Void])>((false, []))
 
         public init() {}
 
-        public var isRequested: Bool { flag.load(ordering: .acquiring) }
+        /// Whether a stop was requested; a body's loop reads it between blocking waits.
+        public var isRequested: Bool { state.withLock { $0.requested } }
 
-        /// Sets the flag; returns whether this call set it (false when it was set already).
-        @discardableResult
-        public func request() -> Bool {
-            !flag.exchange(true, ordering: .acquiringAndReleasing)
+        /// Runs `action` when a stop is requested, or now if one was already. It must not block.
+        public func whenRequested(_ action: @escaping @Sendable () -> Void) {
+            let now = state.withLock { s in
+                if s.requested { return true }
+                s.actions.append(action)
+                return false
+            }
+            if now { action() }
+        }
+
+        /// Requests the stop: sets the flag and runs the registered actions, once.
+        public func request() {
+            let actions = state.withLock { s in
+                if s.requested { return [@Sendable () -> Void]() }
+                s.requested = true
+                defer { s.actions = [] }
+                return s.actions
+            }
+            for action in actions { action() }
         }
     }
 
@@ -38,31 +55,26 @@ public enum ServiceThread {
     ///
     /// - Parameters:
     ///   - name: the thread's name, as `top -H` and a debugger show it.
-    ///   - onStop: called once, from whatever task or thread triggers it, on graceful shutdown or task
-    ///     cancellation, after the ``Stop`` is set. It must not block; typically it sets a flag the body's
-    ///     loop reads within its poll timeout.
-    ///   - body: the thread's work. It is `sending`: the caller gives up the values it captures (a socket, a
-    ///     driver), which from then on belong to the new thread alone, so they need not be `Sendable`.
+    ///   - body: the thread's work, given the ``Stop`` that graceful shutdown and task cancellation set. It
+    ///     is `sending`: the caller gives up the values it captures (a socket, a driver), which from then on
+    ///     belong to the new thread alone, so they need not be `Sendable`.
     /// - Returns: what `body` returned.
-    /// - Throws: what `body` threw. Cancellation does not throw by itself: the body decides what a stop
-    ///   means (most return normally).
-    public static func run<T: Sendable>(
-        name: String,
-        onStop: @escaping @Sendable () -> Void = {},
-        _ body: sending @escaping (Stop) throws -> T
-    ) async throws -> T {
+    /// - Throws: what `body` threw. A stop does not throw by itself: the body decides what it means (most
+    ///   finish the work in hand and return).
+    public static func run<T: Sendable>(name: String, _ body: sending @escaping (Stop) throws -> T) async throws -> T {
         let stop = Stop()
         let work = Handed(body)
         return try await withTaskCancellationOrGracefulShutdownHandler {
             try await withCheckedThrowingContinuation { (done: CheckedContinuation<T, Error>) in
                 let thread = Thread {
+                    // Named from inside: on Linux a thread starts with its creator's name (a pool thread's).
+                    Thread.current.name = name
                     done.resume(with: Result { try work.body(stop) })
                 }
-                thread.name = name
                 thread.start()
             }
         } onCancelOrGracefulShutdown: {
-            if stop.request() { onStop() }
+            stop.request()
         }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import CTIAdapter
 import Foundation
 import Wire
+import ZeroMQ
 
 /// `switchboard cti`.
 struct CTICommand: AsyncParsableCommand {
@@ -12,7 +13,7 @@ struct CTICommand: AsyncParsableCommand {
         Drivers: log (writes the CSTA commands it would issue as JSON lines to --commands) and ami (Asterisk \
         Manager Interface: BlindTransfer for blind transfers, Atxfer for warm ones). After --failures-for-incident \
         failed transfers in a row it declares a CTI mass incident on the engine; after --successes-to-clear \
-        successes in a row it clears it. See docs/OPERATIONS.md.
+        successes in a row it clears it, as an operator (--operator-key). See docs/OPERATIONS.md.
         """
     )
 
@@ -59,9 +60,20 @@ struct CTICommand: AsyncParsableCommand {
         guard failuresForIncident >= 1, successesToClear >= 1 else { throw ValidationError("--failures-for-incident and --successes-to-clear must be at least 1.") }
     }
 
+    @Option(help: ArgumentHelp("The operator's credentials for the control endpoint, which serve writes to DATA/operator.key.", valueName: "PATH"))
+    var operatorKey = ".switchboard/operator.key"
+
     func run() async throws {
+        let credentials: OperatorCredentials
+        do {
+            credentials = try OperatorCredentials(text: try String(contentsOfFile: operatorKey, encoding: .utf8))
+        } catch {
+            let reason = (error as? ZMQError).map { "\($0)" } ?? "cannot read it"
+            FileHandle.standardError.write(Data("switchboard cti: no usable operator key at \(operatorKey) (\(reason)); serve writes it to DATA/operator.key at start, give that path with --operator-key\n".utf8))
+            throw ExitCode.failure
+        }
         let logger = subscriber.logger("switchboard.cti")
-        let telephony: CTIDriver
+        var ami: AMIDriver.Configuration?
         if driver == "ami" {
             var c = AMIDriver.Configuration()
             c.host = amiHost
@@ -73,18 +85,18 @@ struct CTICommand: AsyncParsableCommand {
             }
             c.context = amiContext
             c.channelTemplate = amiChannel
-            telephony = AMIDriver(configuration: c)
-        } else {
-            let folder = (commands as NSString).deletingLastPathComponent
-            if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
-            telephony = try LogDriver(path: commands)
+            ami = c
         }
         var configuration = CTIAdapter.Configuration()
         configuration.controlEndpoint = control
         configuration.failuresForIncident = failuresForIncident
         configuration.successesToClear = successesToClear
-        configuration.curve = try subscriber.curve()
-        let adapter = CTIAdapter(configuration: configuration, driver: telephony, record: try TransferRecord(path: record), logger: logger)
-        try await runUntilSignalled([CTIService(adapter: adapter, feed: try subscriber.feed(), logger: logger)], logger: logger)
+        configuration.operatorCredentials = credentials
+        let (commands, record, amiConfiguration, adapterConfiguration) = (self.commands, self.record, ami, configuration)
+        let service = CTIService(feed: try subscriber.feed(), logger: logger) {
+            let telephony: CTIDriver = try amiConfiguration.map { AMIDriver(configuration: $0) } ?? LogDriver(path: commands)
+            return CTIAdapter(configuration: adapterConfiguration, driver: telephony, record: try TransferRecord(path: record), logger: logger)
+        }
+        try await runUntilSignalled([service], logger: logger)
     }
 }

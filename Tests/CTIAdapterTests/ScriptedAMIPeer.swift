@@ -15,10 +15,13 @@ final class ScriptedAMIPeer: @unchecked Sendable {
     private var refusals = 0
     /// Drop the connection after this many more actions (nil: never).
     private var dropAfter: Int?
+    /// Transfers to leave unanswered (received, never responded to) before answering again.
+    private var silences = 0
     private var stopping = false
 
-    init(refuse: Int = 0) throws {
+    init(refuse: Int = 0, silent: Int = 0) throws {
         refusals = refuse
+        silences = silent
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var yes: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
@@ -88,8 +91,11 @@ final class ScriptedAMIPeer: @unchecked Sendable {
                 }
                 let refuse = refusals > 0 && message["Action"] != "Login"
                 if refuse { refusals -= 1 }
+                let silent = silences > 0 && message["Action"] != "Login"
+                if silent { silences -= 1 }
                 lock.unlock()
                 if drop { return }
+                if silent { continue }
                 let id = message["ActionID"] ?? ""
                 switch message["Action"] {
                 case "Login":
