@@ -192,7 +192,8 @@ public final class Simulation {
             poller = Poller(dealers + [sub])
             let now = elapsedNanoseconds()
             for id in pending.keys.sorted() where pending[id]!.client == client {
-                if pending[id]!.tries >= configuration.tries {
+                // Given up: a query whose last try timed out. Others lost their reply with the socket: sent again.
+                if pending[id]!.tries >= configuration.tries && now >= pending[id]!.lastSent + timeout {
                     pending[id] = nil
                     outstanding[client] -= 1
                     summary.gaveUp += 1
@@ -231,8 +232,9 @@ public final class Simulation {
             // Replies overdue: reconnect and resend (checked every 50 ms, not on every reply).
             if now >= nextTimeoutCheck {
                 nextTimeoutCheck = now + 50_000_000
+                let t = elapsedNanoseconds()  // later than `now`: queries may have been sent since
                 var overdue = Set<Int>()
-                for p in pending.values where now &- p.lastSent >= timeout { overdue.insert(p.client) }
+                for p in pending.values where t >= p.lastSent + timeout { overdue.insert(p.client) }
                 for c in overdue.sorted() { try reconnect(c) }
             }
             // After the last send: until every query is answered or given up, then the grace period for events.

@@ -152,6 +152,17 @@ extension ScriptedEngine: @unchecked Sendable {}  // its mutable state is a Mute
         #expect(keys.count == 20)  // one key per query, whatever its retries
     }
 
+    /// Every reply comes in time: nothing is sent twice.
+    @Test func noRetryWhenEveryReplyComes() throws {
+        let engine = try ScriptedEngine { _, _ in false }
+        defer { engine.stop() }
+        var c = Self.configuration(engine, calls: 200)
+        c.mode = .openLoop(rate: 2000)
+        let summary = try Simulation(configuration: c, mix: Self.mix()).run()
+        #expect(summary.answered == 200 && summary.retries == 0 && summary.gaveUp == 0 && summary.duplicateReplies == 0)
+        #expect(engine.received.count == 200)
+    }
+
     /// A query never answered is given up after its tries, and said so in the summary.
     @Test func aQueryIsGivenUpAfterItsTries() throws {
         let engine = try ScriptedEngine { id, _ in id == 3 }
