@@ -4,12 +4,24 @@ import Testing
 import Wire
 
 @Suite(.serialized) struct CTIProcessTests {
+    /// The operator key serve wrote to its data folder (contract 1.1); a placeholder for an engine that writes
+    /// none, which this test never needs, as it declares no incident.
+    static func operatorKey(_ data: URL) throws -> String {
+        let key = data.appendingPathComponent("operator.key")
+        if !FileManager.default.fileExists(atPath: key.path) {
+            let zero = String(repeating: "0", count: 40)
+            try "server-key \(zero)\npublic-key \(zero)\nsecret-key \(zero)\n".write(to: key, atomically: true, encoding: .utf8)
+        }
+        return key.path
+    }
+
     func start(_ folder: URL, _ endpoints: [String: String]) throws -> Process {
         let p = Process()
         p.executableURL = CLI.executable
         p.arguments = ["cti", "--driver", "log", "--commands", folder.appendingPathComponent("commands.jsonl").path,
                        "--record", folder.appendingPathComponent("record.log").path, "--events", endpoints["events"]!,
-                       "--replay", endpoints["replay"]!, "--control", endpoints["control"]!, "--log-level", "error"]
+                       "--replay", endpoints["replay"]!, "--control", endpoints["control"]!, "--log-level", "error",
+                       "--operator-key", try Self.operatorKey(folder.appendingPathComponent("data"))]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -59,5 +71,16 @@ import Wire
         #expect(lines.allSatisfy { $0.contains(#""command":"SingleStepTransferCall""#) })
         serve.signal(SIGTERM)
         #expect(serve.waitForExit() == 0)
+    }
+
+    /// Without the operator key the adapter refuses to start, in one line that says where the key comes from.
+    @Test func aMissingOperatorKeyIsOneClearLine() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let r = try CLI.run(["cti", "--operator-key", folder.appendingPathComponent("none.key").path,
+                             "--record", folder.appendingPathComponent("r.log").path, "--commands", folder.appendingPathComponent("c.jsonl").path])
+        #expect(r.status != 0)
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].contains("no usable operator key") && lines[0].contains("operator.key"), "\(r.stderr)")
     }
 }
