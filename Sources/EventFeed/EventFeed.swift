@@ -25,8 +25,7 @@ public struct FeedEvent: Sendable, Hashable {
 ///
 /// Subscribers filter by action themselves: subscribing to a narrower prefix would make `seq` gaps normal
 /// and hide real ones.
-public final class EventFeed: @unchecked Sendable {
-    // @unchecked: the sockets live on the thread that calls `run`; `stopping` is atomic.
+public final class EventFeed {
     public struct Configuration: Sendable {
         public var eventsEndpoint = Endpoints.default.events
         public var replayEndpoint = Endpoints.default.replay
@@ -199,3 +198,7 @@ public final class EventFeed: @unchecked Sendable {
         return s
     }
 }
+
+// `stop()`, the one method meant for other threads, touches only the atomic flag; the sockets and `next`
+// belong to the thread that calls `run`.
+extension EventFeed: @unchecked Sendable {}

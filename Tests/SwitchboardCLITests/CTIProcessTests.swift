@@ -73,6 +73,51 @@ import Wire
         #expect(serve.waitForExit() == 0)
     }
 
+    /// `cti --driver ami` with no Asterisk listening, while decisions flow: a handful of log lines, not one
+    /// (or several) per transfer, and the adapter keeps running. It once wrote ~23,000 lines in 4 s.
+    @Test func aMissingAMIServerIsLoggedOnceNotPerTransfer() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let serve = try ServeProcess(data: folder.appendingPathComponent("data"))
+        let port = try Self.closedPort()
+        let p = Process()
+        p.executableURL = CLI.executable
+        p.arguments = ["cti", "--driver", "ami", "--ami-port", String(port), "--record", folder.appendingPathComponent("record.log").path,
+                       "--events", serve.endpoints["events"]!, "--replay", serve.endpoints["replay"]!, "--control", serve.endpoints["control"]!,
+                       "--operator-key", try Self.operatorKey(folder.appendingPathComponent("data")), "--log-level", "info"]
+        let errors = Pipe()
+        p.standardError = errors
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let collected = CLI.ErrorCollector(errors.fileHandleForReading)
+        let answered = try LoadClient.run(endpoint: serve.endpoints["query"]!, total: 1500, rate: 400)  // about 4 s of transfers
+        #expect(answered.count == 1500)
+        usleep(500_000)
+        #expect(p.isRunning)
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        let lines = collected.text().split(separator: "\n")
+        #expect(lines.count <= 8, "\(lines.count) lines:\n\(lines.prefix(20).joined(separator: "\n"))")
+        #expect(lines.contains { $0.contains("not been reachable since start-up") })
+        let record = try String(contentsOf: folder.appendingPathComponent("record.log"), encoding: .utf8)
+        #expect(record.components(separatedBy: "\n").filter { $0.hasPrefix("done") && $0.hasSuffix(" failed") }.count >= 1000)
+        serve.signal(SIGTERM)
+        #expect(serve.waitForExit() == 0)
+    }
+
+    static func closedPort() throws -> UInt16 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return UInt16(bigEndian: addr.sin_port)
+    }
+
     /// Without the operator key the adapter refuses to start, in one line that says where the key comes from.
     @Test func aMissingOperatorKeyIsOneClearLine() throws {
         let folder = temporaryFolder()
