@@ -178,6 +178,18 @@ struct TransferRecordTests {
         #expect(peer.received.compactMap { $0["Channel"] } == ["SIP/agent-1", "SIP/agent-2", "SIP/agent-3"])
     }
 
+    /// A connection Asterisk closed while the driver was idle is noticed before sending: the transfer goes
+    /// through on a new connection, once, instead of being lost as an unknown outcome.
+    @Test func aConnectionClosedWhileIdleIsReplacedBeforeSending() throws {
+        let peer = try ScriptedAMIPeer()
+        let d = driver(peer)
+        try d.perform(Transfer(transferEvent(1))!)
+        peer.closeConnections()
+        usleep(100_000)
+        try d.perform(Transfer(transferEvent(2))!)
+        #expect(peer.received.map { $0["Action"] } == ["Login", "BlindTransfer", "Login", "BlindTransfer"])
+    }
+
     /// An action Asterisk never answers is reported unknown and never sent again: not on the next
     /// transfer, not when the replay brings its event back, not after a restart of the adapter.
     @Test func anUnansweredActionIsNeverSentAgain() throws {

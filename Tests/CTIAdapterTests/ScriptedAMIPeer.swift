@@ -18,6 +18,7 @@ final class ScriptedAMIPeer: @unchecked Sendable {
     /// Transfers to leave unanswered (received, never responded to) before answering again.
     private var silences = 0
     private var stopping = false
+    private var connections: [Int32] = []
 
     init(refuse: Int = 0, silent: Int = 0) throws {
         refusals = refuse
@@ -55,10 +56,21 @@ final class ScriptedAMIPeer: @unchecked Sendable {
     func refuseNext(_ n: Int) { lock.lock(); refusals = n; lock.unlock() }
     func dropConnection(afterActions n: Int) { lock.lock(); dropAfter = n; lock.unlock() }
 
+    /// Closes every connection now, with no action outstanding (Asterisk restarted while the driver was idle).
+    func closeConnections() {
+        lock.lock()
+        for c in connections { shutdown(c, Int32(SHUT_RDWR)) }
+        connections = []
+        lock.unlock()
+    }
+
     private func acceptLoop() {
         while true {
             let c = accept(listener, nil, nil)
             guard c >= 0 else { return }
+            lock.lock()
+            connections.append(c)
+            lock.unlock()
             Thread { [self] in serve(c) }.start()
         }
     }
