@@ -112,3 +112,11 @@ struct EventDecodingTests {
         #expect(try Wire.decodeHeartbeat(Wire.encodeHeartbeat(seq: 12, at: Self.moscow.instant)) == 12)
     }
 }
+
+struct EndpointsTests {
+    /// The contract's table of default endpoints, written once.
+    @Test func defaultsAreTheContracts() {
+        #expect(Endpoints.default == Endpoints(query: "tcp://127.0.0.1:5570", events: "tcp://127.0.0.1:5571",
+                                               replay: "tcp://127.0.0.1:5572", control: "tcp://127.0.0.1:5573"))
+    }
+}
