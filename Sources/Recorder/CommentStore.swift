@@ -18,12 +18,29 @@ public final class CommentStore: Sendable {
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         var configuration = Configuration()
+        // The recorder writes while `switchboard comments` (another process) opens the same file: wait for
+        // a lock held elsewhere instead of failing with SQLITE_BUSY.
+        configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         database = try DatabaseQueue(path: path, configuration: configuration)
-        _ = try database.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
-        try CommentStore.migrator.migrate(database)
+        // Switching a new file to WAL needs it to itself, and SQLite answers BUSY at once rather than
+        // waiting when another process is opening it too: try again for a few seconds.
+        for attempt in 0... {
+            do {
+                _ = try database.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
+                break
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && attempt < 500 {
+                usleep(10_000)
+            }
+        }
+        do {
+            try CommentStore.migrator.migrate(database)
+        } catch {
+            // Another process (the recorder, or `comments`) migrated the new file at the same moment.
+            guard try database.read({ try CommentStore.migrator.hasCompletedMigrations($0) }) else { throw error }
+        }
     }
 
     /// Never edit a shipped migration: add the next one.

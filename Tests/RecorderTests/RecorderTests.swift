@@ -174,3 +174,37 @@ struct CommentStoreTests {
         #expect(seqs == Array(1...50))
     }
 }
+
+struct CommentStoreConcurrencyTests {
+    /// The recorder and `switchboard comments` open (and migrate) the same file at once: neither fails.
+    @Test func concurrentOpensWaitForEachOther() throws {
+        let dir = temporaryFolder("concurrent")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for round in 0..<20 {
+            let path = dir.appendingPathComponent("c-\(round).sqlite").path
+            let failures = Failures()
+            let group = DispatchGroup()
+            for _ in 0..<4 {
+                group.enter()
+                Thread {
+                    do {
+                        let store = try CommentStore(path: path)
+                        try store.store([event(1)])
+                    } catch {
+                        failures.add("\(error)")
+                    }
+                    group.leave()
+                }.start()
+            }
+            group.wait()
+            #expect(failures.all.isEmpty, "round \(round): \(failures.all)")
+        }
+    }
+
+    final class Failures: @unchecked Sendable {
+        private let lock = NSLock()
+        private var list: [String] = []
+        func add(_ s: String) { lock.lock(); list.append(s); lock.unlock() }
+        var all: [String] { lock.lock(); defer { lock.unlock() }; return list }
+    }
+}
