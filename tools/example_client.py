@@ -3,23 +3,50 @@
 
 Run with Debian's python3-zmq (`/usr/bin/python3 tools/example_client.py`) against `switchboard serve`.
 It prints one JSON line per step, so scripts and tests can read what happened.
+
+The query carries an idempotency key (contract 1.1). When no reply comes within --timeout, the client
+closes its socket, connects a new one and sends the *same bytes* again (the zguide's Lazy Pirate), up
+to --tries sends: the engine answers a repeat with the first reply, so the call is decided, and
+transferred, once however many times it is sent.
 """
 import argparse
 import json
 import sys
 import time
+import uuid
 
 import zmq
 
 
+def ask_lazy_pirate(ctx, endpoint, request, timeout_ms, tries):
+    """Sends `request` (bytes) over REQ and returns the reply, resending the same bytes on a fresh socket
+    after each timeout; raises zmq.Again after `tries` sends without a reply."""
+    for attempt in range(1, tries + 1):
+        req = ctx.socket(zmq.REQ)
+        req.setsockopt(zmq.LINGER, 0)
+        req.connect(endpoint)
+        req.send(request)
+        if req.poll(timeout_ms, zmq.POLLIN):
+            reply = req.recv_json()
+            req.close()
+            return reply, attempt
+        # No answer: the request or its reply may be lost. A REQ socket cannot send again before it
+        # receives, so close it and retry on a new one, with the same key.
+        req.close()
+        print(json.dumps({"step": "retry", "attempt": attempt + 1}), flush=True)
+    raise zmq.Again("no reply after %d tries" % tries)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
+    # The contract's default endpoints (Sources/Wire/Endpoints.swift).
     p.add_argument("--query", default="tcp://127.0.0.1:5570")
     p.add_argument("--events", default="tcp://127.0.0.1:5571")
     p.add_argument("--replay", default="tcp://127.0.0.1:5572")
     p.add_argument("--table", default="retention-ru")
     p.add_argument("--at", default="2026-11-22T23:49:00+03:00")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each answer")
+    p.add_argument("--tries", type=int, default=3, help="sends of the query, the first included, before giving up")
     args = p.parse_args()
 
     ctx = zmq.Context()
@@ -37,17 +64,15 @@ def main():
         topic, body = sub.recv_multipart()
     print(json.dumps({"step": "subscribed", "heartbeat": json.loads(body)}))
 
-    # Ask for a decision over REQ: one frame out, one frame back.
-    req = ctx.socket(zmq.REQ)
-    req.setsockopt(zmq.LINGER, 0)
-    req.setsockopt(zmq.RCVTIMEO, timeout_ms)
-    req.connect(args.query)
+    # Ask for a decision over REQ: one frame out, one frame back. The key is made once, with the request's
+    # bytes, so every retry is the same request.
     call = {"call_id": "example-%d" % int(time.time() * 1000), "topic": "termination", "language": "ru",
             "identification": "ФИОПД", "customer": {"type": "person", "region": "moscow"},
             "facts": {"insists": True}, "notes": "модель телефона Xiaomi 12"}
-    req.send_json({"id": "q-1", "table": args.table, "at": args.at, "call": call})
-    reply = req.recv_json()
-    print(json.dumps({"step": "reply", "reply": reply}, ensure_ascii=False))
+    request = json.dumps({"id": "q-1", "table": args.table, "at": args.at, "call": call,
+                          "idempotency_key": str(uuid.uuid4())}, ensure_ascii=False).encode()
+    reply, tries = ask_lazy_pirate(ctx, args.query, request, timeout_ms, args.tries)
+    print(json.dumps({"step": "reply", "tries": tries, "reply": reply}, ensure_ascii=False))
     if "error" in reply:
         return 1
 

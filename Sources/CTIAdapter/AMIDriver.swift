@@ -8,7 +8,16 @@ import Glibc
 /// Logs in with `Action: Login`, then performs a blind transfer with `Action: BlindTransfer` and a warm
 /// one with `Action: Atxfer`, waiting for Asterisk's `AttendedTransfer` event to say the specialist
 /// answered and the transfer went through. Responses are matched by `ActionID`; unrelated events are
-/// skipped. A lost connection is re-established (with a fresh login) and the action tried once more.
+/// skipped.
+///
+/// **An action that may have been sent is never sent again.** Once any byte of a transfer action has
+/// gone to the socket, a response timeout or a dropped connection makes the outcome unknown
+/// (``DriverFailure/Kind/unknownOutcome``): Asterisk may have transferred the call. The driver reports it
+/// and moves on; it does not retry. Before sending, it checks that the connection is still open (reading
+/// what Asterisk sent meanwhile), so a connection that died while idle is replaced before anything is sent.
+///
+/// Connecting backs off: after a failed connection or login, the next attempt waits `reconnectDelay`,
+/// doubling up to `reconnectCeiling`; transfers meanwhile fail at once as unreachable, with nothing sent.
 ///
 /// The call's channel comes from `channelTemplate` with `{call_id}` replaced: a deployment whose call ids
 /// are not channel names maps them there.
@@ -20,9 +29,12 @@ public final class AMIDriver: CTIDriver {
         public var secret = ""
         public var context = "from-internal"
         public var channelTemplate = "{call_id}"
-        /// How long to wait for a response, and for a warm transfer to complete.
+        /// How long to wait for a connection and a response (seconds), and for a warm transfer to complete.
         public var responseTimeout: Double = 5
         public var attendedTimeout: Double = 30
+        /// The wait after the first failed connection; it doubles with each failure up to the ceiling.
+        public var reconnectDelay: Double = 0.5
+        public var reconnectCeiling: Double = 30
 
         public init() {}
     }
@@ -31,6 +43,13 @@ public final class AMIDriver: CTIDriver {
     private var fd: Int32 = -1
     private var buffer: [UInt8] = []
     private var nextActionID = 1
+    /// TCP connections tried since start (for tests and health).
+    public private(set) var connectionAttempts = 0
+    public private(set) var hasReachedTelephony = false
+    private var failedConnections = 0
+    private var nextConnectionAt: ContinuousClock.Instant?
+    private var lastConnectionError = ""
+    private let clock = ContinuousClock()
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -38,54 +57,124 @@ public final class AMIDriver: CTIDriver {
 
     deinit { disconnect() }
 
+    private var server: String { "AMI \(configuration.host):\(configuration.port)" }
+
     public func perform(_ t: Transfer) throws(DriverFailure) {
+        try connectIfNeeded()
+        let channel = configuration.channelTemplate.replacingOccurrences(of: "{call_id}", with: t.callID)
+        let action = t.mode == .blind ? "BlindTransfer" : "Atxfer"
+        let id: String
         do {
-            try attempt(t)
-        } catch let failure as Refused {
-            throw DriverFailure(failure.message)
+            id = try send(action, ["Channel": channel, "Exten": t.address, "Context": configuration.context])
         } catch {
-            // The connection went: log in again and try once more.
             disconnect()
+            guard error.sentAny else { throw DriverFailure(.unreachable, "\(server): \(error); \(action) was not sent") }
+            throw unknown(action, error)
+        }
+        let response: [String: String]
+        do {
+            response = try awaitResponse(id)
+        } catch {
+            disconnect()  // a late response must not be read as another action's
+            throw unknown(action, error)
+        }
+        guard response["Response"] == "Success" else {
+            throw DriverFailure(.refused, "\(action) refused: \(response["Message"] ?? "no message")")
+        }
+        guard t.mode == .warm else { return }
+        // The consultation call must be answered before the transfer completes.
+        let deadline = Date().addingTimeInterval(configuration.attendedTimeout)
+        while true {
+            let message: [String: String]
             do {
-                try attempt(t)
-            } catch let failure as Refused {
-                throw DriverFailure(failure.message)
+                message = try readMessage(until: deadline)
             } catch {
                 disconnect()
-                throw DriverFailure("AMI \(configuration.host):\(configuration.port): \(error)")
+                throw unknown("the attended transfer", error)
             }
+            guard message["Event"] == "AttendedTransfer", message["OrigTransfererChannel"] == channel || message["TransfererChannel"] == channel else { continue }
+            guard message["Result"] == "Success" else { throw DriverFailure(.refused, "attended transfer failed: \(message["Result"] ?? "no result")") }
+            return
         }
+    }
+
+    private func unknown(_ what: String, _ error: Broken) -> DriverFailure {
+        DriverFailure(.unknownOutcome, "\(server): \(error) after \(what) was sent; the call may have been transferred, so it is not sent again")
     }
 
     /// AMI cannot be asked what it did before a crash.
     public func wasPerformed(eventID: String) -> Bool? { nil }
 
-    /// Asterisk answered, and said no.
-    struct Refused: Error { let message: String }
-    struct Broken: Error, CustomStringConvertible { let description: String }
+    struct Broken: Error, CustomStringConvertible {
+        let description: String
+        /// Whether any byte of the action had gone out when it broke.
+        var sentAny = false
+    }
 
-    private func attempt(_ t: Transfer) throws {
-        if fd < 0 { try connectAndLogin() }
-        let channel = configuration.channelTemplate.replacingOccurrences(of: "{call_id}", with: t.callID)
-        let action = t.mode == .blind ? "BlindTransfer" : "Atxfer"
-        let id = try send(action, ["Channel": channel, "Exten": t.address, "Context": configuration.context])
-        let response = try awaitResponse(id)
-        guard response["Response"] == "Success" else {
-            throw Refused(message: "\(action) refused: \(response["Message"] ?? "no message")")
+    /// A logged-in connection, or a failure saying why not and when the next attempt is due.
+    private func connectIfNeeded() throws(DriverFailure) {
+        if fd >= 0 {
+            if connectionIsOpen() { return }
+            disconnect()
         }
-        if t.mode == .warm {
-            // The consultation call must be answered before the transfer completes.
-            let deadline = Date().addingTimeInterval(configuration.attendedTimeout)
-            while true {
-                let message = try readMessage(until: deadline)
-                guard message["Event"] == "AttendedTransfer", message["OrigTransfererChannel"] == channel || message["TransfererChannel"] == channel else { continue }
-                guard message["Result"] == "Success" else { throw Refused(message: "attended transfer failed: \(message["Result"] ?? "no result")") }
-                return
-            }
+        let now = clock.now
+        if let next = nextConnectionAt, now < next {
+            throw DriverFailure(.unreachable, "\(server) unreachable (\(lastConnectionError)); next attempt in \(Self.seconds(next - now))")
+        }
+        connectionAttempts += 1
+        do {
+            try connectAndLogin()
+            failedConnections = 0
+            nextConnectionAt = nil
+            hasReachedTelephony = true
+        } catch {
+            disconnect()
+            failedConnections += 1
+            let delay = min(configuration.reconnectDelay * pow(2, Double(min(failedConnections - 1, 30))), configuration.reconnectCeiling)
+            nextConnectionAt = clock.now + .milliseconds(Int64(delay * 1000))
+            lastConnectionError = error.description
+            throw DriverFailure(.unreachable, "\(server): \(error); next attempt in \(Self.seconds(.milliseconds(Int64(delay * 1000))))")
         }
     }
 
-    private func connectAndLogin() throws {
+    private static func seconds(_ d: Duration) -> String {
+        String(format: "%.1f s", Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+    }
+
+    /// Reads what Asterisk sent while no action was outstanding (events, dropped as they are complete);
+    /// false when it closed the connection.
+    private func connectionIsOpen() -> Bool {
+        while true {
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if n > 0 {
+                buffer.append(contentsOf: chunk[0..<n])
+                continue
+            }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                // Nothing outstanding: every complete message buffered is an event nobody waits for.
+                if let end = lastMessageEnd() { buffer.removeFirst(end) }
+                return true
+            }
+            return false  // 0: closed by the peer; < 0: reset
+        }
+    }
+
+    /// The index just after the last blank line (`\r\n\r\n` or `\n\n`) in the buffer.
+    private func lastMessageEnd() -> Int? {
+        var i = buffer.count - 1
+        while i >= 1 {
+            if buffer[i] == 0x0A {
+                if buffer[i - 1] == 0x0A { return i + 1 }
+                if i >= 3, buffer[i - 1] == 0x0D, buffer[i - 2] == 0x0A { return i + 1 }
+            }
+            i -= 1
+        }
+        return nil
+    }
+
+    private func connectAndLogin() throws(Broken) {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -94,25 +183,39 @@ public final class AMIDriver: CTIDriver {
             throw Broken(description: "cannot resolve \(configuration.host)")
         }
         defer { freeaddrinfo(result) }
-        let s = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
+        let s = socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), info.pointee.ai_protocol)
         guard s >= 0 else { throw Broken(description: "socket: \(String(cString: strerror(errno)))") }
-        guard connect(s, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(s)
-            throw Broken(description: "connect: \(reason)")
+        // Connect without blocking past the response timeout (an unroutable host would hold us for minutes).
+        let flags = fcntl(s, F_GETFL)
+        _ = fcntl(s, F_SETFL, flags | O_NONBLOCK)
+        if connect(s, info.pointee.ai_addr, info.pointee.ai_addrlen) != 0 {
+            guard errno == EINPROGRESS else {
+                let reason = String(cString: strerror(errno))
+                close(s)
+                throw Broken(description: "connect: \(reason)")
+            }
+            var p = pollfd(fd: s, events: Int16(POLLOUT), revents: 0)
+            var ready: Int32
+            repeat { ready = poll(&p, 1, Int32(configuration.responseTimeout * 1000)) } while ready < 0 && errno == EINTR
+            var error: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(s, SOL_SOCKET, SO_ERROR, &error, &length)
+            guard ready > 0, error == 0 else {
+                close(s)
+                throw Broken(description: ready > 0 ? "connect: \(String(cString: strerror(error)))" : "connect: no answer within \(configuration.responseTimeout) s")
+            }
         }
+        _ = fcntl(s, F_SETFL, flags)
         fd = s
         buffer = []
         let banner = try readLine(until: Date().addingTimeInterval(configuration.responseTimeout))
         guard banner.hasPrefix("Asterisk Call Manager") else {
-            disconnect()
             throw Broken(description: "not an AMI server: \(banner)")
         }
         let id = try send("Login", ["Username": configuration.username, "Secret": configuration.secret, "Events": "on"])
         let response = try awaitResponse(id)
         guard response["Response"] == "Success" else {
-            disconnect()
-            throw Refused(message: "AMI login refused: \(response["Message"] ?? "no message")")
+            throw Broken(description: "login refused: \(response["Message"] ?? "no message")")
         }
     }
 
@@ -122,8 +225,7 @@ public final class AMIDriver: CTIDriver {
         buffer = []
     }
 
-    @discardableResult
-    private func send(_ action: String, _ fields: KeyValuePairs<String, String>) throws -> String {
+    private func send(_ action: String, _ fields: KeyValuePairs<String, String>) throws(Broken) -> String {
         let id = String(nextActionID)
         nextActionID += 1
         var text = "Action: \(action)\r\nActionID: \(id)\r\n"
@@ -134,13 +236,13 @@ public final class AMIDriver: CTIDriver {
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw Broken(description: "send: \(String(cString: strerror(errno)))") }
+            guard n > 0 else { throw Broken(description: "send: \(String(cString: strerror(errno)))", sentAny: sent > 0) }
             sent += n
         }
         return id
     }
 
-    private func awaitResponse(_ id: String) throws -> [String: String] {
+    private func awaitResponse(_ id: String) throws(Broken) -> [String: String] {
         let deadline = Date().addingTimeInterval(configuration.responseTimeout)
         while true {
             let message = try readMessage(until: deadline)
@@ -149,7 +251,7 @@ public final class AMIDriver: CTIDriver {
     }
 
     /// One AMI message: `Key: Value` lines up to a blank line.
-    private func readMessage(until deadline: Date) throws -> [String: String] {
+    private func readMessage(until deadline: Date) throws(Broken) -> [String: String] {
         var message: [String: String] = [:]
         while true {
             let line = try readLine(until: deadline)
@@ -165,7 +267,7 @@ public final class AMIDriver: CTIDriver {
         }
     }
 
-    private func readLine(until deadline: Date) throws -> String {
+    private func readLine(until deadline: Date) throws(Broken) -> String {
         while true {
             if let nl = buffer.firstIndex(of: 0x0A) {
                 var end = nl
@@ -175,7 +277,7 @@ public final class AMIDriver: CTIDriver {
                 return line
             }
             let remaining = deadline.timeIntervalSinceNow
-            guard remaining > 0 else { throw Broken(description: "AMI did not answer within the timeout") }
+            guard remaining > 0 else { throw Broken(description: "no answer in time") }
             var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let ready = poll(&p, 1, Int32(min(remaining, 1) * 1000))
             if ready < 0 && errno == EINTR { continue }

@@ -1,36 +1,36 @@
-import Foundation
+import Storage
 import Wire
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Writes the CSTA commands it would issue as JSON lines to a file, and reads them back to know what it did.
 ///
 /// ```json
 /// {"event_id":"…-12","seq":12,"command":"SingleStepTransferCall","call":"c-1","to":"cti:retention","via":"cti","target":"retention"}
 /// ```
+///
+/// The file is an ``AppendLog``: a transfer's lines go in one write and are synced before it counts as
+/// performed, so the file never holds half a warm transfer, and what it holds survives a crash.
 public final class LogDriver: CTIDriver {
-    private let fd: Int32
+    private let log: AppendLog
     public let path: String
     private var performed: Set<String>
+    /// Written, but the sync failed: they may or may not survive a crash.
+    private var uncertain: Set<String> = []
 
-    public init(path: String) throws {
+    /// - Throws: ``StorageError`` when the file cannot be opened, or holds a line that is not a command.
+    public init(path: String) throws(StorageError) {
         self.path = path
-        performed = []
-        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
-            for line in text.split(separator: "\n") {
-                if let v = try? JSONReader.parse(String(line)), case .string(let id)? = v["event_id"] { performed.insert(id) }
+        var performed = Set<String>()
+        log = try AppendLog(path: path) { line, offset throws(StorageError) in
+            guard let v = try? JSONReader.parse(Array(line)), case .string(let id)? = v["event_id"] else {
+                throw StorageError(.damaged, path: path, errno: 0, "the line at byte \(offset) is not a CSTA command with an event_id")
             }
+            performed.insert(id)
         }
-        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw DriverFailure("cannot open \(path): \(String(cString: strerror(errno)))") }
+        self.performed = performed
     }
 
-    deinit { close(fd) }
-
     public func perform(_ t: Transfer) throws(DriverFailure) {
-        var text = ""
-        for step in t.cstaSteps {
+        let lines = t.cstaSteps.map { step in
             var w = JSONWriter(capacity: 256)
             w.object { o in
                 o.member("event_id") { $0.string(t.eventID) }
@@ -38,17 +38,28 @@ public final class LogDriver: CTIDriver {
                 o.member("command") { $0.string(step) }
                 o.member("call") { $0.string(t.callID) }
                 o.member("to") { $0.string(t.address) }
-                o.member("via") { $0.string(t.via) }
+                o.member("via") { $0.string(t.via.rawValue) }
                 o.member("target") { $0.string(t.target) }
             }
-            text += w.string + "\n"
+            return w.bytes
         }
-        let bytes = Array(text.utf8)
-        // One write for all the steps, so the file never holds half a warm transfer.
-        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard n == bytes.count else { throw DriverFailure("cannot write \(path): \(String(cString: strerror(errno)))") }
+        do {
+            try log.append(lines)
+        } catch {
+            // Taken back: nothing was issued.
+            throw DriverFailure(.unreachable, "cannot write \(path): \(error)")
+        }
+        do {
+            try log.sync()
+        } catch {
+            uncertain.insert(t.eventID)
+            throw DriverFailure(.unknownOutcome, "wrote the commands but could not sync \(path): \(error)")
+        }
         performed.insert(t.eventID)
     }
 
-    public func wasPerformed(eventID: String) -> Bool? { performed.contains(eventID) }
+    public func wasPerformed(eventID: String) -> Bool? {
+        if uncertain.contains(eventID) { return nil }
+        return performed.contains(eventID)
+    }
 }

@@ -1,13 +1,14 @@
 import EngineCore
+import Wire
 
 /// Everything `switchboard serve` can be told; the defaults are the contract's.
 public struct EngineConfiguration: Sendable {
     public var tablesDirectory = "routing-tables"
     public var dataDirectory = ".switchboard"
-    public var queryEndpoint = "tcp://127.0.0.1:5570"
-    public var eventsEndpoint = "tcp://127.0.0.1:5571"
-    public var replayEndpoint = "tcp://127.0.0.1:5572"
-    public var controlEndpoint = "tcp://127.0.0.1:5573"
+    public var queryEndpoint = Endpoints.default.query
+    public var eventsEndpoint = Endpoints.default.events
+    public var replayEndpoint = Endpoints.default.replay
+    public var controlEndpoint = Endpoints.default.control
     /// Larger messages make libzmq drop the sender's connection; a call is far smaller.
     public var maximumMessageSize: Int64 = 64 * 1024
     /// Journal group commit: `fdatasync` at least this often while events arrive…

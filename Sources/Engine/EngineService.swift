@@ -1,8 +1,8 @@
-import Foundation
 import ServiceLifecycle
+import ServiceThread
 
-/// The engine as a swift-service-lifecycle `Service`: runs until graceful shutdown (SIGTERM, SIGINT),
-/// then drains and flushes the journal before returning.
+/// The engine as a swift-service-lifecycle `Service`: runs until graceful shutdown (SIGTERM, SIGINT) or
+/// cancellation, then drains and syncs the journal before returning.
 public struct EngineService: Service {
     public let engine: Engine
 
@@ -11,16 +11,10 @@ public struct EngineService: Service {
     public func run() async throws {
         try engine.start()
         let engine = self.engine
-        await withGracefulShutdownHandler {
-            // Waiting blocks a thread of its own, never the cooperative pool.
-            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-                Thread {
-                    engine.wait()
-                    done.resume()
-                }.start()
-            }
-        } onGracefulShutdown: {
-            engine.stop()
+        // Waiting blocks a thread of its own, never the cooperative pool.
+        try await ServiceThread.run(name: "engine-service") { stop in
+            stop.whenRequested { engine.stop() }
+            engine.wait()
         }
     }
 }

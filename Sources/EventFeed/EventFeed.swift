@@ -5,18 +5,14 @@ import Synchronization
 import Wire
 import ZeroMQ
 
-/// A decision event as a subscriber receives it.
-public struct FeedEvent: Sendable {
-    public let seq: UInt64
-    public let eventID: String
-    /// The whole event, parsed.
-    public let value: Value
+/// A decision event as a subscriber receives it: the event, decoded and typed.
+public struct FeedEvent: Sendable, Hashable {
+    public let event: Wire.DecodedEvent
 
-    public init(seq: UInt64, eventID: String, value: Value) {
-        self.seq = seq
-        self.eventID = eventID
-        self.value = value
-    }
+    public init(_ event: Wire.DecodedEvent) { self.event = event }
+
+    public var seq: UInt64 { event.seq }
+    public var eventID: String { event.eventID }
 }
 
 /// Every decision the engine journals, in `seq` order, each exactly once, whatever was missed.
@@ -29,11 +25,10 @@ public struct FeedEvent: Sendable {
 ///
 /// Subscribers filter by action themselves: subscribing to a narrower prefix would make `seq` gaps normal
 /// and hide real ones.
-public final class EventFeed: @unchecked Sendable {
-    // @unchecked: the sockets live on the thread that calls `run`; `stopping` is atomic.
+public final class EventFeed {
     public struct Configuration: Sendable {
-        public var eventsEndpoint = "tcp://127.0.0.1:5571"
-        public var replayEndpoint = "tcp://127.0.0.1:5572"
+        public var eventsEndpoint = Endpoints.default.events
+        public var replayEndpoint = Endpoints.default.replay
         /// CURVE: the engine's public key and this subscriber's key pair.
         public var curve: (serverKey: String, keys: CurveKeyPair)?
         /// Events asked for per replay request.
@@ -87,6 +82,7 @@ public final class EventFeed: @unchecked Sendable {
                 do {
                     needsReplay = try catchUp(&replay, context: context, deliver: deliver) == false
                 } catch let error as DeliveryFailed {
+                    if isStopping { return }  // the subscriber gave up its batch to stop
                     logger.error("the subscriber could not take events; retrying in a second: \(error.underlying)")
                     Thread.sleep(forTimeInterval: 1)
                     continue
@@ -98,12 +94,11 @@ public final class EventFeed: @unchecked Sendable {
             var gap = false
             for _ in 0..<1000 {
                 guard let frames = try sub.receiveMultipart(wait: false), frames.count == 2 else { break }
-                guard let value = try? JSONReader.parse(frames[1]), case .number(let n)? = value["seq"], n >= 0 else {
-                    logger.warning("ignored an event that is not JSON with a seq")
-                    continue
-                }
-                let seq = UInt64(n)
                 if frames[0] == Array("heartbeat".utf8) {
+                    guard let seq = try? Wire.decodeHeartbeat(frames[1]) else {
+                        logger.warning("ignored a heartbeat without a seq")
+                        continue
+                    }
                     let expected = next + UInt64(batch.count)
                     if seq >= expected {
                         gap = true  // events up to `seq` exist that this subscriber has not seen
@@ -112,20 +107,28 @@ public final class EventFeed: @unchecked Sendable {
                     }
                     continue
                 }
+                let event: Wire.DecodedEvent
+                do {
+                    event = try Wire.DecodedEvent(json: frames[1])
+                } catch {
+                    // Not skipped silently: the gap it leaves is replayed, and replay says the same if the journal does.
+                    logger.warning("ignored an event that does not decode: \(error)")
+                    continue
+                }
                 let expected = next + UInt64(batch.count)
-                if seq < expected { continue }  // already handled (replay and live overlap)
-                if seq > expected {
+                if event.seq < expected { continue }  // already handled (replay and live overlap)
+                if event.seq > expected {
                     gap = true
                     break
                 }
-                guard let id = value["event_id"], case .string(let eventID) = id else { continue }
-                batch.append(FeedEvent(seq: seq, eventID: eventID, value: value))
+                batch.append(FeedEvent(event))
             }
             if !batch.isEmpty {
                 do {
                     try deliver(batch)
                     next += UInt64(batch.count)
                 } catch {
+                    if isStopping { return }
                     logger.error("the subscriber could not take events; retrying in a second: \(error)")
                     Thread.sleep(forTimeInterval: 1)
                     needsReplay = true
@@ -155,17 +158,26 @@ public final class EventFeed: @unchecked Sendable {
             let reply = try JSONReader.parse(body)
             guard case .array(let items)? = reply["events"] else {
                 logger.error("replay refused: \(reply["error"].map { "\($0)" } ?? "no events")")
+                Thread.sleep(forTimeInterval: 1)
                 return false
             }
             if items.isEmpty { return true }
             var batch: [FeedEvent] = []
             for item in items {
-                guard case .number(let n)? = item["seq"], case .string(let eventID)? = item["event_id"] else { continue }
-                let seq = UInt64(n)
-                guard seq == next + UInt64(batch.count) else { break }
-                batch.append(FeedEvent(seq: seq, eventID: eventID, value: item))
+                let event: Wire.DecodedEvent
+                do {
+                    event = try Wire.DecodedEvent(value: item)
+                } catch {
+                    logger.error("replay returned an event that does not decode; retrying: \(error)", metadata: ["from_seq": "\(next + UInt64(batch.count))"])
+                    break
+                }
+                guard event.seq == next + UInt64(batch.count) else { break }
+                batch.append(FeedEvent(event))
             }
-            guard !batch.isEmpty else { return false }
+            guard !batch.isEmpty else {
+                Thread.sleep(forTimeInterval: 1)  // not a busy loop against a journal that keeps answering the same
+                return false
+            }
             do {
                 try deliver(batch)
             } catch {
@@ -186,3 +198,7 @@ public final class EventFeed: @unchecked Sendable {
         return s
     }
 }
+
+// `stop()`, the one method meant for other threads, touches only the atomic flag; the sockets and `next`
+// belong to the thread that calls `run`.
+extension EventFeed: @unchecked Sendable {}

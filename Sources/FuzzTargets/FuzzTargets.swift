@@ -6,12 +6,29 @@ import Wire
 ///
 /// Each function must never trap: any bytes are either accepted or refused with an error value.
 public enum FuzzTargets {
-    /// The flagship table, for evaluating decoded requests; loaded once from `routing-tables/`.
-    static let table: Table? = {
-        let path = ProcessInfo.processInfo.environment["SWITCHBOARD_FUZZ_TABLE"] ?? "routing-tables/retention-ru.yaml"
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-        return try? TableLoader.load(yaml: text, file: path)
-    }()
+    /// Where the flagship table is: `SWITCHBOARD_FUZZ_TABLE`, or `routing-tables/` from the repository root.
+    static var tablePath: String {
+        ProcessInfo.processInfo.environment["SWITCHBOARD_FUZZ_TABLE"] ?? "routing-tables/retention-ru.yaml"
+    }
+
+    /// The flagship table, loaded once, or why it did not load.
+    static let loaded: Result<Table, any Error> = Result {
+        let path = tablePath
+        return try TableLoader.load(yaml: try String(contentsOfFile: path, encoding: .utf8), file: path)
+    }
+
+    /// The table the request target evaluates against.
+    /// - Throws: why it did not load (a missing file, a table that does not compile).
+    public static func flagshipTable() throws -> Table { try loaded.get() }
+
+    /// The table, or a crash that says why: a fuzzer that silently skipped evaluation would look clean.
+    static var table: Table {
+        switch loaded {
+        case .success(let table): return table
+        case .failure(let error):
+            fatalError("FuzzTargets: the table at \(tablePath) did not load (\(error)); run from the repository root or set SWITCHBOARD_FUZZ_TABLE")
+        }
+    }
 
     /// The engine's request path: decode a query, decide it, encode the reply.
     public static func request(_ bytes: [UInt8]) {
@@ -21,7 +38,7 @@ public enum FuzzTargets {
         case .failure(let error):
             Wire.encodeReply(id: id, error: error, into: &w)
         case .success(let request):
-            guard let table else { return }
+            let table = Self.table
             do {
                 let decision = try table.evaluate(request.call, at: request.at ?? Instant(seconds: 1_795_380_900))
                 Wire.encodeReply(id: id, decision: decision, into: &w)

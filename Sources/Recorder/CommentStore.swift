@@ -18,12 +18,29 @@ public final class CommentStore: Sendable {
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         var configuration = Configuration()
+        // The recorder writes while `switchboard comments` (another process) opens the same file: wait for
+        // a lock held elsewhere instead of failing with SQLITE_BUSY.
+        configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         database = try DatabaseQueue(path: path, configuration: configuration)
-        _ = try database.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
-        try CommentStore.migrator.migrate(database)
+        // Switching a new file to WAL needs it to itself, and SQLite answers BUSY at once rather than
+        // waiting when another process is opening it too: try again for a few seconds.
+        for attempt in 0... {
+            do {
+                _ = try database.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
+                break
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && attempt < 500 {
+                usleep(10_000)
+            }
+        }
+        do {
+            try CommentStore.migrator.migrate(database)
+        } catch {
+            // Another process (the recorder, or `comments`) migrated the new file at the same moment.
+            guard try database.read({ try CommentStore.migrator.hasCompletedMigrations($0) }) else { throw error }
+        }
     }
 
     /// Never edit a shipped migration: add the next one.
@@ -68,15 +85,14 @@ public final class CommentStore: Sendable {
                 INSERT INTO comment (event_id, seq, call_id, at, table_name, table_version, action, target, case_id, rule, comment, phrases, stored_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
                 """)
-            for event in events {
-                let v = event.value
-                let d = v["decision"] ?? .null
+            for feedEvent in events {
+                let e = feedEvent.event
+                let d = e.decision
                 var phrases = JSONWriter(capacity: 256)
-                phrases.value(d["phrases"] ?? .array([]))
+                phrases.strings(d.phrases)
                 try insert.execute(arguments: [
-                    event.eventID, Int64(event.seq), v["call_id"]?.text ?? "", v["at"]?.text ?? "", v["table"]?.text ?? "",
-                    v["table_version"]?.text ?? "", d["action"]?.text ?? "", d["target"]?["id"]?.text, d["case"]?["id"]?.text,
-                    d["rule"]?.text ?? "", SensitiveData.mask(d["comment"]?.text ?? ""), phrases.string, now,
+                    e.eventID, Int64(e.seq), e.callID, e.atText, e.table, e.tableVersion, d.action.rawValue, d.target?.id, d.case?.id,
+                    d.rule, SensitiveData.mask(d.comment), phrases.string, now,
                 ])
             }
             try db.execute(sql: "UPDATE progress SET last_seq = max(last_seq, ?) WHERE id = 1", arguments: [Int64(last.seq)])

@@ -2,6 +2,7 @@ import EventFeed
 import Foundation
 import Logging
 import ServiceLifecycle
+import ServiceThread
 
 /// `switchboard recorder` as a swift-service-lifecycle `Service`: stores every decision's comment until shutdown.
 public struct RecorderService: Service {
@@ -21,25 +22,13 @@ public struct RecorderService: Service {
         let store = self.store
         let logger = self.logger
         logger.info("recording", metadata: ["db": "\(store.path)", "from_seq": "\(start + 1)"])
-        try await withGracefulShutdownHandler {
-            try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, Error>) in
-                // The feed blocks on sockets: it gets a thread of its own, never the cooperative pool.
-                let thread = Thread {
-                    do {
-                        try feed.run { batch in
-                            try store.store(batch)
-                            logger.debug("stored", metadata: ["through_seq": "\(batch.last!.seq)", "rows": "\(batch.count)"])
-                        }
-                        done.resume()
-                    } catch {
-                        done.resume(throwing: error)
-                    }
-                }
-                thread.name = "recorder-feed"
-                thread.start()
+        // The feed blocks on sockets: it gets a thread of its own, never the cooperative pool.
+        try await ServiceThread.run(name: "recorder-feed") { stop in
+            stop.whenRequested { feed.stop() }
+            try feed.run { batch in
+                try store.store(batch)
+                logger.debug("stored", metadata: ["through_seq": "\(batch.last!.seq)", "rows": "\(batch.count)"])
             }
-        } onGracefulShutdown: {
-            feed.stop()
         }
         logger.info("stopped", metadata: ["last_seq": "\((try? store.lastSeq()) ?? 0)"])
     }

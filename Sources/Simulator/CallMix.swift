@@ -84,8 +84,8 @@ public struct CallMix: Sendable {
     /// The topics the mix sends, for checking them against the table.
     public var topics: [String] { calls.items.map(\.0.topic) }
 
-    /// The n-th call of a run: a query's JSON bytes.
-    public func query<G: RandomNumberGenerator>(id: Int, runID: String, using rng: inout G) -> (bytes: [UInt8], callID: String) {
+    /// The n-th call of a run: a query's JSON bytes, `{"id", "table", "at", "call", "idempotency_key"?}`.
+    public func query<G: RandomNumberGenerator>(id: Int, runID: String, idempotencyKey: String? = nil, using rng: inout G) -> (bytes: [UInt8], callID: String) {
         let (topic, variants) = calls.pick(&rng)
         let callID = "sim-\(runID)-\(id)"
         var members: [Value.Member] = [.init("call_id", .string(callID)), .init("topic", .string(topic))]
@@ -96,10 +96,12 @@ public struct CallMix: Sendable {
         if let note = notes.pick(&rng) { members.append(.init("notes", .string(note))) }
         let at = Instant(milliseconds: windowStart.milliseconds + Int64.random(in: 0..<windowMilliseconds, using: &rng) / 60_000 * 60_000)
         var w = JSONWriter(capacity: 512)
-        w.value(.object([
+        var query: [Value.Member] = [
             .init("id", .number(Double(id))), .init("table", .string(table)),
             .init("at", .string(Timestamp.format(at, offsetSeconds: windowOffset))), .init("call", .object(members)),
-        ]))
+        ]
+        if let idempotencyKey { query.append(.init("idempotency_key", .string(idempotencyKey))) }
+        w.value(.object(query))
         return (w.bytes, callID)
     }
 }

@@ -11,6 +11,12 @@ import ZeroMQ
 /// delaying the sender (coordinated omission). Closed loop: `clients` DEALER sockets each keep `inFlight`
 /// calls outstanding, for maximum throughput. Meanwhile a subscriber receives every event and checks it
 /// against the reply: the same decision, published once, without `seq` gaps.
+///
+/// Every query carries a unique `idempotency_key` (contract 1.1), and a query not answered within
+/// `replyTimeout` is sent again, the same bytes with the same key, on a fresh socket: the zguide's Lazy
+/// Pirate. The client's socket is closed and reconnected (a DEALER cannot otherwise tell a lost request
+/// from a slow one), its other outstanding queries resent with it, and a query is given up after `tries`
+/// sends. The engine answers a repeat with the first reply, so a retry never makes a second decision.
 public final class Simulation {
     public enum Mode: Sendable {
         case openLoop(rate: Double)
@@ -18,16 +24,22 @@ public final class Simulation {
     }
 
     public struct Configuration: Sendable {
-        public var queryEndpoint = "tcp://127.0.0.1:5570"
-        public var eventsEndpoint = "tcp://127.0.0.1:5571"
+        public var queryEndpoint = Endpoints.default.query
+        public var eventsEndpoint = Endpoints.default.events
         public var mode = Mode.openLoop(rate: 1000)
         /// Stop sending after this long, or after `calls`, whichever comes first (at least one is set).
         public var duration: Duration? = .seconds(10)
         public var calls: Int?
         public var seed: UInt64?
-        /// How long to wait for replies and events after the last call.
+        /// How long to wait for events after the last reply.
         public var grace: Duration = .seconds(3)
         public var curve: (serverKey: String, keys: CurveKeyPair)?
+        /// Send an `idempotency_key` with every query (an engine before contract 1.1 refuses it as unknown).
+        public var idempotencyKeys = true
+        /// How long a query waits for its reply before it is sent again.
+        public var replyTimeout: Duration = .milliseconds(2500)
+        /// Sends of one query, the first included, before it is given up.
+        public var tries = 3
 
         public init() {}
     }
@@ -39,8 +51,14 @@ public final class Simulation {
         public var answered = 0
         public var decisions = 0
         public var errors: [String: Int] = [:]
-        /// Calls never answered within the grace period.
+        /// Calls never answered: given up after all their tries, or still waiting when the run ended.
         public var unanswered = 0
+        /// Queries sent again after a reply timeout (each resend counts).
+        public var retries = 0
+        /// Queries given up after `tries` sends without a reply.
+        public var gaveUp = 0
+        /// Replies to a query already answered (a retry crossing a late reply).
+        public var duplicateReplies = 0
         /// Latency percentiles in microseconds: p50, p90, p99, p99.9, max.
         public var latency: [String: UInt64] = [:]
         public var eventsReceived = 0
@@ -48,6 +66,8 @@ public final class Simulation {
         public var eventsMismatched = 0
         /// Decisions answered whose event never arrived.
         public var eventsMissing = 0
+        /// Events of a call whose event had already arrived: a retry decided twice.
+        public var eventsDuplicated = 0
         /// Sequence numbers skipped between consecutive events.
         public var seqGaps = 0
         public var achievedRate: Double { seconds > 0 ? Double(answered) / seconds : 0 }
@@ -62,6 +82,7 @@ public final class Simulation {
         public let p99Microseconds: UInt64
         public let events: Int
         public let errors: Int
+        public let retries: Int
     }
 
     public let configuration: Configuration
@@ -72,20 +93,35 @@ public final class Simulation {
         self.mix = mix
     }
 
+    /// A query sent and not yet answered.
+    private struct Pending {
+        let client: Int
+        let bytes: [UInt8]
+        /// When it counts as sent, for latency (ns since the run began).
+        let intended: UInt64
+        /// When it was last sent, for its reply timeout.
+        var lastSent: UInt64
+        var tries: Int
+    }
+
     // Run state.
     private var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
     private var summary = Summary()
-    /// Per call id number: when it counts as sent (ns on the monotonic clock); 0 once answered.
-    private var started: [UInt64] = []
-    /// Per call id number: the hash of the decision answered, until its event arrives.
-    private var answeredDecisions: [Int: UInt64] = [:]
+    private var pending: [Int: Pending] = [:]
+    /// Per call id number: the decision answered (and its event id, from a 1.1 engine), until its event arrives.
+    private var answeredDecisions: [Int: (Decision, String?)] = [:]
     /// Events of this run that arrived before their reply.
-    private var earlyEvents: [Int: UInt64] = [:]
+    private var earlyEvents: [Int: (Decision, String)] = [:]
+    /// Calls whose event has arrived.
+    private var published: Set<Int> = []
     private var lastSeq: UInt64?
     private var lastReply: UInt64 = 0
+    private var callPrefix = ""
 
     /// Runs the simulation on the calling thread (it blocks; give it a thread of its own).
-    public func run(progress: (Progress) -> Void = { _ in }) throws -> Summary {
+    /// - Parameter shouldStop: read about every 100 ms; when it says so, sending stops and the run ends as
+    ///   if its duration were over.
+    public func run(until shouldStop: () -> Bool = { false }, progress: (Progress) -> Void = { _ in }) throws -> Summary {
         let context = try Context()
         var dealers: [Socket] = []
         let clients: Int, inFlight: Int
@@ -93,15 +129,16 @@ public final class Simulation {
         case .openLoop: (clients, inFlight) = (1, Int.max)
         case .closedLoop(let c, let f): (clients, inFlight) = (max(1, c), max(1, f))
         }
-        for _ in 0..<clients {
+        func dealer() throws -> Socket {
             let d = try Socket(context, .dealer)
             try d.set(.linger, Int32(0))
             try d.set(.sendHighWaterMark, Int32(0))
             try d.set(.receiveHighWaterMark, Int32(0))
             if let curve = configuration.curve { try d.makeCurveClient(serverKey: curve.serverKey, keys: curve.keys) }
             try d.connect(configuration.queryEndpoint)
-            dealers.append(d)
+            return d
         }
+        for _ in 0..<clients { dealers.append(try dealer()) }
         let sub = try Socket(context, .sub)
         try sub.set(.linger, Int32(0))
         try sub.set(.receiveHighWaterMark, Int32(0))
@@ -120,33 +157,60 @@ public final class Simulation {
 
         var rng = SplitMix64(seed: configuration.seed ?? UInt64.random(in: 1...UInt64.max))
         let runID = String(UInt32.random(in: 0...UInt32.max, using: &rng), radix: 36)
+        callPrefix = "sim-\(runID)-"
+        // Keys are unique to this run even when the seed repeats the calls: the engine keeps keys for a day.
+        let keyPrefix = "sim-" + String(UInt64.random(in: 0...UInt64.max), radix: 36) + "-"
         let clock = ContinuousClock()
         let begin = clock.now
         func elapsedNanoseconds() -> UInt64 { UInt64((clock.now - begin).nanoseconds) }
         let stopSendingAt = configuration.duration.map { UInt64($0.nanoseconds) } ?? UInt64.max
+        let timeout = UInt64(configuration.replyTimeout.nanoseconds)
         let maximumCalls = configuration.calls ?? Int.max
         var nextIntended: UInt64 = 0
         var outstanding = Array(repeating: 0, count: clients)
         var poller = Poller(dealers + [sub])
         var nextProgress: UInt64 = 1_000_000_000
+        var nextTimeoutCheck: UInt64 = 0
         var lastProgressAnswered = 0
         var sendingDone = false
         var graceUntil: UInt64 = .max
 
         func send(on client: Int, intended: UInt64) throws {
             let id = summary.sent
-            let (bytes, _) = mix.query(id: id, runID: runID, using: &rng)
-            started.append(intended)
+            let key = configuration.idempotencyKeys ? keyPrefix + String(id) : nil
+            let (bytes, _) = mix.query(id: id, runID: runID, idempotencyKey: key, using: &rng)
+            pending[id] = Pending(client: client, bytes: bytes, intended: intended, lastSent: elapsedNanoseconds(), tries: 1)
             try dealers[client].send(bytes)
             summary.sent += 1
             outstanding[client] += 1
+        }
+
+        /// Lazy Pirate: a fresh socket for `client`, its unanswered queries sent again, byte for byte.
+        func reconnect(_ client: Int) throws {
+            dealers[client].close()
+            dealers[client] = try dealer()
+            poller = Poller(dealers + [sub])
+            let now = elapsedNanoseconds()
+            for id in pending.keys.sorted() where pending[id]!.client == client {
+                // Given up: a query whose last try timed out. Others lost their reply with the socket: sent again.
+                if pending[id]!.tries >= configuration.tries && now >= pending[id]!.lastSent + timeout {
+                    pending[id] = nil
+                    outstanding[client] -= 1
+                    summary.gaveUp += 1
+                    continue
+                }
+                pending[id]!.tries += 1
+                pending[id]!.lastSent = now
+                try dealers[client].send(pending[id]!.bytes)
+                summary.retries += 1
+            }
         }
 
         while true {
             let now = elapsedNanoseconds()
             // Send what is due.
             if !sendingDone {
-                if now >= stopSendingAt || summary.sent >= maximumCalls {
+                if now >= stopSendingAt || summary.sent >= maximumCalls || shouldStop() {
                     sendingDone = true
                     graceUntil = now + UInt64(configuration.grace.nanoseconds)
                 } else {
@@ -165,20 +229,28 @@ public final class Simulation {
                     }
                 }
             }
-            let waitingReplies = outstanding.reduce(0, +)
-            if sendingDone && (now >= graceUntil || (waitingReplies == 0 && answeredDecisions.isEmpty)) { break }
-            // Wait for replies or events, but not past the next send or progress report.
-            var timeout = 100
-            if !sendingDone, case .openLoop = configuration.mode {
-                timeout = nextIntended > now ? Int((nextIntended - now) / 1_000_000) : 0
+            // Replies overdue: reconnect and resend (checked every 50 ms, not on every reply).
+            if now >= nextTimeoutCheck {
+                nextTimeoutCheck = now + 50_000_000
+                let t = elapsedNanoseconds()  // later than `now`: queries may have been sent since
+                var overdue = Set<Int>()
+                for p in pending.values where t >= p.lastSent + timeout { overdue.insert(p.client) }
+                for c in overdue.sorted() { try reconnect(c) }
             }
-            let ready = try poller.poll(timeoutMilliseconds: min(timeout, 100))
-            for (c, dealer) in dealers.enumerated() where ready[c] {
-                while let frames = try dealer.receiveMultipart(wait: false), let body = frames.last {
-                    outstanding[c] -= 1
-                    receiveReply(body, at: elapsedNanoseconds())
+            // After the last send: until every query is answered or given up, then the grace period for events.
+            if sendingDone && pending.isEmpty && (answeredDecisions.isEmpty || (now >= graceUntil && now >= lastReply + 1_000_000_000)) { break }
+            if sendingDone && shouldStop() && now >= graceUntil { break }
+            // Wait for replies or events, but not past the next send or progress report.
+            var wait = 100
+            if !sendingDone, case .openLoop = configuration.mode {
+                wait = nextIntended > now ? Int((nextIntended - now) / 1_000_000) : 0
+            }
+            let ready = try poller.poll(timeoutMilliseconds: min(wait, 100))
+            for c in 0..<clients where ready[c] {
+                while let frames = try dealers[c].receiveMultipart(wait: false), let body = frames.last {
+                    receiveReply(body, at: elapsedNanoseconds(), outstanding: &outstanding)
                     if case .closedLoop = configuration.mode, !sendingDone, summary.sent < maximumCalls, elapsedNanoseconds() < stopSendingAt {
-                        try send(on: c, intended: elapsedNanoseconds())
+                        while outstanding[c] < inFlight && summary.sent < maximumCalls { try send(on: c, intended: elapsedNanoseconds()) }
                     }
                 }
             }
@@ -191,7 +263,7 @@ public final class Simulation {
                 progress(Progress(seconds: seconds, sent: summary.sent, answered: summary.answered,
                                   ratePerSecond: Double(summary.answered - lastProgressAnswered) / (Double(t - nextProgress + 1_000_000_000) / 1e9),
                                   p99Microseconds: histogram.totalCount > 0 ? histogram.valueAtPercentile(99) : 0,
-                                  events: summary.eventsReceived, errors: summary.errors.values.reduce(0, +)))
+                                  events: summary.eventsReceived, errors: summary.errors.values.reduce(0, +), retries: summary.retries))
                 lastProgressAnswered = summary.answered
                 nextProgress = t + 1_000_000_000
             }
@@ -200,7 +272,7 @@ public final class Simulation {
         summary.seconds = Double(max(lastReply, 1)) / 1e9
         progress(Progress(seconds: summary.seconds, sent: summary.sent, answered: summary.answered, ratePerSecond: summary.achievedRate,
                           p99Microseconds: histogram.totalCount > 0 ? histogram.valueAtPercentile(99) : 0,
-                          events: summary.eventsReceived, errors: summary.errors.values.reduce(0, +)))
+                          events: summary.eventsReceived, errors: summary.errors.values.reduce(0, +), retries: summary.retries))
         summary.unanswered = summary.sent - summary.answered
         summary.eventsMissing = answeredDecisions.count
         if histogram.totalCount > 0 {
@@ -210,88 +282,62 @@ public final class Simulation {
         return summary
     }
 
-    private func receiveReply(_ body: [UInt8], at now: UInt64) {
-        guard let id = Simulation.number(after: #"{"id":"#, in: body), id < started.count else { return }
-        let sentAt = started[id]
-        lastReply = now
-        summary.answered += 1
-        _ = histogram.record(max(1, (now &- sentAt) / 1000))
-        if let code = Simulation.string(after: #""code":""#, in: body) {
-            summary.errors[code, default: 0] += 1
+    private func receiveReply(_ body: [UInt8], at now: UInt64, outstanding: inout [Int]) {
+        guard let reply = try? Wire.DecodedReply(json: body), case .number(let n) = reply.id, n >= 0, n == n.rounded(), n < 1e15 else {
+            summary.errors["unreadable_reply", default: 0] += 1
             return
         }
-        summary.decisions += 1
-        guard let hash = Simulation.decisionHash(body) else { return }
-        if let early = earlyEvents.removeValue(forKey: id) {
-            if early == hash { summary.eventsMatched += 1 } else { summary.eventsMismatched += 1 }
-        } else {
-            answeredDecisions[id] = hash
+        let id = Int(n)
+        guard let query = pending.removeValue(forKey: id) else {
+            summary.duplicateReplies += 1
+            return
+        }
+        outstanding[query.client] -= 1
+        lastReply = now
+        summary.answered += 1
+        _ = histogram.record(max(1, (now &- query.intended) / 1000))
+        switch reply.outcome {
+        case .error(let e):
+            summary.errors[e.code.rawValue, default: 0] += 1
+        case .decision(let decision, _, let eventID):
+            summary.decisions += 1
+            if let (early, earlyEventID) = earlyEvents.removeValue(forKey: id) {
+                published.insert(id)
+                if early == decision && (eventID == nil || eventID == earlyEventID) { summary.eventsMatched += 1 } else { summary.eventsMismatched += 1 }
+            } else {
+                answeredDecisions[id] = (decision, eventID)
+            }
         }
     }
 
     private func receiveEvent(topic: [UInt8], body: [UInt8]) {
-        guard let seq = Simulation.number(after: #"{"seq":"#, in: body) else { return }
-        if let last = lastSeq {
-            if UInt64(seq) > last + 1 { summary.seqGaps += Int(UInt64(seq) - last - 1) }
-            if UInt64(seq) <= last { return }  // a heartbeat or a repeat
-        }
-        lastSeq = UInt64(seq)
-        guard topic != Array("heartbeat".utf8) else {
-            lastSeq = UInt64(seq)
+        if topic == Array("heartbeat".utf8) {
+            guard let seq = try? Wire.decodeHeartbeat(body) else { return }
+            if let last = lastSeq, seq > last { summary.seqGaps += Int(seq - last) }  // events up to `seq` never arrived
+            if lastSeq.map({ seq > $0 }) ?? true { lastSeq = seq }
             return
         }
+        guard let event = try? Wire.DecodedEvent(json: body) else {
+            summary.eventsMismatched += 1  // an event a subscriber cannot read
+            return
+        }
+        if let last = lastSeq {
+            if event.seq > last + 1 { summary.seqGaps += Int(event.seq - last - 1) }
+            if event.seq <= last { return }  // a repeat
+        }
+        lastSeq = event.seq
         summary.eventsReceived += 1
-        guard let callID = Simulation.string(after: #""call_id":""#, in: body), callID.hasPrefix("sim-"),
-              let id = Int(callID.split(separator: "-").last ?? ""), let hash = Simulation.decisionHash(body) else { return }
-        if let answered = answeredDecisions.removeValue(forKey: id) {
-            if answered == hash { summary.eventsMatched += 1 } else { summary.eventsMismatched += 1 }
+        guard event.callID.hasPrefix(callPrefix), let id = Int(event.callID.dropFirst(callPrefix.count)) else { return }
+        if published.contains(id) || earlyEvents[id] != nil {
+            summary.eventsDuplicated += 1
+            return
+        }
+        if let (answered, eventID) = answeredDecisions.removeValue(forKey: id) {
+            published.insert(id)
+            if answered == event.decision && (eventID == nil || eventID == event.eventID) { summary.eventsMatched += 1 } else { summary.eventsMismatched += 1 }
         } else {
-            earlyEvents[id] = hash
+            earlyEvents[id] = (event.decision, event.eventID)
         }
-    }
-
-    // MARK: Reading replies and events without parsing them whole
-
-    /// The decision's JSON is the last member of both a reply and an event, written identically in both.
-    static func decisionHash(_ body: [UInt8]) -> UInt64? {
-        guard let start = find(Array(#""decision":"#.utf8), in: body), body.count > start + 1 else { return nil }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
-        for b in body[start..<(body.count - 1)] {
-            hash ^= UInt64(b)
-            hash = hash &* 0x100_0000_01b3
-        }
-        return hash
-    }
-
-    /// The index just after `needle`'s first occurrence.
-    static func find(_ needle: [UInt8], in body: [UInt8]) -> Int? {
-        guard body.count >= needle.count else { return nil }
-        var i = 0
-        outer: while i <= body.count - needle.count {
-            for k in 0..<needle.count where body[i + k] != needle[k] {
-                i += 1
-                continue outer
-            }
-            return i + needle.count
-        }
-        return nil
-    }
-
-    static func number(after key: String, in body: [UInt8]) -> Int? {
-        guard let start = find(Array(key.utf8), in: body) else { return nil }
-        var value = 0, digits = 0
-        var i = start
-        while i < body.count, body[i] >= 0x30, body[i] <= 0x39 {
-            value = value * 10 + Int(body[i] - 0x30)
-            i += 1
-            digits += 1
-        }
-        return digits > 0 ? value : nil
-    }
-
-    static func string(after key: String, in body: [UInt8]) -> String? {
-        guard let start = find(Array(key.utf8), in: body), let end = body[start...].firstIndex(of: 0x22) else { return nil }
-        return String(decoding: body[start..<end], as: UTF8.self)
     }
 }
 
@@ -317,5 +363,5 @@ extension Duration {
     var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
 }
 
-// A simulation is handed to the one thread that runs it and used only there.
-extension Simulation: @unchecked Sendable {}
+// A simulation belongs to the one thread that runs it (handed over with `sending`).
+@available(*, unavailable) extension Simulation: Sendable {}

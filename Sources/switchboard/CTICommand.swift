@@ -1,6 +1,7 @@
 import ArgumentParser
 import CTIAdapter
 import Foundation
+import Wire
 import ZeroMQ
 
 /// `switchboard cti`.
@@ -12,26 +13,23 @@ struct CTICommand: AsyncParsableCommand {
         Drivers: log (writes the CSTA commands it would issue as JSON lines to --commands) and ami (Asterisk \
         Manager Interface: BlindTransfer for blind transfers, Atxfer for warm ones). After --failures-for-incident \
         failed transfers in a row it declares a CTI mass incident on the engine; after --successes-to-clear \
-        successes in a row it clears it. See docs/OPERATIONS.md.
+        successes in a row it clears it, as an operator (--operator-key). See docs/OPERATIONS.md.
         """
     )
 
     @OptionGroup var subscriber: SubscriberOptions
 
     @Option(help: ArgumentHelp("The engine's control endpoint, for declaring and clearing CTI incidents.", valueName: "EP"))
-    var control = "tcp://127.0.0.1:5573"
-
-    @Option(help: ArgumentHelp("The operator credentials the control endpoint requires (the engine writes DATA/operator.key).", valueName: "PATH"))
-    var operatorKey = ".switchboard/operator.key"
+    var control = Endpoints.default.control
 
     @Option(help: ArgumentHelp("log or ami.", valueName: "NAME"))
     var driver = "log"
 
     @Option(help: ArgumentHelp("What the adapter has done, so nothing is done twice.", valueName: "PATH"))
-    var record = TableFiles.defaultDataDirectory + "/cti-record.log"
+    var record = ".switchboard/cti-record.log"
 
     @Option(help: ArgumentHelp("log driver: where the CSTA commands go, one JSON line each.", valueName: "PATH"))
-    var commands = TableFiles.defaultDataDirectory + "/cti-commands.jsonl"
+    var commands = ".switchboard/cti-commands.jsonl"
 
     @Option(help: ArgumentHelp("ami driver: host.", valueName: "HOST"))
     var amiHost = "127.0.0.1"
@@ -62,36 +60,43 @@ struct CTICommand: AsyncParsableCommand {
         guard failuresForIncident >= 1, successesToClear >= 1 else { throw ValidationError("--failures-for-incident and --successes-to-clear must be at least 1.") }
     }
 
+    @Option(help: ArgumentHelp("The operator's credentials for the control endpoint, which serve writes to DATA/operator.key.", valueName: "PATH"))
+    var operatorKey = ".switchboard/operator.key"
+
     func run() async throws {
+        let credentials: OperatorCredentials
+        do {
+            credentials = try OperatorCredentials(text: try String(contentsOfFile: operatorKey, encoding: .utf8))
+        } catch {
+            let reason = (error as? ZMQError).map { "\($0)" } ?? "cannot read it"
+            FileHandle.standardError.write(Data("switchboard cti: no usable operator key at \(operatorKey) (\(reason)); serve writes it to DATA/operator.key at start, give that path with --operator-key\n".utf8))
+            throw ExitCode.failure
+        }
         let logger = subscriber.logger("switchboard.cti")
-        let telephony: CTIDriver
+        var ami: AMIDriver.Configuration?
         if driver == "ami" {
             var c = AMIDriver.Configuration()
             c.host = amiHost
             c.port = amiPort
             c.username = amiUser
             if let file = amiSecretFile {
-                guard let secret = try? String(contentsOfFile: file, encoding: .utf8) else { throw RuntimeError("cannot read \(file)") }
+                guard let secret = try? String(contentsOfFile: file, encoding: .utf8) else { throw ValidationError("cannot read \(file)") }
                 c.secret = secret.trimmingCharacters(in: .whitespacesAndNewlines)
             }
             c.context = amiContext
             c.channelTemplate = amiChannel
-            telephony = AMIDriver(configuration: c)
-        } else {
-            let folder = (commands as NSString).deletingLastPathComponent
-            if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
-            telephony = try LogDriver(path: commands)
+            ami = c
         }
         var configuration = CTIAdapter.Configuration()
         configuration.controlEndpoint = control
         configuration.failuresForIncident = failuresForIncident
         configuration.successesToClear = successesToClear
-        if let text = try? String(contentsOfFile: operatorKey, encoding: .utf8) {
-            configuration.operatorCredentials = try OperatorCredentials(text: text)
-        } else {
-            logger.warning("no operator credentials at \(operatorKey): transfers are performed, but a CTI incident cannot be declared on the engine (give --operator-key)")
+        configuration.operatorCredentials = credentials
+        let (commands, record, amiConfiguration, adapterConfiguration) = (self.commands, self.record, ami, configuration)
+        let service = CTIService(feed: try subscriber.feed(), logger: logger) {
+            let telephony: CTIDriver = try amiConfiguration.map { AMIDriver(configuration: $0) } ?? LogDriver(path: commands)
+            return CTIAdapter(configuration: adapterConfiguration, driver: telephony, record: try TransferRecord(path: record), logger: logger)
         }
-        let adapter = CTIAdapter(configuration: configuration, driver: telephony, record: try TransferRecord(path: record), logger: logger)
-        try await runUntilSignalled([CTIService(adapter: adapter, feed: try subscriber.feed(), logger: logger)], logger: logger)
+        try await runUntilSignalled([service], logger: logger)
     }
 }

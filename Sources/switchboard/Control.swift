@@ -25,7 +25,7 @@ struct ControlCommand: AsyncParsableCommand {
     var allowRemovals = false
 
     @Option(help: ArgumentHelp("The engine's control endpoint.", valueName: "EP"))
-    var control = "tcp://127.0.0.1:5573"
+    var control = Endpoints.default.control
 
     @Option(help: ArgumentHelp("The operator credentials file.", valueName: "PATH"))
     var operatorKey = ".switchboard/operator.key"

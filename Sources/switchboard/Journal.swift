@@ -32,21 +32,35 @@ struct JournalCommand: AsyncParsableCommand {
             let out = OutputBuffer()
             var reader = LineReader(fd: handle.fileDescriptor)
             var withoutCall = 0
+            var unreadable = 0
             reader.forEachLine { line in
-                guard let event = try? JSONReader.parse(line), case .number(let seq)? = event["seq"], UInt64(seq) >= fromSeq else { return }
-                if let table, event["table"] != .string(table) { return }
-                guard let call = event["call"], let at = event["at"] else {
+                let event: Wire.DecodedEvent
+                do {
+                    event = try Wire.DecodedEvent(json: Array(line))
+                } catch {
+                    unreadable += 1
+                    return
+                }
+                guard event.seq >= fromSeq else { return }
+                if let table, event.table != table { return }
+                guard let call = event.call else {
                     withoutCall += 1
                     return
                 }
                 var w = JSONWriter(capacity: 512)
-                w.value(.object([.init("at", at), .init("call", call)]))
+                w.object { o in
+                    o.member("at") { $0.string(event.atText) }
+                    o.member("call") { Wire.encode(call, into: &$0) }  // notes were masked when journalled
+                }
                 out.append(w.bytes)
                 out.append([0x0A])
             }
             out.flush()
             if withoutCall > 0 {
                 FileHandle.standardError.write(Data("\(withoutCall) events carry no call (journalled before calls were) and were skipped\n".utf8))
+            }
+            if unreadable > 0 {
+                FileHandle.standardError.write(Data("\(unreadable) lines of \(path) are not decision events and were skipped\n".utf8))
             }
         }
     }

@@ -4,6 +4,7 @@ import Engine
 import Foundation
 import Logging
 import ServiceLifecycle
+import Wire
 
 /// `switchboard serve`: the engine over ZeroMQ until SIGINT or SIGTERM.
 struct Serve: AsyncParsableCommand {
@@ -19,16 +20,16 @@ struct Serve: AsyncParsableCommand {
     var data = TableFiles.defaultDataDirectory
 
     @Option(help: ArgumentHelp("Query endpoint (ROUTER).", valueName: "EP"))
-    var query = "tcp://127.0.0.1:5570"
+    var query = Endpoints.default.query
 
     @Option(help: ArgumentHelp("Events endpoint (XPUB).", valueName: "EP"))
-    var events = "tcp://127.0.0.1:5571"
+    var events = Endpoints.default.events
 
     @Option(help: ArgumentHelp("Replay endpoint (ROUTER).", valueName: "EP"))
-    var replay = "tcp://127.0.0.1:5572"
+    var replay = Endpoints.default.replay
 
     @Option(help: ArgumentHelp("Control endpoint (ROUTER).", valueName: "EP"))
-    var control = "tcp://127.0.0.1:5573"
+    var control = Endpoints.default.control
 
     @Option(help: ArgumentHelp("Journal group commit: fdatasync at least this often, in milliseconds.", valueName: "MS"))
     var syncInterval = 5

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ServiceThread
 import Simulator
 import Wire
 #if canImport(Glibc)
@@ -14,15 +15,17 @@ struct Simulate: AsyncParsableCommand {
         Open loop by default: Poisson arrivals at --rate a second, latency measured from each call's intended \
         send time (no coordinated omission). With --clients N: closed loop, N DEALER clients each keeping \
         --in-flight calls outstanding, for maximum throughput. It subscribes to the events meanwhile and checks \
-        every decision was published once, identical to the reply, without seq gaps. See docs/SIMULATION.md.
+        every decision was published once, identical to the reply, without seq gaps. Every query carries a unique \
+        idempotency_key; one unanswered within --timeout-ms is sent again with the same key on a fresh connection \
+        (Lazy Pirate), up to --tries sends. See docs/SIMULATION.md and docs/PROTOCOL.md.
         """
     )
 
     @Option(help: ArgumentHelp("The engine's query endpoint.", valueName: "EP"))
-    var query = "tcp://127.0.0.1:5570"
+    var query = Endpoints.default.query
 
     @Option(help: ArgumentHelp("The engine's events endpoint.", valueName: "EP"))
-    var events = "tcp://127.0.0.1:5571"
+    var events = Endpoints.default.events
 
     @Option(help: ArgumentHelp("Open loop: calls a second, Poisson arrivals.", valueName: "N"))
     var rate: Double = 1000
@@ -45,6 +48,15 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seed for a repeatable run.", valueName: "N"))
     var seed: UInt64?
 
+    @Option(help: ArgumentHelp("Milliseconds to wait for a reply before sending the query again.", valueName: "MS"))
+    var timeoutMs = 2500
+
+    @Option(help: ArgumentHelp("Sends of one query, the first included, before it is given up.", valueName: "N"))
+    var tries = 3
+
+    @Flag(help: "Send queries without idempotency keys, for an engine before contract 1.1 (retries may then decide twice).")
+    var noIdempotencyKeys = false
+
     @Flag(help: "Print the summary as JSON on stdout (progress still goes to stderr).")
     var json = false
 
@@ -54,6 +66,8 @@ struct Simulate: AsyncParsableCommand {
         guard inFlight >= 1 else { throw ValidationError("--in-flight must be at least 1.") }
         if let duration { guard duration > 0 else { throw ValidationError("--duration must be positive.") } }
         if let calls { guard calls >= 1 else { throw ValidationError("--calls must be at least 1.") } }
+        guard timeoutMs >= 1 else { throw ValidationError("--timeout-ms must be at least 1.") }
+        guard tries >= 1 else { throw ValidationError("--tries must be at least 1.") }
     }
 
     func run() async throws {
@@ -71,31 +85,29 @@ struct Simulate: AsyncParsableCommand {
         c.calls = calls
         c.duration = duration.map { .milliseconds(Int64($0 * 1000)) } ?? (calls == nil ? .seconds(10) : nil)
         c.seed = seed
+        c.replyTimeout = .milliseconds(timeoutMs)
+        c.tries = tries
+        c.idempotencyKeys = !noIdempotencyKeys
         let simulation = Simulation(configuration: c, mix: callMix)
         let interactive = isatty(2) != 0
         let described = clients.map { "closed loop, \($0) clients × \(inFlight) in flight" } ?? "open loop at \(Int(rate))/s"
         FileHandle.standardError.write(Data("simulating \(described), \(calls.map { "\($0) calls" } ?? "\(c.duration.map { "\($0)" } ?? "")"), mix \(mix)\n".utf8))
-        let summary: Simulation.Summary = try await withCheckedThrowingContinuation { done in
-            // Sockets block: the simulation gets a thread of its own, never the cooperative pool.
-            Thread {
-                do {
-                    done.resume(returning: try simulation.run { p in
-                        let line = String(format: "%5.0fs  sent %8d  answered %8d  %8.0f/s  p99 %7.2f ms  events %8d  errors %d",
-                                          p.seconds, p.sent, p.answered, p.ratePerSecond, Double(p.p99Microseconds) / 1000, p.events, p.errors)
-                        FileHandle.standardError.write(Data((interactive ? "\r" + line : line + "\n").utf8))
-                    })
-                } catch {
-                    done.resume(throwing: error)
-                }
-            }.start()
+        // Sockets block: the simulation gets a thread of its own, never the cooperative pool.
+        let summary = try await ServiceThread.run(name: "simulate") { stop in
+            try simulation.run(until: { stop.isRequested }) { p in
+                let line = String(format: "%5.0fs  sent %8d  answered %8d  %8.0f/s  p99 %7.2f ms  events %8d  errors %d  retries %d",
+                                  p.seconds, p.sent, p.answered, p.ratePerSecond, Double(p.p99Microseconds) / 1000, p.events, p.errors, p.retries)
+                FileHandle.standardError.write(Data((interactive ? "\r" + line : line + "\n").utf8))
+            }
         }
         if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
         if json {
             print(Simulate.json(summary))
         } else {
-            print(Simulate.table(summary))
+            print(Simulate.table(summary, tries: tries))
         }
         let clean = summary.unanswered == 0 && summary.eventsMissing == 0 && summary.eventsMismatched == 0 && summary.seqGaps == 0
+            && summary.eventsDuplicated == 0
         if !clean { throw ExitCode(3) }
     }
 
@@ -107,6 +119,9 @@ struct Simulate: AsyncParsableCommand {
             o.member("answered") { $0.number(Int64(s.answered)) }
             o.member("decisions") { $0.number(Int64(s.decisions)) }
             o.member("unanswered") { $0.number(Int64(s.unanswered)) }
+            o.member("retries") { $0.number(Int64(s.retries)) }
+            o.member("gave_up") { $0.number(Int64(s.gaveUp)) }
+            o.member("duplicate_replies") { $0.number(Int64(s.duplicateReplies)) }
             o.member("errors") { w in w.object { o in for (k, v) in s.errors.sorted(by: { $0.key < $1.key }) { o.member(dynamic: k) { $0.number(Int64(v)) } } } }
             o.member("rate_per_second") { $0.number(s.achievedRate.rounded()) }
             o.member("latency_us") { w in
@@ -118,6 +133,7 @@ struct Simulate: AsyncParsableCommand {
                     o.member("matched") { $0.number(Int64(s.eventsMatched)) }
                     o.member("mismatched") { $0.number(Int64(s.eventsMismatched)) }
                     o.member("missing") { $0.number(Int64(s.eventsMissing)) }
+                    o.member("duplicated") { $0.number(Int64(s.eventsDuplicated)) }
                     o.member("seq_gaps") { $0.number(Int64(s.seqGaps)) }
                 }
             }
@@ -125,14 +141,15 @@ struct Simulate: AsyncParsableCommand {
         return w.string
     }
 
-    static func table(_ s: Simulation.Summary) -> String {
+    static func table(_ s: Simulation.Summary, tries: Int) -> String {
         let errors = s.errors.isEmpty ? "none" : s.errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         func ms(_ k: String) -> String { String(format: "%.3f", Double(s.latency[k] ?? 0) / 1000) }
         return """
         sent        \(s.sent) in \(String(format: "%.2f", s.seconds)) s, \(String(format: "%.0f", s.achievedRate)) answered/s
         answered    \(s.answered) (\(s.decisions) decisions, errors: \(errors)), unanswered \(s.unanswered)
+        retries     \(s.retries) resent with their key, \(s.gaveUp) given up after \(tries) tries, \(s.duplicateReplies) duplicate replies
         latency ms  p50 \(ms("p50"))  p90 \(ms("p90"))  p99 \(ms("p99"))  p99.9 \(ms("p99.9"))  max \(ms("max"))
-        events      received \(s.eventsReceived), matched \(s.eventsMatched) of \(s.decisions) decisions, mismatched \(s.eventsMismatched), missing \(s.eventsMissing), seq gaps \(s.seqGaps)
+        events      received \(s.eventsReceived), matched \(s.eventsMatched) of \(s.decisions) decisions, mismatched \(s.eventsMismatched), missing \(s.eventsMissing), duplicated \(s.eventsDuplicated), seq gaps \(s.seqGaps)
         """
     }
 }

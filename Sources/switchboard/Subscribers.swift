@@ -10,10 +10,10 @@ import ZeroMQ
 /// What every subscriber of the engine is told: where the engine is, and its CURVE keys when it uses CURVE.
 struct SubscriberOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The engine's events endpoint.", valueName: "EP"))
-    var events = "tcp://127.0.0.1:5571"
+    var events = Endpoints.default.events
 
     @Option(help: ArgumentHelp("The engine's replay endpoint.", valueName: "EP"))
-    var replay = "tcp://127.0.0.1:5572"
+    var replay = Endpoints.default.replay
 
     @Option(help: ArgumentHelp("With a CURVE engine: the file holding its public key (NAME.pub from keygen).", valueName: "PATH"))
     var curveServerKeyFile: String?

@@ -16,14 +16,19 @@ func folder(_ name: String) -> URL {
     return url
 }
 
+/// An event as the engine publishes it, through the real encoder and decoder.
 func transferEvent(_ seq: UInt64, mode: String = "blind", action: String = "transfer") -> FeedEvent {
-    let target: Value = action == "transfer"
-        ? .object([.init("id", .string("retention")), .init("address", .string("cti:retention")), .init("via", .string("cti")), .init("mode", .string(mode))])
-        : .null
-    return FeedEvent(seq: seq, eventID: "j-\(seq)", value: .object([
-        .init("seq", .number(Double(seq))), .init("event_id", .string("j-\(seq)")), .init("call_id", .string("SIP/agent-\(seq)")),
-        .init("decision", .object([.init("action", .string(action)), .init("target", target)])),
-    ]))
+    let transfer = action == "transfer"
+    let decision = Decision(action: transfer ? .transfer : .openCase,
+                            target: transfer ? .init(id: "retention", address: "cti:retention", via: .cti, mode: TransferMode(rawValue: mode)!) : nil,
+                            case: transfer ? nil : .init(id: "bo", category: "Back Office", priority: .normal, subject: nil, fields: []),
+                            procedure: nil, reason: nil, rule: "termination.insists", phrases: [], comment: "", checks: [],
+                            validUntil: nil, validUntilOffset: 0, trace: [])
+    let at = Timestamp.parse("2026-11-23T12:00:00+03:00")!
+    var w = JSONWriter()
+    DecisionEvent(seq: seq, eventID: "j-\(seq)", at: at.instant, atOffset: at.offsetSeconds, callID: "SIP/agent-\(seq)", table: "retention-ru",
+                  tableVersion: "v1", decision: decision).encode(into: &w)
+    return FeedEvent(try! Wire.DecodedEvent(json: w.bytes))
 }
 
 var quietLogger: Logger {
@@ -66,7 +71,7 @@ struct TransferRecordTests {
         let path = dir.appendingPathComponent("r.log").path
         let r = try TransferRecord(path: path)
         try r.start(seq: 3, eventID: "j-3")
-        try r.done(seq: 3, eventID: "j-3", ok: true)
+        try r.done(seq: 3, eventID: "j-3", outcome: .ok)
         try r.start(seq: 7, eventID: "j-7")
         try r.seen(through: 9)
         let again = try TransferRecord(path: path)
@@ -160,19 +165,90 @@ struct TransferRecordTests {
         }
     }
 
-    @Test func reconnectsAfterTheConnectionDrops() throws {
+    /// A connection dropped after an action was sent: the outcome is unknown, the action is not sent again,
+    /// and the next transfer gets a fresh connection.
+    @Test func aDroppedConnectionAfterSendingIsAnUnknownOutcome() throws {
         let peer = try ScriptedAMIPeer()
         let d = driver(peer)
         try d.perform(Transfer(transferEvent(1))!)
-        peer.dropConnection(afterActions: 0)  // the next action is met by a closed connection
-        try d.perform(Transfer(transferEvent(2))!)
+        peer.dropConnection(afterActions: 0)  // the next action is received, then the connection closed
+        #expect { try d.perform(Transfer(transferEvent(2))!) } throws: { ($0 as? DriverFailure)?.kind == .unknownOutcome }
+        try d.perform(Transfer(transferEvent(3))!)
         #expect(peer.received.map { $0["Action"] } == ["Login", "BlindTransfer", "BlindTransfer", "Login", "BlindTransfer"])
+        #expect(peer.received.compactMap { $0["Channel"] } == ["SIP/agent-1", "SIP/agent-2", "SIP/agent-3"])
+    }
+
+    /// A connection Asterisk closed while the driver was idle is noticed before sending: the transfer goes
+    /// through on a new connection, once, instead of being lost as an unknown outcome.
+    @Test func aConnectionClosedWhileIdleIsReplacedBeforeSending() throws {
+        let peer = try ScriptedAMIPeer()
+        let d = driver(peer)
+        try d.perform(Transfer(transferEvent(1))!)
+        peer.closeConnections()
+        usleep(100_000)
+        try d.perform(Transfer(transferEvent(2))!)
+        #expect(peer.received.map { $0["Action"] } == ["Login", "BlindTransfer", "Login", "BlindTransfer"])
+    }
+
+    /// An action Asterisk never answers is reported unknown and never sent again: not on the next
+    /// transfer, not when the replay brings its event back, not after a restart of the adapter.
+    @Test func anUnansweredActionIsNeverSentAgain() throws {
+        let dir = folder("noresend")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let recordPath = dir.appendingPathComponent("r.log").path
+        let peer = try ScriptedAMIPeer(silent: 1)
+        var configuration = CTIAdapter.Configuration()
+        configuration.failuresForIncident = 10
+        let adapter = CTIAdapter(configuration: configuration, driver: driver(peer), record: try TransferRecord(path: recordPath), logger: quietLogger)
+        try adapter.handle([transferEvent(1)])  // sent, never answered: unknown
+        try adapter.handle([transferEvent(1), transferEvent(2)])  // a replay overlapping what was handled, on a fresh connection
+        let restarted = CTIAdapter(configuration: configuration, driver: driver(peer), record: try TransferRecord(path: recordPath), logger: quietLogger)
+        try restarted.handle([transferEvent(1), transferEvent(2)])
+        let transfers = peer.received.filter { $0["Action"] == "BlindTransfer" }.compactMap { $0["Channel"] }
+        #expect(transfers == ["SIP/agent-1", "SIP/agent-2"])
+        #expect(peer.received.filter { $0["Action"] == "Login" }.count == 2)  // reconnected after the silence, and still no resend
+        let record = try String(contentsOfFile: recordPath, encoding: .utf8)
+        #expect(record.contains("done 1 j-1 unknown"))
+        #expect(record.contains("done 2 j-2 ok"))
     }
 
     @Test func unreachableServerIsAFailure() throws {
         var c = AMIDriver.Configuration()
         c.port = 1  // nothing listens there
-        #expect(throws: DriverFailure.self) { try AMIDriver(configuration: c).perform(Transfer(transferEvent(1))!) }
+        #expect { try AMIDriver(configuration: c).perform(Transfer(transferEvent(1))!) } throws: { ($0 as? DriverFailure)?.kind == .unreachable }
+    }
+
+    /// Against a closed port, connection attempts back off exponentially up to the ceiling, transfers
+    /// fail at once meanwhile, the adapter logs the state once, and a driver that never connected declares
+    /// no incident.
+    @Test func reconnectionBacksOffAndLogsOnce() throws {
+        let closedPort = try ScriptedAMIPeer.closedPort()
+        var c = AMIDriver.Configuration()
+        c.port = closedPort
+        c.reconnectDelay = 0.1
+        c.reconnectCeiling = 0.8
+        let ami = AMIDriver(configuration: c)
+        let dir = folder("backoff")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let log = LogCapture()
+        let control = try ControlRecorder()
+        var configuration = CTIAdapter.Configuration()
+        configuration.failuresForIncident = 1
+        configuration.controlEndpoint = control.endpoint
+        let adapter = CTIAdapter(configuration: configuration, driver: ami, record: try TransferRecord(path: dir.appendingPathComponent("r.log").path),
+                                 logger: log.logger)
+        let start = Date()
+        var seq: UInt64 = 0
+        while Date().timeIntervalSince(start) < 3 {  // about 300 transfers in 3 s
+            seq += 1
+            try adapter.handle([transferEvent(seq)])
+            usleep(10_000)
+        }
+        // 0.1 + 0.2 + 0.4 + 0.8 + 0.8 + 0.8 … : about 6 attempts in 3 s, not one per transfer.
+        #expect(ami.connectionAttempts >= 3 && ami.connectionAttempts <= 8, "\(ami.connectionAttempts) attempts for \(seq) transfers")
+        #expect(log.lines(atLeast: .warning).count == 1, "\(log.lines(atLeast: .warning))")
+        #expect(!adapter.incidentDeclared)
+        #expect(control.requests.isEmpty)
     }
 }
 
@@ -198,14 +274,13 @@ struct TransferRecordTests {
             try req.send(#"{"id":\#(n),"table":"retention-ru","at":"2026-11-23T12:00:00+03:00","call":{"call_id":"SIP/a-\#(n)","topic":"termination","facts":{"insists":true}}}"#)
             return try JSONReader.parse(try #require(try req.receiveMultipart()).last!)
         }
-        func credentials() throws -> OperatorCredentials {
-            try OperatorCredentials(text: String(contentsOfFile: engine.operatorCredentialsPath, encoding: .utf8))
-        }
+        // Contract 1.1: control admits operators only, with the key the engine writes to its data folder.
+        let credentials = try? OperatorCredentials(text: String(contentsOf: data.appendingPathComponent("operator.key"), encoding: .utf8))
         func ctiIncident() throws -> Value? {
             let control = try Socket(context, .req)
             try control.set(.linger, Int32(0))
             try control.set(.receiveTimeout, Int32(5000))
-            try control.makeOperatorClient(try credentials())
+            if let credentials { try control.makeOperatorClient(credentials) }
             try control.connect(engine.snapshot.controlEndpoint)
             try control.send(#"{"cmd":"health"}"#)
             return try JSONReader.parse(try #require(try control.receiveMultipart()).last!)["cti_incident"]
@@ -217,7 +292,7 @@ struct TransferRecordTests {
         ami.secret = "s3cret"
         var configuration = CTIAdapter.Configuration()
         configuration.controlEndpoint = engine.snapshot.controlEndpoint
-        configuration.operatorCredentials = try credentials()
+        configuration.operatorCredentials = credentials
         configuration.failuresForIncident = 3
         configuration.successesToClear = 2
         let adapter = CTIAdapter(configuration: configuration, driver: AMIDriver(configuration: ami),
@@ -255,8 +330,11 @@ struct TransferRecordTests {
         #expect(peer.received.filter { $0["Action"] == "BlindTransfer" }.count >= 5)
     }
 
-    final class Box: @unchecked Sendable {
+    final class Box {
         let adapter: CTIAdapter
         init(_ adapter: CTIAdapter) { self.adapter = adapter }
     }
 }
+
+// The test hands the adapter to the feed's thread and does not touch it after.
+extension IncidentTests.Box: @unchecked Sendable {}

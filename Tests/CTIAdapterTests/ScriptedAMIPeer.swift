@@ -15,10 +15,14 @@ final class ScriptedAMIPeer: @unchecked Sendable {
     private var refusals = 0
     /// Drop the connection after this many more actions (nil: never).
     private var dropAfter: Int?
+    /// Transfers to leave unanswered (received, never responded to) before answering again.
+    private var silences = 0
     private var stopping = false
+    private var connections: [Int32] = []
 
-    init(refuse: Int = 0) throws {
+    init(refuse: Int = 0, silent: Int = 0) throws {
         refusals = refuse
+        silences = silent
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var yes: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
@@ -52,10 +56,21 @@ final class ScriptedAMIPeer: @unchecked Sendable {
     func refuseNext(_ n: Int) { lock.lock(); refusals = n; lock.unlock() }
     func dropConnection(afterActions n: Int) { lock.lock(); dropAfter = n; lock.unlock() }
 
+    /// Closes every connection now, with no action outstanding (Asterisk restarted while the driver was idle).
+    func closeConnections() {
+        lock.lock()
+        for c in connections { shutdown(c, Int32(SHUT_RDWR)) }
+        connections = []
+        lock.unlock()
+    }
+
     private func acceptLoop() {
         while true {
             let c = accept(listener, nil, nil)
             guard c >= 0 else { return }
+            lock.lock()
+            connections.append(c)
+            lock.unlock()
             Thread { [self] in serve(c) }.start()
         }
     }
@@ -88,8 +103,11 @@ final class ScriptedAMIPeer: @unchecked Sendable {
                 }
                 let refuse = refusals > 0 && message["Action"] != "Login"
                 if refuse { refusals -= 1 }
+                let silent = silences > 0 && message["Action"] != "Login"
+                if silent { silences -= 1 }
                 lock.unlock()
                 if drop { return }
+                if silent { continue }
                 let id = message["ActionID"] ?? ""
                 switch message["Action"] {
                 case "Login":

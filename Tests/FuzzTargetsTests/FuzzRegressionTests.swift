@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import FuzzTargets
+@testable import FuzzTargets
 
 /// Replays the fuzzers' seed corpus and every crashing input they ever found (`crash-*`), so a fixed
 /// crash stays fixed. The inputs live in corpus/request and corpus/table.
@@ -15,6 +15,12 @@ struct FuzzRegressionTests {
         // The request target evaluates against the flagship table, found from the repository root.
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         setenv("SWITCHBOARD_FUZZ_TABLE", root.appendingPathComponent("routing-tables/retention-ru.yaml").path, 1)
+    }
+
+    /// The request target evaluates against this table; were it missing, every input would pass untested.
+    @Test func theTableLoads() throws {
+        let table = try FuzzTargets.flagshipTable()
+        #expect(table.name == "retention-ru")
     }
 
     @Test func requestInputs() throws {

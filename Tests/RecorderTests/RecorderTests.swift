@@ -16,16 +16,17 @@ func temporaryFolder(_ name: String) -> URL {
     return url
 }
 
+/// An event as the engine publishes it: a real decision, encoded by the real encoder, decoded as the feed does.
 func event(_ seq: UInt64, comment: String = "Угроза расторжения", call: String? = nil) -> FeedEvent {
-    let value: Value = .object([
-        .init("seq", .number(Double(seq))), .init("event_id", .string("j-\(seq)")), .init("at", .string("2026-11-23T12:00:00+03:00")),
-        .init("call_id", .string(call ?? "c-\(seq)")), .init("table", .string("retention-ru")), .init("table_version", .string("v1")),
-        .init("decision", .object([
-            .init("action", .string("transfer")), .init("target", .object([.init("id", .string("retention"))])), .init("case", .null),
-            .init("rule", .string("termination.insists")), .init("phrases", .array([.string("Фраза")])), .init("comment", .string(comment)),
-        ])),
-    ])
-    return FeedEvent(seq: seq, eventID: "j-\(seq)", value: value)
+    let decision = Decision(action: .transfer, target: .init(id: "retention", address: "cti:retention", via: .cti, mode: .blind), case: nil,
+                            procedure: nil, reason: nil, rule: "termination.insists", phrases: ["Фраза"], comment: comment, checks: [],
+                            validUntil: nil, validUntilOffset: 0, trace: [])
+    let at = Timestamp.parse("2026-11-23T12:00:00+03:00")!
+    let published = DecisionEvent(seq: seq, eventID: "j-\(seq)", at: at.instant, atOffset: at.offsetSeconds, callID: call ?? "c-\(seq)",
+                                  table: "retention-ru", tableVersion: "v1", decision: decision)
+    var w = JSONWriter()
+    published.encode(into: &w)
+    return FeedEvent(try! Wire.DecodedEvent(json: w.bytes))
 }
 
 struct CommentStoreTests {
@@ -171,5 +172,39 @@ struct CommentStoreTests {
         try h.decide(50)
         let seqs = try collect(h, after: 0, until: { $0.count >= 50 }, failFirst: true)
         #expect(seqs == Array(1...50))
+    }
+}
+
+struct CommentStoreConcurrencyTests {
+    /// The recorder and `switchboard comments` open (and migrate) the same file at once: neither fails.
+    @Test func concurrentOpensWaitForEachOther() throws {
+        let dir = temporaryFolder("concurrent")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for round in 0..<20 {
+            let path = dir.appendingPathComponent("c-\(round).sqlite").path
+            let failures = Failures()
+            let group = DispatchGroup()
+            for _ in 0..<4 {
+                group.enter()
+                Thread {
+                    do {
+                        let store = try CommentStore(path: path)
+                        try store.store([event(1)])
+                    } catch {
+                        failures.add("\(error)")
+                    }
+                    group.leave()
+                }.start()
+            }
+            group.wait()
+            #expect(failures.all.isEmpty, "round \(round): \(failures.all)")
+        }
+    }
+
+    final class Failures: @unchecked Sendable {
+        private let lock = NSLock()
+        private var list: [String] = []
+        func add(_ s: String) { lock.lock(); list.append(s); lock.unlock() }
+        var all: [String] { lock.lock(); defer { lock.unlock() }; return list }
     }
 }

@@ -66,17 +66,3 @@ struct CallMixTests {
         }
     }
 }
-
-struct ExtractionTests {
-    @Test func readsRepliesAndEventsWithoutParsingThemWhole() {
-        let reply = Array(#"{"id":42,"decision":{"action":"case","comment":"x"}}"#.utf8)
-        let event = Array(#"{"seq":7,"event_id":"j-7","call_id":"sim-r-42","decision":{"action":"case","comment":"x"}}"#.utf8)
-        #expect(Simulation.number(after: #"{"id":"#, in: reply) == 42)
-        #expect(Simulation.number(after: #"{"seq":"#, in: event) == 7)
-        #expect(Simulation.string(after: #""call_id":""#, in: event) == "sim-r-42")
-        #expect(Simulation.decisionHash(reply) == Simulation.decisionHash(event))
-        let other = Array(#"{"id":42,"decision":{"action":"case","comment":"y"}}"#.utf8)
-        #expect(Simulation.decisionHash(other) != Simulation.decisionHash(reply))
-        #expect(Simulation.string(after: #""code":""#, in: Array(#"{"id":1,"error":{"code":"missing_fact"}}"#.utf8)) == "missing_fact")
-    }
-}

@@ -95,7 +95,7 @@ func journal(_ data: URL) throws -> [Value] {
         let client = try PythonClient.run(serve.endpoints)
         #expect(client.status == 0, "\(client.output)")
         let steps = try client.output.split(separator: "\n").map { try JSONReader.parse(String($0)) }
-        #expect(steps.map { $0["step"]?.text } == ["subscribed", "reply", "event", "replay"])
+        try #require(steps.map { $0["step"]?.text } == ["subscribed", "reply", "event", "replay"], "\(client.output)")
         #expect(steps[1]["reply"]?["decision"]?["target"]?["id"] == .string("retention"))
         #expect(steps[2]["topic"] == .string("decision.transfer.retention"))
         #expect(steps[3]["matches_event"] == .bool(true))

@@ -16,6 +16,10 @@ import Wire
         #expect(s["sent"] == .number(sent))
         #expect(s["answered"] == .number(sent))
         #expect(s["unanswered"] == .number(0))
+        // Decided, not refused: a run whose every query is an error would account for nothing.
+        if case .number(let decisions)? = s["decisions"] { #expect(decisions >= sent * 0.8, "\(r.stdout)") } else { Issue.record("no decisions in \(r.stdout)") }
+        #expect(s["errors"]?["unknown_field"] == nil && s["errors"]?["idempotency_key_reused"] == nil, "\(r.stdout)")
+        #expect(s["gave_up"] == .number(0))
         #expect(s["events"]?["matched"] == s["decisions"])
         #expect(s["events"]?["received"] == s["decisions"])
         #expect(s["events"]?["mismatched"] == .number(0))

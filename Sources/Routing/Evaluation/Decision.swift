@@ -18,6 +18,13 @@ public struct Decision: Sendable, Hashable {
         public let address: String
         public let via: Via
         public let mode: TransferMode
+
+        public init(id: String, address: String, via: Via, mode: TransferMode) {
+            self.id = id
+            self.address = address
+            self.via = via
+            self.mode = mode
+        }
     }
 
     public enum Via: String, Sendable {
@@ -32,6 +39,14 @@ public struct Decision: Sendable, Hashable {
         public let priority: CaseCategory.Priority
         public let subject: String?
         public let fields: [String]
+
+        public init(id: String, category: String, priority: CaseCategory.Priority, subject: String?, fields: [String]) {
+            self.id = id
+            self.category = category
+            self.priority = priority
+            self.subject = subject
+            self.fields = fields
+        }
     }
 
     public let action: Action
@@ -56,6 +71,26 @@ public struct Decision: Sendable, Hashable {
     /// The playbook session this decision belongs to (playbook topics only).
     public internal(set) var playbook: PlaybookView? = nil
 
+    /// A decision as evaluation makes it, or as a subscriber decodes it from an event (``Wire``).
+    public init(action: Action, target: Transfer?, case: Case?, procedure: String?, reason: String?, rule: String,
+                phrases: [String], comment: String, checks: [String], validUntil: Instant?, validUntilOffset: Int32,
+                trace: [String], menu: MenuView? = nil, playbook: PlaybookView? = nil) {
+        self.action = action
+        self.target = target
+        self.case = `case`
+        self.procedure = procedure
+        self.reason = reason
+        self.rule = rule
+        self.phrases = phrases
+        self.comment = comment
+        self.checks = checks
+        self.validUntil = validUntil
+        self.validUntilOffset = validUntilOffset
+        self.trace = trace
+        self.menu = menu
+        self.playbook = playbook
+    }
+
     /// A menu node as the IVR plays it.
     public struct MenuView: Sendable, Hashable {
         public let node: String
@@ -72,6 +107,21 @@ public struct Decision: Sendable, Hashable {
         public struct Option: Sendable, Hashable {
             public let key: String
             public let label: String
+
+            public init(key: String, label: String) {
+                self.key = key
+                self.label = label
+            }
+        }
+
+        public init(node: String, language: String, prompt: String?, options: [Option], invalid: Int, retries: Int, asks: [String]) {
+            self.node = node
+            self.language = language
+            self.prompt = prompt
+            self.options = options
+            self.invalid = invalid
+            self.retries = retries
+            self.asks = asks
         }
     }
 
@@ -90,6 +140,19 @@ public struct Decision: Sendable, Hashable {
         public let done: Bool
         /// The session this one was merged into (a duplicate alert), if any.
         public let mergedInto: String?
+
+        public init(session: String, step: String, name: String, instructions: [String], outcomes: [String], attempt: Int,
+                    limit: Int?, done: Bool, mergedInto: String?) {
+            self.session = session
+            self.step = step
+            self.name = name
+            self.instructions = instructions
+            self.outcomes = outcomes
+            self.attempt = attempt
+            self.limit = limit
+            self.done = done
+            self.mergedInto = mergedInto
+        }
     }
 }
 

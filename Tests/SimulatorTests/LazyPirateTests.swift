@@ -1,0 +1,175 @@
+import Foundation
+import Synchronization
+import Testing
+import Routing
+@testable import Simulator
+import Wire
+import ZeroMQ
+
+/// A scripted engine on loopback: a ROUTER that answers queries idempotently by key (or drops the sends it
+/// is told to), and a PUB with heartbeats and one event per decision, as contract 1.1 describes.
+final class ScriptedEngine {
+    let queryEndpoint: String
+    let eventsEndpoint: String
+    /// What arrived, in order: (query id, the bytes).
+    private let arrivals = Mutex<[(Int, [UInt8])]>([])
+    private let stopping = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+
+    /// - Parameter drop: given a query id and how many times it arrived before, whether to leave it unanswered.
+    init(drop: @escaping @Sendable (_ id: Int, _ earlier: Int) -> Bool) throws {
+        let context = try Context()
+        let router = try Socket(context, .router)
+        let pub = try Socket(context, .pub)
+        for s in [router, pub] {
+            try s.set(.linger, Int32(0))
+            try s.bind("tcp://127.0.0.1:*")
+        }
+        queryEndpoint = router.lastEndpoint
+        eventsEndpoint = pub.lastEndpoint
+        let box = Owned(context: context, router: router, pub: pub, drop: drop)
+        Thread { [self] in
+            serve(box)
+            finished.signal()
+        }.start()
+    }
+
+    func stop() {
+        stopping.store(true, ordering: .releasing)
+        finished.wait()
+    }
+
+    var received: [(Int, [UInt8])] { arrivals.withLock { $0 } }
+
+    private func serve(_ owned: Owned) {
+        let (router, pub) = (owned.router, owned.pub)
+        defer {
+            router.close()
+            pub.close()
+        }
+        var seq: UInt64 = 0
+        var replies: [String: [UInt8]] = [:]
+        var nextHeartbeat = Date()
+        var poller = Poller([router])
+        let at = Timestamp.parse("2026-11-23T12:00:00+03:00")!
+        while !stopping.load(ordering: .acquiring) {
+            if Date() >= nextHeartbeat {
+                _ = try? pub.send(multipart: [Array("heartbeat".utf8), Wire.encodeHeartbeat(seq: seq, at: at.instant)])
+                nextHeartbeat = Date().addingTimeInterval(0.1)
+            }
+            guard (try? poller.poll(timeoutMilliseconds: 20))?[0] == true else { continue }
+            while let frames = try? router.receiveMultipart(wait: false), frames.count == 2 {
+                let body = frames[1]
+                guard let query = try? JSONReader.parse(body), case .number(let n)? = query["id"],
+                      case .string(let key)? = query["idempotency_key"], case .string(let callID)? = query["call"]?["call_id"] else {
+                    Issue.record("a query without an id, a key or a call: \(String(decoding: body, as: UTF8.self))")
+                    continue
+                }
+                let id = Int(n)
+                let earlier = arrivals.withLock { list in
+                    defer { list.append((id, body)) }
+                    return list.filter { $0.0 == id }.count
+                }
+                if owned.drop(id, earlier) { continue }
+                if let first = replies[key] {
+                    _ = try? router.send(multipart: [frames[0], first])  // a repeat: the first reply, nothing published
+                    continue
+                }
+                seq += 1
+                let decision = Decision(action: .firstLine, target: nil, case: nil, procedure: "p", reason: nil, rule: "r", phrases: [],
+                                        comment: "c \(id)", checks: [], validUntil: nil, validUntilOffset: 0, trace: [])
+                var reply = JSONWriter()
+                reply.object { o in
+                    o.member("id") { $0.number(Int64(id)) }
+                    o.member("seq") { $0.number(Int64(seq)) }
+                    o.member("event_id") { $0.string("e-\(seq)") }
+                    o.member("decision") { Wire.encode(decision, into: &$0) }
+                }
+                replies[key] = reply.bytes
+                _ = try? router.send(multipart: [frames[0], reply.bytes])
+                let event = DecisionEvent(seq: seq, eventID: "e-\(seq)", at: at.instant, atOffset: at.offsetSeconds, callID: callID,
+                                          table: "t", tableVersion: "v", decision: decision)
+                var w = JSONWriter()
+                event.encode(into: &w)
+                _ = try? pub.send(multipart: [Array(event.topic.utf8), w.bytes])
+            }
+        }
+    }
+
+    /// The sockets, handed to the engine's thread.
+    final class Owned {
+        let context: Context
+        let router: Socket
+        let pub: Socket
+        let drop: @Sendable (Int, Int) -> Bool
+        init(context: Context, router: Socket, pub: Socket, drop: @escaping @Sendable (Int, Int) -> Bool) {
+            (self.context, self.router, self.pub, self.drop) = (context, router, pub, drop)
+        }
+    }
+}
+
+// Made on the test's thread, then used only by the engine's thread.
+extension ScriptedEngine.Owned: @unchecked Sendable {}
+extension ScriptedEngine: @unchecked Sendable {}  // its mutable state is a Mutex and an Atomic
+
+@Suite(.serialized) struct LazyPirateTests {
+    static func mix() throws -> CallMix {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent("routing-tables/retention-ru.mix.yaml"), encoding: .utf8)
+        return try CallMix(yaml: text, file: "retention-ru.mix.yaml")
+    }
+
+    static func configuration(_ engine: ScriptedEngine, calls: Int) -> Simulation.Configuration {
+        var c = Simulation.Configuration()
+        c.queryEndpoint = engine.queryEndpoint
+        c.eventsEndpoint = engine.eventsEndpoint
+        c.mode = .closedLoop(clients: 2, inFlight: 3)
+        c.calls = calls
+        c.duration = nil
+        c.seed = 7
+        c.replyTimeout = .milliseconds(300)
+        c.tries = 3
+        c.grace = .milliseconds(500)
+        return c
+    }
+
+    /// Every other query's first send is lost: each is sent again, the same bytes with the same key, and
+    /// answered once, with one event.
+    @Test func aLostQueryIsSentAgainWithItsKey() throws {
+        let engine = try ScriptedEngine { id, earlier in id % 2 == 0 && earlier == 0 }
+        defer { engine.stop() }
+        let summary = try Simulation(configuration: Self.configuration(engine, calls: 20), mix: Self.mix()).run()
+        #expect(summary.sent == 20 && summary.answered == 20 && summary.unanswered == 0 && summary.gaveUp == 0)
+        #expect(summary.retries >= 10)
+        #expect(summary.eventsMatched == 20 && summary.eventsMissing == 0 && summary.eventsDuplicated == 0 && summary.eventsMismatched == 0)
+        let received = engine.received
+        for id in stride(from: 0, to: 20, by: 2) {
+            let sends = received.filter { $0.0 == id }.map(\.1)
+            #expect(sends.count >= 2, "query \(id) was sent \(sends.count) times")
+            #expect(Set(sends).count == 1, "query \(id) was not resent byte for byte")
+        }
+        let keys = Set(received.compactMap { try? JSONReader.parse($0.1)["idempotency_key"] })
+        #expect(keys.count == 20)  // one key per query, whatever its retries
+    }
+
+    /// Every reply comes in time: nothing is sent twice.
+    @Test func noRetryWhenEveryReplyComes() throws {
+        let engine = try ScriptedEngine { _, _ in false }
+        defer { engine.stop() }
+        var c = Self.configuration(engine, calls: 200)
+        c.mode = .openLoop(rate: 2000)
+        let summary = try Simulation(configuration: c, mix: Self.mix()).run()
+        #expect(summary.answered == 200 && summary.retries == 0 && summary.gaveUp == 0 && summary.duplicateReplies == 0)
+        #expect(engine.received.count == 200)
+    }
+
+    /// A query never answered is given up after its tries, and said so in the summary.
+    @Test func aQueryIsGivenUpAfterItsTries() throws {
+        let engine = try ScriptedEngine { id, _ in id == 3 }
+        defer { engine.stop() }
+        let summary = try Simulation(configuration: Self.configuration(engine, calls: 8), mix: Self.mix()).run()
+        #expect(summary.gaveUp == 1 && summary.unanswered == 1 && summary.answered == 7)
+        #expect(engine.received.filter { $0.0 == 3 }.count == 3)
+        #expect(summary.eventsMatched == 7 && summary.eventsMissing == 0)
+    }
+}
