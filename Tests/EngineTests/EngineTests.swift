@@ -355,11 +355,13 @@ import ZeroMQ
             var heartbeatGaps: [Duration] = []
             var slowRead = 0
             var slowGapSeen = false
+            var answered = 0
         }
         let box = Box()
         let ready = DispatchSemaphore(value: 0)
         let context = e.context
-        // The slow one: subscribed to everything, reads one message every 2 ms (500 a second).
+        // The slow one: subscribed to everything, reads one message for every six decisions answered,
+        // whatever rate the machine manages.
         Thread {
             let s = try! Socket(context, .sub)
             try! s.set(.linger, Int32(0))
@@ -380,7 +382,10 @@ import ZeroMQ
                     last = seq
                     box.lock.lock(); box.slowRead += 1; box.lock.unlock()
                 }
-                if !stopping { usleep(2000) }
+                while !stopping && box.lock.withLock({ box.slowRead * 6 >= box.answered }) {
+                    usleep(500)
+                    stopping = stop.wait(timeout: .now()) == .success
+                }
             }
             s.close()
             slowDone.signal()
@@ -427,6 +432,7 @@ import ZeroMQ
             guard let reply = try dealer.receiveMultipart(wait: false) else { usleep(200); continue }
             let seq = try #require(try JSONReader.parse(reply.last!)["seq"]?.number)
             answeredAt[UInt64(seq)] = ContinuousClock.now
+            box.lock.withLock { box.answered += 1 }
         }
         #expect(fastDone.wait(timeout: .now() + 10) == .success, "the fast subscriber did not get every event")
         stop.signal()
