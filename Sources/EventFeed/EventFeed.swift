@@ -98,7 +98,7 @@ public final class EventFeed: @unchecked Sendable {
             var gap = false
             for _ in 0..<1000 {
                 guard let frames = try sub.receiveMultipart(wait: false), frames.count == 2 else { break }
-                guard let value = try? JSONReader.parse(frames[1]), case .number(let n)? = value["seq"], n >= 0 else {
+                guard let value = try? JSONReader.parse(frames[1], limits: .trusted), case .number(let n)? = value["seq"], n >= 0 else {
                     logger.warning("ignored an event that is not JSON with a seq")
                     continue
                 }
@@ -152,7 +152,7 @@ public final class EventFeed: @unchecked Sendable {
                 logger.warning("replay did not answer; retrying", metadata: ["from_seq": "\(next)"])
                 return false
             }
-            let reply = try JSONReader.parse(body)
+            let reply = try JSONReader.parse(body, limits: .trusted)
             guard case .array(let items)? = reply["events"] else {
                 logger.error("replay refused: \(reply["error"].map { "\($0)" } ?? "no events")")
                 return false

@@ -33,7 +33,7 @@ struct JournalCommand: AsyncParsableCommand {
             var reader = LineReader(fd: handle.fileDescriptor)
             var withoutCall = 0
             reader.forEachLine { line in
-                guard let event = try? JSONReader.parse(line), case .number(let seq)? = event["seq"], UInt64(seq) >= fromSeq else { return }
+                guard let event = try? JSONReader.parse(line, limits: .trusted), case .number(let seq)? = event["seq"], UInt64(seq) >= fromSeq else { return }
                 if let table, event["table"] != .string(table) { return }
                 guard let call = event["call"], let at = event["at"] else {
                     withoutCall += 1
