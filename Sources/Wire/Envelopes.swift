@@ -63,7 +63,7 @@ public struct QueryRequest: Sendable {
                 guard case .string(let s) = m.value else { throw .init(.badType, "table must be a string, got \(m.value.kindDescription).", field: "table") }
                 table = s
             case "at": at = try Wire.instant(m.value, field: "at")
-            case "call": call = try Call(value: m.value)
+            case "call": call = try Call(value: m.value).masked()  // before anything is decided, journalled or kept
             default: throw InputError(.unknownField, "\(m.key) is not a field of a query; expected one of: \(keys.joined(separator: ", ")).", field: m.key)
             }
         }

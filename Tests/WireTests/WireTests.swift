@@ -145,3 +145,28 @@ struct RequestIDTests {
         #expect(QueryRequest.decodeKeepingID(Array(#"{"id":12,"table":"t"}"#.utf8)).id.value == .number(12))
     }
 }
+
+/// Masking happens where a call is decoded, so nothing downstream (engine, journal, `route`) sees the clear value.
+struct DecodingMasksTests {
+    static let call = #"{"call_id":"c","topic":"termination","identification":"护照E73920461","notes":"CVV码562","customer":{"card":"4111/1111/1111/1111"},"facts":{"said":"短信验证码为604918","insists":true}}"#
+
+    static func expectMasked(_ call: Call) {
+        #expect(call.identification == "护照E********")
+        #expect(call.notes == "CVV码***")
+        #expect(call.customer["card"] == .string("**** **** **** 1111"))
+        #expect(call.facts == ["said": .string("短信验证码为******"), "insists": .bool(true)])
+    }
+
+    @Test func aQuery() throws {
+        Self.expectMasked(try QueryRequest.decode(Array(#"{"id":1,"table":"t","call":\#(Self.call)}"#.utf8)).result.get().call)
+    }
+
+    @Test func aCall() throws {
+        Self.expectMasked(try Wire.decodeCall(Array(Self.call.utf8)))
+    }
+
+    @Test func aBatchLine() throws {
+        var line = #"{"call":\#(Self.call)}"#
+        Self.expectMasked(try line.withUTF8 { b in Result { () throws(InputError) in try Wire.decodeBatchLine(b) } }.get().call)
+    }
+}
