@@ -150,6 +150,27 @@ measure("decode + evaluate + encode", items: calls.count) {
         blackHole(w.bytes.count)
     }
 }
+// Issue 13, finding 4: one 59 KB object of 8,464 keys (every two-character key of printable ASCII).
+let wideKeys = (0x21...0x7E).filter { $0 != 0x22 && $0 != 0x5C }.map { Character(Unicode.Scalar(UInt8($0))) }
+let wideObject = Array(("{" + (0..<(wideKeys.count * wideKeys.count)).map {
+    "\"\(wideKeys[$0 / wideKeys.count])\(wideKeys[$0 % wideKeys.count])\":\($0 % 10)"
+}.joined(separator: ",") + "}").utf8)
+let wideQuery = Array(#"{"id":1,"table":"retention-ru","call":{"call_id":"w","topic":"termination","facts":"#.utf8) + wideObject + Array("}}".utf8)
+print("8,464-key object: \(wideObject.count) bytes; as a query's facts: \(wideQuery.count) bytes")
+measure("8,464-key query refused (too_large)", items: 1) {
+    blackHole(QueryRequest.decode(wideQuery))
+}
+measure("8,464-key object parsed, no limits", items: 1) {
+    blackHole(try? JSONReader.parse(wideObject, limits: .trusted))
+}
+// The longest free text a request may carry (JSONReader.maximumStringBytes), full of digits and keywords.
+var longNote = ""
+while longNote.utf8.count < JSONReader.maximumStringBytes - 200 {
+    longNote += "карта 4111 1111 1111 1111, CVV 123, тел. 8 916 123-45-67, 短信验证码为604918; "
+}
+measure("mask a 16 KB note full of secrets", items: 1) {
+    blackHole(SensitiveData.mask(longNote))
+}
 measure("load + compile the table", items: 1) {
     blackHole(try? TableLoader.load(yaml: text, file: tablePath))
 }

@@ -85,7 +85,7 @@ final class RecorderProcess {
             if last >= UInt64(total) { break }
             usleep(100_000)
         }
-        #expect(recorder?.terminate() == 0)
+        #expect(recorder?.terminate() == 0, "\(recorder?.stderr ?? "")")
         let store = try CommentStore(path: db)
         let counts = try store.counts()
         #expect(kills >= 20)
