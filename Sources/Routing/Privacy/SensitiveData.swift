@@ -43,25 +43,55 @@ public enum SensitiveData {
 
     private static let foldedKeywords: [[Unicode.Scalar]] = keywords.map { Array($0.unicodeScalars).map(fold) }
     private static let foldedFillers: [[Unicode.Scalar]] = fillers.map { Array($0.unicodeScalars).map(fold) }
-    /// Keyword indices by first scalar, longest first, so `cvv2` is tried before `cvv` and 短信验证码 before 短信码.
-    private static let keywordsByFirst: [Unicode.Scalar: [Int]] = {
-        var index: [Unicode.Scalar: [Int]] = [:]
-        for (n, k) in foldedKeywords.enumerated() { index[k[0], default: []].append(n) }
-        return index.mapValues { $0.sorted { foldedKeywords[$0].count > foldedKeywords[$1].count } }
-    }()
+    /// The keywords that start with each first scalar, longest first, so `cvv2` is tried before `cvv` and
+    /// 短信验证码 before 短信码; found without hashing (``KeywordIndex``).
+    private static let keywordIndex = KeywordIndex(foldedKeywords)
+
+    /// Keywords by their first scalar: a direct table for Latin and Cyrillic, a short list for the rest.
+    struct KeywordIndex {
+        /// For a scalar below U+0800, 1 + its slot in `candidates`, or 0.
+        private var direct = [UInt8](repeating: 0, count: 0x800)
+        private var others: [(Unicode.Scalar, Int)] = []
+        private var candidates: [[[Unicode.Scalar]]] = []
+
+        init(_ keywords: [[Unicode.Scalar]]) {
+            var firsts: [Unicode.Scalar] = []
+            for k in keywords where !firsts.contains(k[0]) { firsts.append(k[0]) }
+            for (slot, first) in firsts.enumerated() {
+                candidates.append(keywords.filter { $0[0] == first }.sorted { $0.count > $1.count })
+                if first.value < 0x800 { direct[Int(first.value)] = UInt8(slot + 1) } else { others.append((first, slot)) }
+            }
+        }
+
+        /// The slot of the keywords starting with `s`, or nil (for most scalars).
+        @inline(__always) func slot(_ s: Unicode.Scalar) -> Int? {
+            if s.value < 0x800 {
+                let slot = direct[Int(s.value)]
+                return slot == 0 ? nil : Int(slot) - 1
+            }
+            for (first, slot) in others where first == s { return slot }
+            return nil
+        }
+
+        /// The keywords of a slot, longest first.
+        func keywords(_ slot: Int) -> [[Unicode.Scalar]] { candidates[slot] }
+    }
 
     /// The text with every sensitive value masked; unchanged when there is none.
     /// - Complexity: O(n) for n scalars (the keywords and fillers are a fixed list), and nothing but one scan
     ///   when the text holds no digit.
     public static func mask(_ text: String) -> String {
         guard text.unicodeScalars.contains(where: { digitValue($0) != nil }) else { return text }
-        var scalars = Array(text.unicodeScalars)
+        var scalars: [Unicode.Scalar] = []
+        scalars.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars { scalars.append(scalar) }
         var changed = maskCards(&scalars)
         changed = maskAfterKeywords(&scalars) || changed
         guard changed else { return text }
-        var out = String.UnicodeScalarView()
-        out.append(contentsOf: scalars)
-        return String(out)
+        var utf8: [UInt8] = []
+        utf8.reserveCapacity(text.utf8.count + 16)
+        for scalar in scalars { UTF8.encode(scalar) { utf8.append($0) } }
+        return String(decoding: utf8, as: UTF8.self)
     }
 
     /// Lower case for the scripts the tables use (ASCII, Latin-1 accented capitals, Cyrillic), full-width Latin
@@ -81,15 +111,21 @@ public enum SensitiveData {
     }
 
     /// The value of a decimal digit of any script (`7`, `７`, `٧`), or nil.
-    static func digitValue(_ s: Unicode.Scalar) -> Int? {
-        if s.value >= 0x30 && s.value <= 0x39 { return Int(s.value - 0x30) }
-        guard s.value >= 0x660, s.properties.numericType == .decimal, let v = s.properties.numericValue else { return nil }
+    @inline(__always) static func digitValue(_ s: Unicode.Scalar) -> Int? {
+        let v = s.value
+        if v >= 0x30 && v <= 0x39 { return Int(v - 0x30) }
+        // Below U+0660, among the Chinese characters and the Hangul syllables there is no decimal digit: skip the lookup.
+        guard v >= 0x660, !(0x3400...0x9FFF).contains(v), !(0xAC00...0xD7A3).contains(v),
+              s.properties.numericType == .decimal, let v = s.properties.numericValue else { return nil }
         return Int(v)
     }
 
-    private static func isDigit(_ s: Unicode.Scalar) -> Bool { digitValue(s) != nil }
-    private static func isLetter(_ s: Unicode.Scalar) -> Bool { s.properties.isAlphabetic }
-    private static func isIdeograph(_ s: Unicode.Scalar) -> Bool { s.properties.isIdeographic }
+    @inline(__always) private static func isDigit(_ s: Unicode.Scalar) -> Bool { digitValue(s) != nil }
+    private static func isLetter(_ s: Unicode.Scalar) -> Bool {
+        if s.isASCII { return (s.value | 0x20) >= 0x61 && (s.value | 0x20) <= 0x7A }
+        return s.properties.isAlphabetic
+    }
+    private static func isIdeograph(_ s: Unicode.Scalar) -> Bool { s.value >= 0x3000 && s.properties.isIdeographic }
     /// A letter of a script written with spaces between words (not a Chinese character).
     private static func isWordLetter(_ s: Unicode.Scalar) -> Bool { isLetter(s) && !isIdeograph(s) }
 
@@ -105,6 +141,7 @@ public enum SensitiveData {
     static func isGroupSeparator(_ s: Unicode.Scalar) -> Bool {
         switch s.value {
         case 0x20, 0x09, 0x2D, 0x2E, 0x2F, 0xFF0E, 0xFF0F, 0x2010...0x2015, 0x2212, 0xFE63, 0xFF0D: return true
+        case 0...0x7F: return isLineBreak(s)
         default: return isLineBreak(s) || s.properties.generalCategory == .spaceSeparator
         }
     }
@@ -117,56 +154,67 @@ public enum SensitiveData {
     // MARK: Card numbers
 
     private static func maskCards(_ s: inout [Unicode.Scalar]) -> Bool {
-        var changed = false
+        // The masked text is built as the scan goes, so many card numbers in a long note cost no more than one.
+        var out: [Unicode.Scalar] = []
+        var copied = 0
+        var groups: [Range<Int>] = []
         var i = 0
         while i < s.count {
             guard isDigit(s[i]), i == 0 || !isDigit(s[i - 1]) else { i += 1; continue }
             // Groups of digits joined by short runs of separators.
-            var groups: [Range<Int>] = []
+            groups.removeAll(keepingCapacity: true)
+            var digitCount = 0
             var j = i
             while j < s.count {
                 let start = j
                 while j < s.count, isDigit(s[j]) { j += 1 }
                 groups.append(start..<j)
+                digitCount += j - start
                 var k = j
                 while k < s.count, k - j < maximumSeparatorRun, isGroupSeparator(s[k]) { k += 1 }
                 guard k > j, k < s.count, isDigit(s[k]) else { break }
                 j = k
             }
-            // Go on after the run, wherever the replacements (longer or shorter than what they replace) put its end.
-            var resume = groups.last!.upperBound
-            for span in cardSpans(groups, in: s).reversed() {
-                let masked = Array("**** **** **** ".unicodeScalars) + s[span].filter(isDigit).suffix(4)
-                s.replaceSubrange(span, with: masked)
-                resume += masked.count - span.count
-                changed = true
+            i = groups.last!.upperBound
+            guard digitCount >= 13 else { continue }
+            for span in cardSpans(groups, in: s) {
+                if out.isEmpty { out.reserveCapacity(s.count + 16) }
+                out.append(contentsOf: s[copied..<span.lowerBound])
+                out.append(contentsOf: "**** **** **** ".unicodeScalars)
+                out.append(contentsOf: s[span].filter(isDigit).suffix(4))
+                copied = span.upperBound
             }
-            i = resume
         }
-        return changed
+        guard copied > 0 else { return false }
+        out.append(contentsOf: s[copied...])
+        s = out
+        return true
     }
 
     /// The spans of whole groups that are card numbers: the whole run if it is one, else the longest spans
     /// from left to right.
+    /// - Complexity: O(g) for g groups: each start tries at most seven spans (13 to 19 digits) of at most 19 digits.
     private static func cardSpans(_ groups: [Range<Int>], in s: [Unicode.Scalar]) -> [Range<Int>] {
-        func digits(_ from: Int, _ to: Int) -> [Int] {
-            groups[from...to].flatMap { g in s[g].map { digitValue($0)! } }
+        // The run's digits in one array, and where each group's start in it.
+        var digits: [Int] = []
+        var offsets: [Int] = []
+        for g in groups {
+            offsets.append(digits.count)
+            for k in g { digits.append(digitValue(s[k])!) }
         }
+        offsets.append(digits.count)
         var spans: [Range<Int>] = []
         var first = 0
         while first < groups.count {
+            // The last group of the longest span of at most 19 digits, then shorter ones down to 13 digits.
+            var end = first
+            while end + 1 < groups.count, offsets[end + 2] - offsets[first] <= 19 { end += 1 }
             var found: Int?
-            var count = 0
-            var last = first
-            // Spans of at most 19 digits, so this is bounded by the run's length.
-            while last < groups.count, count + groups[last].count <= 19 {
-                count += groups[last].count
-                last += 1
-            }
-            var end = last - 1
-            while end >= first {
-                let n = groups[first...end].reduce(0) { $0 + $1.count }
-                if n >= 13, luhn(digits(first, end)) { found = end; break }
+            while end >= first, offsets[end + 1] - offsets[first] >= 13 {
+                if offsets[end + 1] - offsets[first] <= 19, luhn(digits[offsets[first]..<offsets[end + 1]]) {
+                    found = end
+                    break
+                }
                 end -= 1
             }
             if let found {
@@ -180,7 +228,9 @@ public enum SensitiveData {
     }
 
     /// The Luhn checksum, as card numbers carry.
-    public static func luhn(_ digits: [Int]) -> Bool {
+    public static func luhn(_ digits: [Int]) -> Bool { luhn(digits[...]) }
+
+    static func luhn(_ digits: ArraySlice<Int>) -> Bool {
         var sum = 0
         for (n, d) in digits.reversed().enumerated() {
             if n % 2 == 1 {
@@ -197,12 +247,24 @@ public enum SensitiveData {
 
     private static func maskAfterKeywords(_ s: inout [Unicode.Scalar]) -> Bool {
         let lower = s.map(fold)
+        let index = keywordIndex
         var changed = false
         var i = 0
         while i < lower.count {
-            guard let candidates = keywordsByFirst[lower[i]],
-                  let keyword = candidates.lazy.map({ foldedKeywords[$0] }).first(where: { isKeyword($0, lower, at: i) })
-            else { i += 1; continue }
+            // Only where a word can start: anywhere in Chinese, after a non-letter elsewhere.
+            guard let slot = index.slot(lower[i]), i == 0 || isIdeograph(lower[i]) || !isWordLetter(lower[i - 1]) else {
+                i += 1
+                continue
+            }
+            var found: [Unicode.Scalar]?
+            for keyword in index.keywords(slot) where isKeyword(keyword, lower, at: i) {
+                found = keyword
+                break
+            }
+            guard let keyword = found else {
+                i += 1
+                continue
+            }
             // The value may come in parts: "паспорт серия 4508 номер 123456". Mask up to three.
             var k = i + keyword.count
             for _ in 0..<3 {
