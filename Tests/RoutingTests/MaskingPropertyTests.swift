@@ -126,6 +126,7 @@ struct MaskingPropertyTests {
                 #expect(masked.contains(sentence), "note \(n): \(sentence.debugDescription) lost in \(masked.debugDescription)")
             }
             #expect(SensitiveData.mask(masked) == masked, "masking twice changed \(masked.debugDescription)")
+            #expect(masked.utf8.count <= note.utf8.count && masked.unicodeScalars.count <= note.unicodeScalars.count)
         }
     }
 

@@ -2,7 +2,7 @@
 /// numbers, expiry dates.
 ///
 /// - Card numbers: 13–19 digits that pass the Luhn check become `**** **** **** 1234` (the last four digits
-///   kept). The digits may be any Unicode decimal digits (full-width `４１１１` too) and their groups may be
+///   kept), or `************1234` when the number took fewer than 19 characters. The digits may be any Unicode decimal digits (full-width `４１１１` too) and their groups may be
 ///   joined by up to three separators each: any space of Unicode's Zs category (no-break, thin, ideographic…),
 ///   a tab or line break, `-`, `.`, `/` and their full-width forms. When a longer run of groups is not a card
 ///   number as a whole, each span of whole groups that is one is masked.
@@ -12,8 +12,9 @@
 ///   `护照E73920461` → `护照E********`, `паспорт 45 08 123456` → `паспорт ** ** ******`. The keywords are
 ///   listed in ``keywords`` and in docs/OPERATIONS.md.
 ///
-/// Digit runs that fail the Luhn check (phone numbers, order numbers) are left alone. Works on Unicode scalars
-/// with a simple case fold, so masking a comment costs little next to deciding it.
+/// Digit runs that fail the Luhn check (phone numbers, order numbers) are left alone. Masking never makes a text
+/// longer, in characters or in UTF-8 bytes, so a masked request stays within the bounds it was read with. Works
+/// on Unicode scalars with a simple case fold, so masking a comment costs little next to deciding it.
 public enum SensitiveData {
     /// Words after which the next digits are a secret, lower-cased; matched case-insensitively.
     public static let keywords: [String] = [
@@ -180,8 +181,14 @@ public enum SensitiveData {
             for span in cardSpans(groups, in: s) {
                 if out.isEmpty { out.reserveCapacity(s.count + 16) }
                 out.append(contentsOf: s[copied..<span.lowerBound])
-                out.append(contentsOf: "**** **** **** ".unicodeScalars)
-                out.append(contentsOf: s[span].filter(isDigit).suffix(4))
+                let digits = s[span].filter(isDigit)
+                // Never longer than the number: `**** **** **** 1234` needs 19 characters, fewer get the stars alone.
+                if span.count >= 19 {
+                    out.append(contentsOf: "**** **** **** ".unicodeScalars)
+                } else {
+                    out.append(contentsOf: repeatElement(star, count: digits.count - 4))
+                }
+                out.append(contentsOf: digits.suffix(4))
                 copied = span.upperBound
             }
         }
