@@ -114,6 +114,21 @@ import Wire
         }
     }
 
+    /// `switchboard route` decodes a call as the engine does: what it prints holds no secret either.
+    @Test func routePrintsNoSecret() throws {
+        for (n, secret) in Self.secrets.enumerated() {
+            var w = JSONWriter()
+            w.value(.object([
+                .init("call_id", .string("r-\(n)")), .init("topic", .string("operator_number")), .init("identification", .string(secret)),
+                .init("facts", .object([.init("operator_number", .string(secret))])), .init("notes", .string(secret)),
+            ]))
+            let r = try CLI.run(["route", "--table", "retention-ru", "--at", "2026-11-23T12:00:00+03:00", "--call", w.string])
+            #expect(r.status == 0, "\(r.stdout)")
+            let found = Self.needles.filter { Data(r.stdout.utf8).range(of: Data($0.bytes)) != nil }.map(\.secret)
+            #expect(found.isEmpty, "\(secret.debugDescription): \(r.stdout)")
+        }
+    }
+
     /// Sends each request over a DEALER, subscribes to every event, then replays the journal from the start; writes
     /// each frame received on a line of `output`: `reply …`, `event <topic> …`, `replay …`.
     static func runClient(_ endpoints: [String: String], input: URL, output: URL) throws -> (status: Int32, output: String) {
