@@ -21,7 +21,7 @@ public final class LogDriver: CTIDriver {
         self.path = path
         var performed = Set<String>()
         log = try AppendLog(path: path) { line, offset throws(StorageError) in
-            guard let v = try? JSONReader.parse(Array(line)), case .string(let id)? = v["event_id"] else {
+            guard let v = try? JSONReader.parse(Array(line), limits: .trusted), case .string(let id)? = v["event_id"] else {
                 throw StorageError(.damaged, path: path, errno: 0, "the line at byte \(offset) is not a CSTA command with an event_id")
             }
             performed.insert(id)

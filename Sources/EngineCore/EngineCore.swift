@@ -97,9 +97,9 @@ public final class EngineCore {
 
     private enum Answer {
         case final([UInt8])
-        case decided(id: Value, seq: UInt64, eventID: String, decisionJSON: [UInt8], topic: [UInt8], event: [UInt8])
+        case decided(id: RequestID, seq: UInt64, eventID: String, decisionJSON: [UInt8], topic: [UInt8], event: [UInt8])
         /// A repeat, within this batch, of the query at `index` (same key, same body).
-        case sameAs(index: Int, id: Value)
+        case sameAs(index: Int, id: RequestID)
     }
 
     /// Decides a batch of query bodies (the JSON frame of each, envelope removed).
@@ -122,7 +122,7 @@ public final class EngineCore {
         keys.expire(now: now)
         for body in bodies {
             counters.queries += 1
-            let (id, decoded) = QueryRequest.decode(body)
+            let (id, decoded) = QueryRequest.decodeKeepingID(body)
             let request: QueryRequest
             switch decoded {
             case .failure(let error):
@@ -186,7 +186,7 @@ public final class EngineCore {
         return Batch(replies: replies, events: journalled ? published : [])
     }
 
-    private func decide(_ request: QueryRequest, id: Value, seq: UInt64, now: Instant) -> Result<Answer, InputError> {
+    private func decide(_ request: QueryRequest, id: RequestID, seq: UInt64, now: Instant) -> Result<Answer, InputError> {
         guard let table = tables.tables[request.table] else {
             return .failure(InputError(.unknownTable, "table \"\(request.table)\" is not served here; expected one of: \(tables.tables.keys.sorted().joined(separator: ", ")).", field: "table"))
         }
@@ -236,7 +236,7 @@ public final class EngineCore {
     }
 
     /// The first reply of a key again: the journalled decision, its `seq` and `event_id`.
-    private func repeatReply(id: Value, seq: UInt64) -> [UInt8] {
+    private func repeatReply(id: RequestID, seq: UInt64) -> [UInt8] {
         do {
             guard let event = try journal.event(seq), let parts = EngineCore.replyParts(of: event) else {
                 return errorReply(id: id, InputError(.unavailable, "the first answer to this idempotency key (seq \(seq)) cannot be read back from the journal; try again."))
@@ -259,18 +259,18 @@ public final class EngineCore {
             if event[i] == marker[0], event[i..<(i + marker.count)].elementsEqual(marker) { break }
             i -= 1
         }
-        guard i >= event.startIndex, case .string(let eventID)? = (try? JSONReader.parse(Array(event)))?["event_id"] else { return nil }
+        guard i >= event.startIndex, case .string(let eventID)? = (try? JSONReader.parse(Array(event), limits: .trusted))?["event_id"] else { return nil }
         return (eventID, event[(i + marker.count)..<(event.endIndex - 1)])
     }
 
-    private func decisionReply(id: Value, seq: UInt64, eventID: String, decisionJSON: ArraySlice<UInt8>) -> [UInt8] {
+    private func decisionReply(id: RequestID, seq: UInt64, eventID: String, decisionJSON: ArraySlice<UInt8>) -> [UInt8] {
         var w = JSONWriter(capacity: decisionJSON.count + 96)
         Wire.encodeReply(id: id, seq: seq, eventID: eventID, decisionJSON: decisionJSON, into: &w)
         return w.bytes
     }
 
     /// A query's error reply, counted by code; for refusals the server makes itself (a malformed message).
-    public func errorReply(id: Value, _ error: InputError) -> [UInt8] {
+    public func errorReply(id: RequestID, _ error: InputError) -> [UInt8] {
         counters.errors[error.code.rawValue, default: 0] += 1
         var w = JSONWriter(capacity: 256)
         Wire.encodeReply(id: id, error: error, into: &w)

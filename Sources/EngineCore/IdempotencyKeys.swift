@@ -91,7 +91,7 @@ public final class IdempotencyKeys {
         var dropped = 0
         let oldest = now.milliseconds - retentionMilliseconds
         _ = try AppendLog(path: path) { line, _ throws(StorageError) in
-            guard let value = try? JSONReader.parse(Array(line)), let (key, entry) = IdempotencyKeys.decode(value) else {
+            guard let value = try? JSONReader.parse(Array(line), limits: .trusted), let (key, entry) = IdempotencyKeys.decode(value) else {
                 throw StorageError(.damaged, path: path, errno: 0, "a line is not an idempotency key; the file was changed by hand or damaged (move it away to start without keys)")
             }
             if entry.seq <= journalLastSeq && entry.storedAt >= oldest { loaded.append((key, entry)) } else { dropped += 1 }

@@ -14,7 +14,7 @@ public struct OperationsFile: Sendable {
     ///   there were no incident could send calls to a CTI that is down.
     public func load() throws(StorageError) -> Operations {
         guard let bytes = try FileIO.contents(of: path) else { return Operations() }
-        guard let value = try? JSONReader.parse(bytes), case .bool(let on)? = value["cti_incident"] else {
+        guard let value = try? JSONReader.parse(bytes, limits: .trusted), case .bool(let on)? = value["cti_incident"] else {
             throw StorageError(.damaged, path: path, errno: 0, #"not {"cti_incident": true|false}; fix or remove it"#)
         }
         return Operations(ctiIncident: on)

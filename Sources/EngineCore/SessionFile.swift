@@ -24,7 +24,7 @@ public final class SessionFile {
         var lineNumber = 0
         let reading = try AppendLog(path: path) { line, _ throws(StorageError) in
             lineNumber += 1
-            guard let value = try? JSONReader.parse(Array(line)), let session = Session(value: value) else {
+            guard let value = try? JSONReader.parse(Array(line), limits: .trusted), let session = Session(value: value) else {
                 throw StorageError(.damaged, path: path, errno: 0, "line \(lineNumber) is not a session; the file was changed by hand or damaged (move it away to start without sessions)")
             }
             saved.append(session)

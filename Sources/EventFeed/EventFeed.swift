@@ -77,6 +77,11 @@ public final class EventFeed {
         // Catch up from the journal first; live events that arrive meanwhile wait in the SUB queue.
         var needsReplay = true
         var poller = Poller([sub])
+        // The highest seq the live stream has shown, and whether a journal reset has been reported (once per episode).
+        var streamHigh: UInt64 = 0
+        var resetReported = false
+        // The highest seq the replay endpoint has confirmed the journal holds, so an old heartbeat is checked once.
+        var confirmed: UInt64 = 0
         while !isStopping {
             if needsReplay {
                 do {
@@ -99,11 +104,21 @@ public final class EventFeed {
                         logger.warning("ignored a heartbeat without a seq")
                         continue
                     }
+                    defer { streamHigh = max(streamHigh, seq) }
                     let expected = next + UInt64(batch.count)
                     if seq >= expected {
                         gap = true  // events up to `seq` exist that this subscriber has not seen
-                    } else if seq + 1 < expected {
-                        logger.warning("the engine's journal ends at seq \(seq), before this subscriber's \(expected - 1): was it reset?")
+                        resetReported = false
+                    } else if seq + 1 == expected {
+                        resetReported = false
+                    } else if !resetReported, expected - 1 > confirmed || seq < streamHigh {
+                        switch try journalEnds(before: expected - 1, heartbeat: seq, streamHigh: streamHigh, &replay, context: context) {
+                        case true?:
+                            logger.warning("the engine's journal ends at seq \(seq), before this subscriber's \(expected - 1): was it reset?")
+                            resetReported = true
+                        case false?: confirmed = expected - 1
+                        case nil: break
+                        }
                     }
                     continue
                 }
@@ -115,6 +130,7 @@ public final class EventFeed {
                     logger.warning("ignored an event that does not decode: \(error)")
                     continue
                 }
+                streamHigh = max(streamHigh, event.seq)
                 let expected = next + UInt64(batch.count)
                 if event.seq < expected { continue }  // already handled (replay and live overlap)
                 if event.seq > expected {
@@ -155,7 +171,7 @@ public final class EventFeed {
                 logger.warning("replay did not answer; retrying", metadata: ["from_seq": "\(next)"])
                 return false
             }
-            let reply = try JSONReader.parse(body)
+            let reply = try JSONReader.parse(body, limits: .trusted)
             guard case .array(let items)? = reply["events"] else {
                 logger.error("replay refused: \(reply["error"].map { "\($0)" } ?? "no events")")
                 Thread.sleep(forTimeInterval: 1)
@@ -187,6 +203,24 @@ public final class EventFeed {
             logger.debug("replayed", metadata: ["through_seq": "\(next - 1)"])
         }
         return true
+    }
+
+    /// Whether a heartbeat below what this subscriber has handled means the journal really ends before `last`.
+    ///
+    /// Usually it does not: a heartbeat queued on the live stream while a replay caught up past it is merely
+    /// old. The stream's own order settles it when it can (a heartbeat is never below an event or heartbeat
+    /// published before it, unless the journal went back); otherwise the replay endpoint is asked for `last`.
+    /// - Returns: nil when the replay endpoint did not answer (nothing known, nothing said).
+    private func journalEnds(before last: UInt64, heartbeat: UInt64, streamHigh: UInt64, _ replay: inout Socket, context: Context) throws -> Bool? {
+        if heartbeat < streamHigh { return true }
+        try replay.send(multipart: [[], Array(#"{"from_seq":\#(last),"max":1}"#.utf8)])
+        guard let frames = try replay.receiveMultipart(), let body = frames.last else {
+            replay.close()
+            replay = try replaySocket(context)
+            return nil
+        }
+        guard case .array(let events)? = (try? JSONReader.parse(body, limits: .trusted))?["events"] else { return nil }
+        return events.isEmpty
     }
 
     private func replaySocket(_ context: Context) throws -> Socket {

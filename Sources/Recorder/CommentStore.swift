@@ -111,7 +111,7 @@ public final class CommentStore: Sendable {
                 + (callID == nil ? "" : " WHERE call_id = ?") + " ORDER BY seq"
             let cursor = try GRDB.Row.fetchCursor(db, sql: sql, arguments: callID.map { [$0] } ?? [])
             while let r = try cursor.next() {
-                let phrases = (try? JSONReader.parse(r["phrases"] as String)) ?? .array([])
+                let phrases = (try? JSONReader.parse(r["phrases"] as String, limits: .trusted)) ?? .array([])
                 func text(_ column: String) -> Value { (r[column] as String?).map(Value.string) ?? .null }
                 body(Row(fields: [
                     ("event_id", text("event_id")), ("seq", .number(Double(r["seq"] as Int64))), ("call_id", text("call_id")),

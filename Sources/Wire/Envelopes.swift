@@ -24,20 +24,35 @@ public struct QueryRequest: Sendable {
     public static let maximumKeyLength = 128
 
     /// Decodes a query. The id is recovered first, so even a refused query's reply carries it.
+    /// - Note: the id comes back as a ``Value``, whose numbers are `Double`s; to echo it exactly as sent, use
+    ///   ``decodeKeepingID(_:)`` and the ``RequestID`` overloads of `Wire.encodeReply`.
     public static func decode(_ bytes: [UInt8]) -> (id: Value, result: Result<QueryRequest, InputError>) {
-        let value: Value
-        switch Result(catching: { () throws(InputError) in try JSONReader.parse(bytes) }) {
-        case .success(let v): value = v
-        case .failure(let e): return (.null, .failure(e))
-        }
-        var id = Value.null
-        if case .object = value, let given = value["id"] {
-            switch given {
-            case .string, .number, .null: id = given
-            default: return (.null, .failure(InputError(.badType, "id must be a string or a number, got \(given.kindDescription).", field: "id")))
+        let (id, result) = decodeKeepingID(bytes)
+        return (id.value, result)
+    }
+
+    /// Decodes a query, keeping its id's bytes as sent so the reply can echo them: `1234567890123456`,
+    /// `9007199254740993`, `-0` and `1e400` come back unchanged. The id is recovered even when the rest of the
+    /// request is refused, once the reader has got past it.
+    public static func decodeKeepingID(_ bytes: [UInt8]) -> (id: RequestID, result: Result<QueryRequest, InputError>) {
+        let (parsed, raw) = JSONReader.parse(bytes, keepingRaw: "id")
+        var id = RequestID.null
+        if let raw {
+            // A scalar's first byte tells its kind: the reader has checked the rest.
+            switch raw.first ?? 0 {
+            case UInt8(ascii: "\""), UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "n"):
+                id = RequestID(json: raw, value: (try? parsed.get())?["id"])
+            default:
+                let given = raw.first == UInt8(ascii: "{") ? "an object" : raw.first == UInt8(ascii: "[") ? "an array" : "a boolean"
+                return (.null, .failure(InputError(.badType, "id must be a string or a number, got \(given).", field: "id")))
             }
         }
-        return (id, Result { () throws(InputError) in try decodeBody(value, id: id) })
+        let value: Value
+        switch parsed {
+        case .success(let v): value = v
+        case .failure(let e): return (id, .failure(e))
+        }
+        return (id, Result { () throws(InputError) in try decodeBody(value, id: id.value) })
     }
 
     private static func decodeBody(_ value: Value, id: Value) throws(InputError) -> QueryRequest {
@@ -60,7 +75,7 @@ public struct QueryRequest: Sendable {
                 guard case .string(let s) = m.value else { throw .init(.badType, "table must be a string, got \(m.value.kindDescription).", field: "table") }
                 table = s
             case "at": at = try Wire.instant(m.value, field: "at")
-            case "call": call = try Call(value: m.value)
+            case "call": call = try Call(value: m.value).masked()  // before anything is decided, journalled or kept
             default: throw InputError(.unknownField, "\(m.key) is not a field of a query; expected one of: \(keys.joined(separator: ", ")).", field: m.key)
             }
         }
@@ -68,6 +83,26 @@ public struct QueryRequest: Sendable {
         guard let call else { throw InputError(.missingField, "call is required: the call to decide.", field: "call") }
         return QueryRequest(id: id, table: table, at: at, call: call, idempotencyKey: key)
     }
+}
+
+/// A query's `id` exactly as the client wrote it, for the reply to echo byte for byte.
+///
+/// ``Value`` holds numbers as `Double`, which would turn `1234567890123456` into `1234567890123456.0` and
+/// `9007199254740993` into `9007199254740992`; the reply writes ``json`` instead.
+public struct RequestID: Sendable, Hashable {
+    /// The id's JSON text as sent: a string (escapes as written), a number or `null`.
+    public let json: [UInt8]
+    /// The id as a value, numbers rounded to `Double` (and beyond its range, infinite): for logs, not for echoing.
+    public let value: Value
+
+    /// An id the reader has checked is one JSON scalar; `value` is recomputed when not given.
+    init(json: ArraySlice<UInt8>, value: Value?) {
+        self.json = Array(json)
+        self.value = value ?? (try? JSONReader.parse(self.json, limits: .trusted)) ?? .null
+    }
+
+    /// No id, or an id that could not be read: the reply says `null`.
+    public static let null = RequestID(json: ArraySlice("null".utf8), value: .null)
 }
 
 /// A decision as published and journalled.
@@ -144,14 +179,31 @@ extension Wire {
         }
     }
 
-    /// The engine's reply to a decided query: `{"id", "seq", "event_id", "decision"}`, so a client can
-    /// find its decision among the events, and a repeat of an idempotent query is recognisably the same.
-    public static func encodeReply(id: Value, seq: UInt64, eventID: String, decisionJSON: ArraySlice<UInt8>, into w: inout JSONWriter) {
+    /// `{"id": <the id as sent>, "decision": …}` around a decision already encoded.
+    public static func encodeReply(id: RequestID, decisionJSON: [UInt8], into w: inout JSONWriter) {
         w.object { o in
-            o.member("id") { $0.value(id) }
+            o.member("id") { $0.appendRaw(id.json) }
+            o.member("decision") { $0.appendRaw(decisionJSON) }
+        }
+    }
+
+    /// The engine's reply to a decided query: `{"id", "seq", "event_id", "decision"}` with the id echoed as
+    /// sent, so a client can find its decision among the events, and a repeat of an idempotent query is
+    /// recognisably the same.
+    public static func encodeReply(id: RequestID, seq: UInt64, eventID: String, decisionJSON: ArraySlice<UInt8>, into w: inout JSONWriter) {
+        w.object { o in
+            o.member("id") { $0.appendRaw(id.json) }
             o.member("seq") { $0.number(Int64(seq)) }
             o.member("event_id") { $0.string(eventID) }
             o.member("decision") { $0.appendRaw(decisionJSON) }
+        }
+    }
+
+    /// `{"id": <the id as sent>, "error": {…}}`.
+    public static func encodeReply(id: RequestID, error: InputError, into w: inout JSONWriter) {
+        w.object { o in
+            o.member("id") { $0.appendRaw(id.json) }
+            o.member("error") { Wire.encodeErrorBody(error, into: &$0) }
         }
     }
 

@@ -53,7 +53,7 @@ extension Wire {
         /// Reads an event from its JSON text.
         /// - Throws: `InputError`: `bad_json`, or `missing_field`/`bad_type`/`bad_time` naming the member.
         public init(json bytes: [UInt8]) throws(InputError) {
-            try self.init(value: try JSONReader.parse(bytes))
+            try self.init(value: try JSONReader.parse(bytes, limits: .trusted))
         }
 
         /// Reads an event already parsed (an element of a replay reply).
@@ -117,7 +117,7 @@ extension Wire {
 
     /// A heartbeat's `seq` (`{"seq": <latest seq>, "at"}`).
     public static func decodeHeartbeat(_ bytes: [UInt8]) throws(InputError) -> UInt64 {
-        let o = try Members(try JSONReader.parse(bytes), path: "", what: "a heartbeat")
+        let o = try Members(try JSONReader.parse(bytes, limits: .trusted), path: "", what: "a heartbeat")
         let seq = try o.integer("seq")
         guard seq >= 0 else { throw InputError(.badType, "seq must be a whole number from 0.", field: "seq") }
         return UInt64(seq)

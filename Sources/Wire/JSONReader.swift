@@ -2,37 +2,140 @@ import Routing
 
 /// A strict JSON parser into ``Value``.
 ///
-/// Written for the engine's request path: it never traps, bounds nesting depth, rejects duplicate
-/// keys and trailing bytes, and tells `true` from `1` (which Foundation's `JSONSerialization`
-/// does not on Linux), so a fact's type is checked against what the client actually sent.
+/// Written for the engine's request path: it never traps, rejects duplicate keys and trailing bytes,
+/// and tells `true` from `1` (which Foundation's `JSONSerialization` does not on Linux), so a fact's type
+/// is checked against what the client actually sent.
+///
+/// Every input costs time linear in its length: each byte is looked at a bounded number of times and
+/// the duplicate-key check hashes each key once (Swift's `Hasher` is seeded per process, so keys cannot
+/// be chosen to collide). On top of that, ``Limits/request`` bounds what one request may hold — nesting,
+/// keys per object, values in all, bytes per string — so its cost is small whatever its size, and the
+/// reader stops at the first bound exceeded with `too_large`, naming the bound. The bounds are listed in
+/// docs/OPERATIONS.md ("Limits").
 public enum JSONReader {
-    /// Nesting deeper than this is rejected rather than risking the stack.
-    public static let maximumDepth = 64
+    /// What one document may hold before it is refused with `too_large`.
+    public struct Limits: Sendable, Hashable {
+        /// Nesting of objects and arrays.
+        public var depth: Int
+        /// Keys in one object.
+        public var keysPerObject: Int
+        /// Values in the whole document, containers and their members included.
+        public var values: Int
+        /// Bytes of one string or key as written, between its quotes (escapes count as written).
+        public var stringBytes: Int
+        /// Bytes of one number as written.
+        public var numberBytes: Int
 
-    /// - Throws: `InputError` with code `bad_json` and the byte offset of the problem.
-    public static func parse(_ buffer: UnsafeBufferPointer<UInt8>) throws(InputError) -> Value {
-        var parser = Parser(buffer)
+        public init(depth: Int, keysPerObject: Int, values: Int, stringBytes: Int, numberBytes: Int) {
+            self.depth = depth
+            self.keysPerObject = keysPerObject
+            self.values = values
+            self.stringBytes = stringBytes
+            self.numberBytes = numberBytes
+        }
+
+        /// What a client may send: a query, a replay request, a control command, a `route` call or batch line.
+        ///
+        /// A call has a handful of keys and a few dozen values; these leave room for large ones and keep the
+        /// parse of any request under about 0.1 ms (docs/PERFORMANCE.md).
+        public static let request = Limits(
+            depth: JSONReader.maximumDepth, keysPerObject: JSONReader.maximumKeysPerObject, values: JSONReader.maximumValues,
+            stringBytes: JSONReader.maximumStringBytes, numberBytes: JSONReader.maximumNumberBytes)
+
+        /// What the engine wrote itself (events, replay replies, the journal, the session file): no bound but
+        /// nesting, which is twice a request's so that an event or a replay reply wrapping a request's call
+        /// always fits. Still linear in the input.
+        public static let trusted = Limits(depth: 2 * JSONReader.maximumDepth, keysPerObject: .max, values: .max, stringBytes: .max,
+                                           numberBytes: .max)
+    }
+
+    /// Nesting deeper than this is refused in a request rather than risking the stack.
+    public static let maximumDepth = 64
+    /// Keys one object of a request may have (a call has seven; facts and customer a few dozen).
+    public static let maximumKeysPerObject = 256
+    /// Values a whole request may hold, containers included.
+    public static let maximumValues = 4096
+    /// Bytes one string of a request may take as written: notes of about 8,000 Cyrillic or 5,000 Chinese characters.
+    public static let maximumStringBytes = 16 * 1024
+    /// Bytes one number of a request may take as written (`1e400` and 17-digit ids fit; 60 KB of digits does not).
+    public static let maximumNumberBytes = 64
+
+    /// - Parameter limits: ``Limits/request`` unless the bytes are the engine's own output.
+    /// - Throws: `InputError` with code `bad_json` and the byte offset of the problem, or `too_large` naming the
+    ///   bound exceeded.
+    /// - Complexity: O(n) in the length of the input.
+    public static func parse(_ buffer: UnsafeBufferPointer<UInt8>, limits: Limits = .request) throws(InputError) -> Value {
+        var parser = Parser(buffer, limits: limits)
         return try parser.document()
     }
 
-    public static func parse(_ bytes: [UInt8]) throws(InputError) -> Value {
-        try bytes.withUnsafeBufferPointer { b in Result { () throws(InputError) in try parse(b) } }.get()
+    public static func parse(_ bytes: [UInt8], limits: Limits = .request) throws(InputError) -> Value {
+        try bytes.withUnsafeBufferPointer { b in Result { () throws(InputError) in try parse(b, limits: limits) } }.get()
     }
 
-    public static func parse(_ text: String) throws(InputError) -> Value {
+    public static func parse(_ text: String, limits: Limits = .request) throws(InputError) -> Value {
         var text = text
-        return try text.withUTF8 { b in Result { () throws(InputError) in try parse(b) } }.get()
+        return try text.withUTF8 { b in Result { () throws(InputError) in try parse(b, limits: limits) } }.get()
+    }
+
+    /// Parses a document and also hands back one top-level member's value exactly as written, so a reply can
+    /// echo a client's `id` byte for byte.
+    ///
+    /// Inside that member a number beyond `Double`'s range is not an error (its ``Value`` is ±infinity or
+    /// zero): the bytes are what count there.
+    /// - Returns: the value, or the error, and the kept member's bytes whenever the parser got past them —
+    ///   even when the document fails later, so the refusal can still carry the id.
+    public static func parse(_ bytes: [UInt8], limits: Limits = .request, keepingRaw key: String)
+        -> (result: Result<Value, InputError>, raw: ArraySlice<UInt8>?)
+    {
+        bytes.withUnsafeBufferPointer { b in
+            var parser = Parser(b, limits: limits)
+            parser.keptKey = Array(key.utf8)
+            let result = Result { () throws(InputError) in try parser.document() }
+            return (result, parser.kept.map { bytes[$0] })
+        }
+    }
+
+    /// The key comparisons and hash insertions the duplicate-key check made, for tests of the parser's growth.
+    static func duplicateCheckWork(_ text: String, limits: Limits) throws(InputError) -> Int {
+        var text = text
+        return try text.withUTF8 { b in
+            Result { () throws(InputError) in
+                var parser = Parser(b, limits: limits)
+                _ = try parser.document()
+                return parser.keyChecks
+            }
+        }.get()
     }
 
     private struct Parser {
         let b: UnsafeBufferPointer<UInt8>
+        let limits: Limits
         var i = 0
         var depth = 0
+        var values = 0
+        /// Work done by duplicate-key checks (see ``JSONReader/duplicateCheckWork(_:limits:)``).
+        var keyChecks = 0
+        /// The top-level key whose value's bytes are kept, and where they were.
+        var keptKey: [UInt8]?
+        var kept: Range<Int>?
+        /// True while parsing the kept member, where out-of-range numbers are allowed.
+        var lenientNumbers = false
 
-        init(_ buffer: UnsafeBufferPointer<UInt8>) { b = buffer }
+        /// Objects up to this many keys are checked for duplicates by scanning; larger ones through a set.
+        static let scanLimit = 12
+
+        init(_ buffer: UnsafeBufferPointer<UInt8>, limits: Limits) {
+            b = buffer
+            self.limits = limits
+        }
 
         func fail(_ what: String) -> InputError {
             InputError(.badJSON, "not valid JSON at byte \(i): \(what).")
+        }
+
+        func tooLarge(_ what: String) -> InputError {
+            InputError(.tooLarge, "\(what) (at byte \(i)); see the limits in docs/OPERATIONS.md.")
         }
 
         mutating func skipSpace() {
@@ -50,6 +153,8 @@ public enum JSONReader {
 
         mutating func value() throws(InputError) -> Value {
             guard i < b.count else { throw fail("unexpected end of input") }
+            values += 1
+            guard values <= limits.values else { throw tooLarge("more than \(limits.values) values in one request") }
             switch b[i] {
             case UInt8(ascii: "{"): return try object()
             case UInt8(ascii: "["): return try array()
@@ -71,13 +176,14 @@ public enum JSONReader {
 
         mutating func enter() throws(InputError) {
             depth += 1
-            guard depth <= JSONReader.maximumDepth else { throw fail("nested deeper than \(JSONReader.maximumDepth) levels") }
+            guard depth <= limits.depth else { throw tooLarge("objects and arrays nested deeper than \(limits.depth) levels") }
         }
 
         mutating func object() throws(InputError) -> Value {
             try enter()
             i += 1
             var members: [Value.Member] = []
+            var seen: Set<String> = []
             skipSpace()
             if i < b.count, b[i] == UInt8(ascii: "}") {
                 i += 1
@@ -87,13 +193,20 @@ public enum JSONReader {
             while true {
                 skipSpace()
                 guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw fail("expected a key in double quotes") }
+                guard members.count < limits.keysPerObject else { throw tooLarge("more than \(limits.keysPerObject) keys in one object") }
                 let key = try string()
-                for m in members where m.key == key { throw fail("duplicate key \"\(key)\"") }
+                try checkUnique(key, in: members, seen: &seen)
+                let isKept = depth == 1 && kept == nil && keptKey.map { key.utf8.elementsEqual($0) } == true
                 skipSpace()
                 guard i < b.count, b[i] == UInt8(ascii: ":") else { throw fail("expected ':' after a key") }
                 i += 1
                 skipSpace()
-                members.append(.init(key, try value()))
+                let valueStart = i
+                lenientNumbers = isKept
+                let v = try value()
+                lenientNumbers = false
+                if isKept { kept = valueStart..<i }
+                members.append(.init(key, v))
                 skipSpace()
                 guard i < b.count else { throw fail("unexpected end of input in an object") }
                 if b[i] == UInt8(ascii: ",") { i += 1; continue }
@@ -102,6 +215,22 @@ public enum JSONReader {
             }
             depth -= 1
             return .object(members)
+        }
+
+        /// Refuses a key already in the object: a scan while the object is small, then one hash a key.
+        mutating func checkUnique(_ key: String, in members: [Value.Member], seen: inout Set<String>) throws(InputError) {
+            if members.count < Parser.scanLimit {
+                keyChecks += members.count
+                for m in members where m.key == key { throw fail("duplicate key \"\(key)\"") }
+                return
+            }
+            if seen.isEmpty {
+                keyChecks += members.count
+                seen.reserveCapacity(2 * members.count)
+                for m in members { seen.insert(m.key) }
+            }
+            keyChecks += 1
+            guard seen.insert(key).inserted else { throw fail("duplicate key \"\(key)\"") }
         }
 
         mutating func array() throws(InputError) -> Value {
@@ -130,8 +259,11 @@ public enum JSONReader {
         mutating func string() throws(InputError) -> String {
             i += 1
             let start = i
+            // No string may run past this: checked as the bytes are read, so a long one costs no more than the bound.
+            let end = limits.stringBytes >= b.count - start ? b.count : start + limits.stringBytes + 1
             // Fast path: no escapes.
-            while i < b.count, b[i] != UInt8(ascii: "\""), b[i] != UInt8(ascii: "\\"), b[i] >= 0x20 { i += 1 }
+            while i < end, b[i] != UInt8(ascii: "\""), b[i] != UInt8(ascii: "\\"), b[i] >= 0x20 { i += 1 }
+            guard i - start <= limits.stringBytes else { throw tooLarge("a string longer than \(limits.stringBytes) bytes") }
             guard i < b.count else { throw fail("unterminated string") }
             if b[i] == UInt8(ascii: "\"") {
                 let s = try validated(UnsafeBufferPointer(rebasing: b[start..<i]))
@@ -141,6 +273,7 @@ public enum JSONReader {
             var bytes = Array(b[start..<i])
             while true {
                 guard i < b.count else { throw fail("unterminated string") }
+                guard i - start <= limits.stringBytes else { throw tooLarge("a string longer than \(limits.stringBytes) bytes") }
                 let c = b[i]
                 if c == UInt8(ascii: "\"") { i += 1; break }
                 guard c >= 0x20 else { throw fail("control character in a string; escape it") }
@@ -230,6 +363,10 @@ public enum JSONReader {
                 guard i < b.count, isDigit(b[i]) else { throw fail("expected a digit in the exponent") }
                 while i < b.count, isDigit(b[i]) { i += 1 }
             }
+            guard i - start <= limits.numberBytes else {
+                i = start
+                throw tooLarge("a number longer than \(limits.numberBytes) bytes")
+            }
             // Small integers, the common case, without going through text.
             if isInteger, i - start <= 15 {
                 var v: Int64 = 0
@@ -240,8 +377,9 @@ public enum JSONReader {
                 return Double(negative ? -v : v)
             }
             let text = String(decoding: UnsafeBufferPointer(rebasing: b[start..<i]), as: UTF8.self)
-            guard let d = Double(text), d.isFinite else { throw fail("number out of range") }
-            return d
+            if let d = Double(text), d.isFinite { return d }
+            guard lenientNumbers else { throw fail("number out of range") }
+            return b[start] == UInt8(ascii: "-") ? -.infinity : .infinity
         }
 
         func isDigit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }

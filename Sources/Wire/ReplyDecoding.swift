@@ -22,7 +22,7 @@ extension Wire {
 
         /// - Throws: `InputError` when the reply is not one of the two shapes.
         public init(json bytes: [UInt8]) throws(InputError) {
-            let o = try Members(try JSONReader.parse(bytes), path: "", what: "a reply")
+            let o = try Members(try JSONReader.parse(bytes, limits: .trusted), path: "", what: "a reply")
             id = o["id"] ?? .null
             if let error = try o.optional("error") {
                 let e = try Members(error, path: "error", what: "an error")

@@ -2,10 +2,10 @@ import Routing
 
 /// The contract's JSON shapes: calls in, decisions and errors out.
 public enum Wire {
-    /// Reads a call from JSON text.
-    /// - Throws: `InputError`: `bad_json`, then the call's own shape errors.
+    /// Reads a call from JSON text, its free text masked (``Call/masked()``).
+    /// - Throws: `InputError`: `bad_json`, `too_large`, then the call's own shape errors.
     public static func decodeCall(_ bytes: [UInt8]) throws(InputError) -> Call {
-        try Call(value: try JSONReader.parse(bytes))
+        try Call(value: try JSONReader.parse(bytes)).masked()
     }
 
     /// Encodes a decision with the contract's keys in the contract's order.
@@ -132,6 +132,7 @@ extension Wire {
         public let call: Call
     }
 
+    /// The call's free text is masked (``Call/masked()``).
     /// - Throws: `InputError`: `bad_json`, `unknown_field`, `missing_field`, `bad_time`, then the call's own errors.
     public static func decodeBatchLine(_ bytes: UnsafeBufferPointer<UInt8>) throws(InputError) -> BatchLine {
         let value = try JSONReader.parse(bytes)
@@ -143,7 +144,7 @@ extension Wire {
         for m in members {
             switch m.key {
             case "at": at = try instant(m.value, field: "at")
-            case "call": call = try Call(value: m.value)
+            case "call": call = try Call(value: m.value).masked()
             default: throw InputError(.unknownField, "\(m.key) is not a field of a batch line; expected at, call.", field: m.key)
             }
         }

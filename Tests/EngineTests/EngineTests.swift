@@ -343,7 +343,8 @@ import ZeroMQ
     /// One subscriber reads at a sixth of the event rate; the others (here a fast one, standing for the
     /// CTI adapter) get every event within a second of its decision and heartbeats never stop.
     @Test func aSlowSubscriberDelaysNobodyElse() throws {
-        let e = try RunningEngine()
+        // A small per-subscriber queue, so the slow one overflows within the test whatever the kernel buffers.
+        let e = try RunningEngine { $0.eventsHighWaterMark = 1000 }
         let endpoint = e.engine.snapshot.eventsEndpoint
         let rate = 3000.0, seconds = 8.0
         let total = Int(rate * seconds)

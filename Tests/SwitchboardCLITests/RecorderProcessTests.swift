@@ -17,6 +17,8 @@ final class RecorderProcess {
 
     /// Waits for the "recording" line: from then on SIGTERM means a graceful stop.
     func waitUntilRecording() {
+        guard !waited else { return }
+        waited = true
         var log = Data()
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline, !String(decoding: log, as: UTF8.self).contains(" recording") {
@@ -24,9 +26,14 @@ final class RecorderProcess {
             if chunk.isEmpty { break }
             log.append(chunk)
         }
-        let handle = errors.fileHandleForReading
-        Thread { while !handle.availableData.isEmpty {} }.start()
+        output.append(log)
+        output.drain(errors.fileHandleForReading)
     }
+
+    /// What the recorder has written on stderr since it started (once ``waitUntilRecording()`` has run).
+    var stderr: String { output.text }
+    private let output = StreamText()
+    private var waited = false
 
     func kill9() {
         kill(process.processIdentifier, SIGKILL)
@@ -78,7 +85,7 @@ final class RecorderProcess {
             if last >= UInt64(total) { break }
             usleep(100_000)
         }
-        #expect(recorder?.terminate() == 0)
+        #expect(recorder?.terminate() == 0, "\(recorder?.stderr ?? "")")
         let store = try CommentStore(path: db)
         let counts = try store.counts()
         #expect(kills >= 20)

@@ -35,10 +35,14 @@ final class ServeProcess {
             }
         }
         guard endpoints.count == 4 else { throw ServeFailure(log: String(decoding: log, as: UTF8.self)) }
-        // Keep draining stderr so the engine never blocks on a full pipe.
-        let handle = errors.fileHandleForReading
-        Thread { while !handle.availableData.isEmpty {} }.start()
+        // Keep draining stderr so the engine never blocks on a full pipe, and keep what it says.
+        later.append(log)
+        later.drain(errors.fileHandleForReading)
     }
+
+    /// What the engine has written on stderr so far.
+    var stderr: String { later.text }
+    private let later = StreamText()
 
     struct ServeFailure: Error, CustomStringConvertible {
         let log: String
@@ -58,6 +62,27 @@ final class ServeProcess {
             signal(SIGKILL)
             process.waitUntilExit()
         }
+    }
+}
+
+/// Text a process writes on a pipe, kept as it arrives.
+final class StreamText: @unchecked Sendable {  // guarded by the lock
+    private let lock = NSLock()
+    private var data = Data()
+
+    func append(_ chunk: Data) { lock.withLock { data.append(chunk) } }
+
+    var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
+
+    /// Reads `handle` on a thread of its own until it ends.
+    func drain(_ handle: FileHandle) {
+        Thread { [self] in
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                append(chunk)
+            }
+        }.start()
     }
 }
 

@@ -39,6 +39,77 @@ struct JSONReaderTests {
         #expect(throws: InputError.self) { try JSONReader.parse(deep) }
     }
 
+    /// The object of issue 13's finding 4: 8,464 keys in 59 KB. Refused at the 257th key, so the parser never
+    /// reads past the first few kilobytes.
+    @Test func theEightThousandKeyObjectIsRefusedAtTheKeyBound() throws {
+        let text = JSONReaderTests.wideObject(keys: 8464)
+        #expect(text.utf8.count == 59_249)
+        let error = try #require(throws: InputError.self) { try JSONReader.parse(text) }
+        #expect(error.code == .tooLarge)
+        #expect(error.message.contains("more than \(JSONReader.maximumKeysPerObject) keys in one object"))
+        let match = try #require(error.message.firstMatch(of: /at byte (\d+)/))
+        let offset = try #require(Int(match.output.1))
+        #expect(offset < 3_000)
+    }
+
+    /// Without the bounds (the engine's own output), the duplicate-key check grows linearly with the keys, not
+    /// quadratically: work is counted, not timed.
+    @Test(arguments: [1_000, 2_000, 4_000, 8_464])
+    func duplicateCheckIsLinear(keys: Int) throws {
+        let work = try JSONReader.duplicateCheckWork(JSONReaderTests.wideObject(keys: keys), limits: .trusted)
+        #expect(work <= 2 * keys)
+    }
+
+    @Test func duplicatesAreFoundInLargeObjects() {
+        let text = "{" + (0..<100).map { "\"k\($0)\":\($0)," }.joined() + "\"k7\":1}"
+        #expect { try JSONReader.parse(text) } throws: { ($0 as? InputError)?.message.contains("duplicate key \"k7\"") == true }
+    }
+
+    @Test(arguments: [
+        ("values", "[" + Array(repeating: "0", count: JSONReader.maximumValues).joined(separator: ",") + "]"),
+        ("bytes", "\"" + String(repeating: "é", count: JSONReader.maximumStringBytes / 2 + 1) + "\""),
+        ("bytes", "\"" + String(repeating: "\\n", count: JSONReader.maximumStringBytes / 2 + 1) + "\""),
+        ("bytes", "{\"" + String(repeating: "k", count: JSONReader.maximumStringBytes + 1) + "\":1}"),
+        ("bytes", String(repeating: "9", count: JSONReader.maximumNumberBytes + 1)),
+        ("levels", String(repeating: "[", count: JSONReader.maximumDepth + 1) + String(repeating: "]", count: JSONReader.maximumDepth + 1)),
+    ])
+    func eachBoundIsNamedWhenExceeded(bound: String, text: String) {
+        #expect {
+            try JSONReader.parse(text)
+        } throws: { error in
+            let e = error as? InputError
+            return e?.code == .tooLarge && e?.message.contains(bound) == true
+        }
+    }
+
+    @Test func justWithinTheBoundsParses() throws {
+        let values = "[" + Array(repeating: "0", count: JSONReader.maximumValues - 1).joined(separator: ",") + "]"
+        #expect(throws: Never.self) { try JSONReader.parse(values) }
+        let string = "\"" + String(repeating: "x", count: JSONReader.maximumStringBytes) + "\""
+        #expect(throws: Never.self) { try JSONReader.parse(string) }
+        #expect(throws: Never.self) { try JSONReader.parse(JSONReaderTests.wideObject(keys: JSONReader.maximumKeysPerObject)) }
+        // The engine's own output is not held to a request's bounds.
+        #expect(throws: Never.self) { try JSONReader.parse(JSONReaderTests.wideObject(keys: 8464), limits: .trusted) }
+    }
+
+    @Test func keepsOneMembersBytesAsWritten() throws {
+        let (result, raw) = JSONReader.parse(Array(#"{"a": 1, "id" : 9007199254740993 , "b": [1e400]}"#.utf8), keepingRaw: "id")
+        #expect(raw.map { String(decoding: $0, as: UTF8.self) } == "9007199254740993")
+        // 1e400 outside the kept member is still out of range; the kept member got past before that.
+        #expect(throws: InputError.self) { try result.get() }
+        let (lenient, big) = JSONReader.parse(Array(#"{"id":-1e400}"#.utf8), keepingRaw: "id")
+        #expect(try lenient.get()["id"] == .number(-.infinity))
+        #expect(big.map { String(decoding: $0, as: UTF8.self) } == "-1e400")
+    }
+
+    /// `{"!!":0,"!#":1,…}`: keys of two printable ASCII characters, seven bytes a member; all 92² = 8,464 of them
+    /// make the 59 KB object of the finding.
+    static func wideObject(keys: Int) -> String {
+        let alphabet = (0x21...0x7E).filter { $0 != 0x22 && $0 != 0x5C }.map { Character(Unicode.Scalar(UInt8($0))) }
+        precondition(keys <= alphabet.count * alphabet.count)
+        return "{" + (0..<keys).map { "\"\(alphabet[$0 / alphabet.count])\(alphabet[$0 % alphabet.count])\":\($0 % 10)" }.joined(separator: ",") + "}"
+    }
+
     /// No input makes the parser trap: random bytes and mutations of a valid call only ever give a value or `bad_json`.
     @Test func neverTrapsOnArbitraryBytes() {
         var rng = SystemRandomNumberGenerator()

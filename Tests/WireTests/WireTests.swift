@@ -102,3 +102,71 @@ struct DecisionEncodingTests {
         #expect(Wire.encode(InputError(.badJSON, "bad.")) == #"{"error":{"code":"bad_json","message":"bad.","field":null}}"#)
     }
 }
+
+/// The reply's `id` is the request's, byte for byte (issue 13, finding 7).
+struct RequestIDTests {
+    static let ids = [
+        "1234567890123456", "9007199254740993", "-0", "1e400", "0.1", "-12.50E+3", "0", "null",
+        #""a \"quoted\" \\ back\/slash \u00e9 \ud83d\ude00 é\n""#, #""c-000123""#,
+    ]
+
+    @Test(arguments: ids)
+    func aDecisionReplyEchoesTheIDAsSent(id: String) throws {
+        let request = #"{"id": \#(id), "table": "retention-ru", "call": {"call_id": "c", "topic": "termination"}}"#
+        let (decoded, result) = QueryRequest.decodeKeepingID(Array(request.utf8))
+        _ = try result.get()
+        var w = JSONWriter()
+        Wire.encodeReply(id: decoded, decisionJSON: Array(#"{"action":"deny"}"#.utf8), into: &w)
+        #expect(w.string == #"{"id":\#(id),"decision":{"action":"deny"}}"#)
+    }
+
+    /// Refused requests echo it too, as long as the reader got past the id.
+    @Test(arguments: ids)
+    func anErrorReplyEchoesTheIDAsSent(id: String) throws {
+        for rest in [#", "tabel": "x"}"#, #", "call": {"call_id": 1}}"#, #", "table": "t", "call": [1e999]}"#, #", "table": "#] {
+            let (decoded, result) = QueryRequest.decodeKeepingID(Array(#"{"id":\#(id)\#(rest)"#.utf8))
+            let error = try #require(throws: InputError.self) { try result.get() }
+            var w = JSONWriter()
+            Wire.encodeReply(id: decoded, error: error, into: &w)
+            #expect(w.string.hasPrefix(#"{"id":\#(id),"error":{"#), "\(rest)")
+        }
+    }
+
+    @Test(arguments: [("true", "a boolean"), ("[1]", "an array"), (#"{"n":1}"#, "an object")])
+    func anIDThatIsNotAScalarIsRefused(id: String, kind: String) throws {
+        let (decoded, result) = QueryRequest.decodeKeepingID(Array(#"{"id":\#(id),"table":"t","call":{}}"#.utf8))
+        #expect(decoded == .null)
+        let error = try #require(throws: InputError.self) { try result.get() }
+        #expect(error.code == .badType && error.field == "id" && error.message.contains(kind))
+    }
+
+    @Test func theValueIsStillThereForLogs() {
+        #expect(QueryRequest.decode(Array(#"{"id":"x","table":"t","call":{"call_id":"c","topic":"t"}}"#.utf8)).id == .string("x"))
+        #expect(QueryRequest.decodeKeepingID(Array(#"{"id":12,"table":"t"}"#.utf8)).id.value == .number(12))
+    }
+}
+
+/// Masking happens where a call is decoded, so nothing downstream (engine, journal, `route`) sees the clear value.
+struct DecodingMasksTests {
+    static let call = #"{"call_id":"c","topic":"termination","identification":"护照E73920461","notes":"CVV码562","customer":{"card":"4111/1111/1111/1111"},"facts":{"said":"短信验证码为604918","insists":true}}"#
+
+    static func expectMasked(_ call: Call) {
+        #expect(call.identification == "护照E********")
+        #expect(call.notes == "CVV码***")
+        #expect(call.customer["card"] == .string("**** **** **** 1111"))
+        #expect(call.facts == ["said": .string("短信验证码为******"), "insists": .bool(true)])
+    }
+
+    @Test func aQuery() throws {
+        Self.expectMasked(try QueryRequest.decode(Array(#"{"id":1,"table":"t","call":\#(Self.call)}"#.utf8)).result.get().call)
+    }
+
+    @Test func aCall() throws {
+        Self.expectMasked(try Wire.decodeCall(Array(Self.call.utf8)))
+    }
+
+    @Test func aBatchLine() throws {
+        var line = #"{"call":\#(Self.call)}"#
+        Self.expectMasked(try line.withUTF8 { b in Result { () throws(InputError) in try Wire.decodeBatchLine(b) } }.get().call)
+    }
+}

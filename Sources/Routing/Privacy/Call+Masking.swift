@@ -1,0 +1,30 @@
+extension Call {
+    /// The call with every free-text value passed through ``SensitiveData/mask(_:)``: the notes, the
+    /// identification, and every string among the facts and the customer's fields (inside arrays and objects
+    /// too). Keys, `call_id`, `topic` and `language` are names, not free text, and are kept.
+    ///
+    /// Wire applies it where a call is decoded, so what the engine decides, journals, publishes and keeps in
+    /// sessions, and what `switchboard route` prints, never holds the clear value. A table's own values have
+    /// no secrets in them, so a masked fact compares with them as the clear one would (a test checks every
+    /// bundled table).
+    public func masked() -> Call {
+        var call = self
+        call.notes = notes.map(SensitiveData.mask)
+        call.identification = identification.map(SensitiveData.mask)
+        call.facts = facts.mapValues { $0.masked() }
+        call.customer = customer.mapValues { $0.masked() }
+        return call
+    }
+}
+
+extension Value {
+    /// The value with every string in it masked (``SensitiveData/mask(_:)``); keys are kept.
+    public func masked() -> Value {
+        switch self {
+        case .null, .bool, .number: self
+        case .string(let s): .string(SensitiveData.mask(s))
+        case .array(let items): .array(items.map { $0.masked() })
+        case .object(let members): .object(members.map { .init($0.key, $0.value.masked()) })
+        }
+    }
+}
