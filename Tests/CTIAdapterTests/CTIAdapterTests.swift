@@ -37,6 +37,7 @@ var quietLogger: Logger {
     return l
 }
 
+@Suite(.timeLimit(.minutes(5)))
 struct TransferTests {
     @Test func readsTransfersAndSkipsOtherDecisions() {
         let blind = Transfer(transferEvent(1))
@@ -47,6 +48,7 @@ struct TransferTests {
     }
 }
 
+@Suite(.timeLimit(.minutes(5)))
 struct LogDriverTests {
     @Test func writesCSTACommandsAndRemembersThem() throws {
         let dir = folder("log")
@@ -64,6 +66,7 @@ struct LogDriverTests {
     }
 }
 
+@Suite(.timeLimit(.minutes(5)))
 struct TransferRecordTests {
     @Test func resumesAfterTheLastSeqAndKnowsUnfinishedTransfers() throws {
         let dir = folder("record")
@@ -119,7 +122,7 @@ struct TransferRecordTests {
     }
 }
 
-@Suite(.serialized) struct AMIDriverTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct AMIDriverTests {
     func driver(_ peer: ScriptedAMIPeer, secret: String = "s3cret") -> AMIDriver {
         var c = AMIDriver.Configuration()
         c.port = peer.port
@@ -253,7 +256,7 @@ struct TransferRecordTests {
 }
 
 /// The adapter against a real engine: failing transfers declare the incident, successes clear it.
-@Suite(.serialized) struct IncidentTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct IncidentTests {
     @Test func declaredAfterFailuresAndClearedAfterSuccesses() throws {
         let tables = folder("tables"), data = folder("data"), dir = folder("cti")
         defer { for d in [tables, data, dir] { try? FileManager.default.removeItem(at: d) } }

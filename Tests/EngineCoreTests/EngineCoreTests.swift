@@ -65,7 +65,7 @@ func query(id: Int, key: String? = nil, callID: String? = nil, insists: Bool = t
     return #"{"id":\#(id),"table":"retention-ru","at":"\#(at)"\#(k),"call":{"call_id":"\#(callID ?? "c-\(id)")","topic":"termination","facts":{"insists":\#(insists)}}}"#
 }
 
-@Suite struct EngineCoreQueryTests {
+@Suite(.timeLimit(.minutes(5))) struct EngineCoreQueryTests {
     @Test func aBatchIsJournalledBeforeItsRepliesAndEventsFollowInSeqOrder() throws {
         let h = try Harness()
         let (replies, events) = h.ask([query(id: 1), "not json", query(id: 2)])
@@ -121,7 +121,7 @@ func query(id: Int, key: String? = nil, callID: String? = nil, insists: Bool = t
     }
 }
 
-@Suite struct IdempotencyTests {
+@Suite(.timeLimit(.minutes(5))) struct IdempotencyTests {
     @Test func aRepeatGetsTheFirstReplyAndNothingNew() throws {
         let h = try Harness()
         let first = h.ask([query(id: 1, key: "abc")])
@@ -226,7 +226,7 @@ func query(id: Int, key: String? = nil, callID: String? = nil, insists: Bool = t
     }
 }
 
-@Suite struct EngineCoreControlTests {
+@Suite(.timeLimit(.minutes(5))) struct EngineCoreControlTests {
     let now = ContinuousClock.now
 
     @Test func controlRefusesUnknownFieldsAndCommands() throws {
@@ -308,7 +308,7 @@ func query(id: Int, key: String? = nil, callID: String? = nil, insists: Bool = t
     }
 }
 
-@Suite struct EngineCoreReplayTests {
+@Suite(.timeLimit(.minutes(5))) struct EngineCoreReplayTests {
     @Test func replayAnswersRangesAndReportsReadErrorsAsErrors() throws {
         let h = try Harness()
         _ = h.ask((1...5).map { query(id: $0) })
@@ -323,7 +323,7 @@ func query(id: Int, key: String? = nil, callID: String? = nil, insists: Bool = t
     }
 }
 
-@Suite struct EngineCoreHealthTests {
+@Suite(.timeLimit(.minutes(5))) struct EngineCoreHealthTests {
     /// The bundled Spanish holiday calendar states its years; past its end, health says so.
     @Test func healthReportsHolidayCalendarsThatEndSoonOrHaveEnded() throws {
         let h = try Harness()

@@ -5,7 +5,7 @@ import Routing
 import Wire
 import ZeroMQ
 
-@Suite(.serialized) struct CurveTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct CurveTests {
     let server = try! CurveKeyPair.generate()
     let client = try! CurveKeyPair.generate()
 

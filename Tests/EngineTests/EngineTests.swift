@@ -5,7 +5,7 @@ import Routing
 import Wire
 import ZeroMQ
 
-@Suite(.serialized) struct EngineQueryTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct EngineQueryTests {
     @Test func requestReplyRoundTrip() throws {
         let e = try RunningEngine()
         let req = try e.requestSocket()
@@ -100,7 +100,7 @@ import ZeroMQ
     }
 }
 
-@Suite(.serialized) struct EngineEventTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct EngineEventTests {
     @Test func tenThousandDecisionsArriveWithContiguousSeq() throws {
         let e = try RunningEngine()
         let sub = try e.subscriber("decision.")
@@ -215,7 +215,7 @@ import ZeroMQ
     }
 }
 
-@Suite(.serialized) struct EngineControlTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct EngineControlTests {
     @Test func ctiIncidentFlipsViaAndSurvivesARestart() throws {
         let tables = TemporaryFolder.tables()
         let data = TemporaryFolder("data")
@@ -295,7 +295,7 @@ import ZeroMQ
     }
 }
 
-@Suite(.serialized) struct EngineHostileInputTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct EngineHostileInputTests {
     /// 2,000 queries in flight from one DEALER that reads nothing until it has sent them all: every one
     /// is answered (libzmq's default high-water mark of 1,000 used to drop some silently).
     @Test func twoThousandInFlightFromOneClientAreAllAnswered() throws {
@@ -339,7 +339,7 @@ import ZeroMQ
     }
 }
 
-@Suite(.serialized) struct EngineSlowSubscriberTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct EngineSlowSubscriberTests {
     /// One subscriber reads at a sixth of the event rate; the others (here a fast one, standing for the
     /// CTI adapter) get every event within a second of its decision and heartbeats never stop.
     @Test func aSlowSubscriberDelaysNobodyElse() throws {

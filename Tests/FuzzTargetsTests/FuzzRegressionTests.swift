@@ -4,6 +4,7 @@ import Testing
 
 /// Replays the fuzzers' seed corpus and every crashing input they ever found (`crash-*`), so a fixed
 /// crash stays fixed. The inputs live in corpus/request and corpus/table.
+@Suite(.timeLimit(.minutes(5)))
 struct FuzzRegressionTests {
     static let corpus = Bundle.module.url(forResource: "corpus", withExtension: nil)!
 

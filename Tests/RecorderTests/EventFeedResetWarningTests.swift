@@ -5,7 +5,7 @@ import EventFeed
 
 /// The "was it reset?" warning (issue 13, finding 9): never during a normal catch-up, once when the journal really
 /// ends before what the subscriber has handled.
-@Suite(.serialized) struct EventFeedResetWarningTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct EventFeedResetWarningTests {
     /// Heartbeats published while the feed replays are still queued on the live stream when the replay has got past
     /// them. They are old, not a sign of a reset.
     @Test func catchingUpWhileTheEngineDecidesWarnsOfNothing() throws {

@@ -3,6 +3,7 @@ import Testing
 
 /// What every decision of the bundled tables gives the agent, over every scenario of their files (issue 14:
 /// a case opened with an empty comment and no subject, an agent left with nothing to say or do).
+@Suite(.timeLimit(.minutes(5)))
 struct BundledTablesTests {
     static let names = ["br-broadband", "cn-card-service", "es-bank-directory", "es-fraud-alerts", "es-ivr-unblock"]
 

@@ -2,6 +2,7 @@ import Testing
 @testable import Routing
 
 /// Holiday calendars state the years they cover, and a table reports a calendar that ends within 90 days or has ended.
+@Suite(.timeLimit(.minutes(5)))
 struct CalendarExpiryTests {
     let bank: Table = try! TableLoader.load(yaml: try! bundledTableText("es-bank-directory"), file: "es-bank-directory.yaml")
 

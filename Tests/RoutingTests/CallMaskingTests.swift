@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Routing
 
+@Suite(.timeLimit(.minutes(5)))
 struct CallMaskingTests {
     @Test func everyFreeTextFieldIsMaskedAndNothingElse() {
         let call = Call(

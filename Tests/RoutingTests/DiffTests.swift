@@ -2,6 +2,7 @@ import Testing
 @testable import Routing
 
 /// Crafted pairs of tables: each change shows exactly the expected differences, and nothing else.
+@Suite(.timeLimit(.minutes(5)))
 struct DiffTests {
     func variant(_ replacements: [(String, String)]) throws -> Table {
         var text = try bundledTableText("retention-ru")

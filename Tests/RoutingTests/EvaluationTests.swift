@@ -1,6 +1,7 @@
 import Testing
 @testable import Routing
 
+@Suite(.timeLimit(.minutes(5)))
 struct EvaluationTests {
     let noon = at("2026-11-23T12:00:00+03:00")
 

@@ -4,6 +4,7 @@ import Testing
 
 /// Generated notes in the five table languages, each carrying card numbers and codes joined by every separator
 /// Unicode has, next to numbers that are not secret: the secrets never survive masking, the rest always does.
+@Suite(.timeLimit(.minutes(5)))
 struct MaskingPropertyTests {
     /// SplitMix64: a seeded generator, so a failure names a note that can be made again.
     struct SeededGenerator: RandomNumberGenerator {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Routing
 
+@Suite(.timeLimit(.minutes(5)))
 struct ScenarioSuiteTests {
     @Test func bundledScenariosAllPass() throws {
         let text = try String(contentsOf: repositoryRoot.appendingPathComponent("routing-tables/retention-ru.scenarios.yaml"), encoding: .utf8)

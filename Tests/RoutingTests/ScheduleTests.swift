@@ -1,6 +1,7 @@
 import Testing
 @testable import Routing
 
+@Suite(.timeLimit(.minutes(5)))
 struct ScheduleTests {
     func open(_ t: Table, _ instant: String) -> Bool {
         t.schedule("s").isOpen(at: at(instant), zone: t.zone)

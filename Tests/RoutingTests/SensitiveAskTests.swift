@@ -2,6 +2,7 @@ import Testing
 @testable import Routing
 
 /// The load-time lint: a table may not make an agent ask for the full card number, expiry, CVV or SMS codes.
+@Suite(.timeLimit(.minutes(5)))
 struct SensitiveAskTests {
     func table(phrase: String = "您好。", procedure: String = "解释年费标准。") -> String {
         """

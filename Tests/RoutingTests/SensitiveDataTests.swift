@@ -1,6 +1,7 @@
 import Testing
 @testable import Routing
 
+@Suite(.timeLimit(.minutes(5)))
 struct SensitiveDataTests {
     @Test(arguments: [
         ("карта 4111 1111 1111 1111, списание", "карта **** **** **** 1111, списание"),

@@ -2,6 +2,7 @@ import Testing
 @testable import Routing
 
 /// The merge key of a playbook session is a list of values, kept as a list in the session file.
+@Suite(.timeLimit(.minutes(5)))
 struct SessionMergeKeyTests {
     func session(_ key: [String]?) -> Session {
         Session(table: "t", topic: "alert", id: "A1", step: "contact", visits: ["contact": 1], openedAt: Instant(seconds: 1_800_000_000),

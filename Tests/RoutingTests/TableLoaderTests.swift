@@ -2,6 +2,7 @@ import Testing
 @testable import Routing
 
 /// Each way a table can be wrong is reported at its file, line and column, saying what was expected.
+@Suite(.timeLimit(.minutes(5)))
 struct TableLoaderTests {
     /// A valid table, with `{{TOPICS}}` and friends replaced by each test's variation.
     static let base = """
@@ -195,6 +196,7 @@ struct TableLoaderTests {
 }
 
 /// One mistake, one error: a reference to a declaration that failed to compile is not reported again.
+@Suite(.timeLimit(.minutes(5)))
 struct CascadeTests {
     @Test func aBadKeyInAScheduleIsTheOnlyError() throws {
         let text = try bundledTableText("retention-ru").replacingOccurrences(of: "        hours: \"04:00-23:50\"\n",

@@ -1,6 +1,7 @@
 import Testing
 @testable import Routing
 
+@Suite(.timeLimit(.minutes(5)))
 struct TimestampTests {
     @Test(arguments: [
         ("2026-11-22T20:55:00Z", Int64(1_795_380_900_000), Int32(0)),
@@ -40,6 +41,7 @@ struct TimestampTests {
     }
 }
 
+@Suite(.timeLimit(.minutes(5)))
 struct CivilDateTests {
     @Test func daysRoundTripAcrossCenturies() {
         for day in stride(from: Int64(-800_000), through: 800_000, by: 97) {
@@ -56,6 +58,7 @@ struct CivilDateTests {
     }
 }
 
+@Suite(.timeLimit(.minutes(5)))
 struct ZoneRulesTests {
     let moscow = ZoneRules(identifier: "Europe/Moscow")!
     let madrid = ZoneRules(identifier: "Europe/Madrid")!

@@ -5,6 +5,7 @@ import ServiceThread
 import Synchronization
 import Testing
 
+@Suite(.timeLimit(.minutes(5)))
 struct ServiceThreadTests {
     @Test func returnsWhatTheBodyReturnsFromAThreadOfItsOwn() async throws {
         let name = try await ServiceThread.run(name: "st-test") { _ in

@@ -4,6 +4,7 @@ import Routing
 @testable import Simulator
 import Wire
 
+@Suite(.timeLimit(.minutes(5)))
 struct CallMixTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

@@ -112,7 +112,7 @@ final class ScriptedEngine {
 extension ScriptedEngine.Owned: @unchecked Sendable {}
 extension ScriptedEngine: @unchecked Sendable {}  // its mutable state is a Mutex and an Atomic
 
-@Suite(.serialized) struct LazyPirateTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct LazyPirateTests {
     static func mix() throws -> CallMix {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let text = try String(contentsOf: root.appendingPathComponent("routing-tables/retention-ru.mix.yaml"), encoding: .utf8)

@@ -2,7 +2,7 @@ import Foundation
 import Storage
 import Testing
 
-@Suite struct AppendLogTests {
+@Suite(.timeLimit(.minutes(5))) struct AppendLogTests {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("storage-\(UUID().uuidString)").path
 
     func lines(_ path: String) throws -> [String] {
@@ -72,7 +72,7 @@ import Testing
     }
 }
 
-@Suite struct AtomicFileTests {
+@Suite(.timeLimit(.minutes(5))) struct AtomicFileTests {
     @Test func replacesContentsWhole() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("atomic-\(UUID().uuidString)").path
         try FileIO.makeDirectory(folder)
@@ -92,7 +92,7 @@ import Testing
     }
 }
 
-@Suite struct DirectoryLockTests {
+@Suite(.timeLimit(.minutes(5))) struct DirectoryLockTests {
     @Test func aSecondHolderIsRefusedWithTheFirstOnesPid() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lock-\(UUID().uuidString)").path
         var first: DirectoryLock? = try DirectoryLock(directory: folder)

@@ -24,7 +24,7 @@ func heartbeatSeen(_ endpoint: String, within seconds: Int32 = 10) throws -> Boo
     return try s.receiveMultipart() != nil
 }
 
-@Suite(.serialized) struct HostileClientTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct HostileClientTests {
     @Test func hugeAndCountlessSubscriptionsLeaveMemoryBounded() throws {
         let data = temporaryFolder()
         defer { try? FileManager.default.removeItem(at: data) }

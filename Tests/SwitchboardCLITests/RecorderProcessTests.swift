@@ -50,7 +50,7 @@ final class RecorderProcess {
     deinit { if process.isRunning { kill9() } }
 }
 
-@Suite(.serialized) struct RecorderProcessTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct RecorderProcessTests {
     /// 10,000 decisions while the recorder is killed with SIGKILL and restarted at random moments, at least
     /// 20 times: in the end every decision is stored exactly once.
     @Test func killedTwentyTimesStoresEveryDecisionOnce() throws {

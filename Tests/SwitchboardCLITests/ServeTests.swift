@@ -98,7 +98,7 @@ func journal(_ data: URL) throws -> [Value] {
     return try text.split(separator: "\n").map { try JSONReader.parse(String($0)) }
 }
 
-@Suite(.serialized) struct ServeTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct ServeTests {
     @Test func sigtermDrainsAndExitsZero() throws {
         let data = temporaryFolder()
         defer { try? FileManager.default.removeItem(at: data) }

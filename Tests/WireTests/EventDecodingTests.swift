@@ -4,6 +4,7 @@ import Routing
 import Wire
 
 /// Events and replies written by the real encoders read back equal, member for member.
+@Suite(.timeLimit(.minutes(5)))
 struct EventDecodingTests {
     static let moscow = Timestamp.parse("2026-11-23T12:00:00+03:00")!
 
@@ -113,6 +114,7 @@ struct EventDecodingTests {
     }
 }
 
+@Suite(.timeLimit(.minutes(5)))
 struct EndpointsTests {
     /// The contract's table of default endpoints, written once.
     @Test func defaultsAreTheContracts() {

@@ -2,6 +2,7 @@ import Testing
 @testable import Routing
 @testable import Wire
 
+@Suite(.timeLimit(.minutes(5)))
 struct JSONReaderTests {
     @Test func parsesEveryKindOfValue() throws {
         let v = try JSONReader.parse(#"{"a": [1, -2.5e1, 0.125, true, false, null, "x\"y\\z\n\u00e9\ud83d\ude00"], "b": {}}"#)
@@ -140,6 +141,7 @@ struct JSONReaderTests {
     }
 }
 
+@Suite(.timeLimit(.minutes(5)))
 struct JSONWriterTests {
     @Test func escapesAndRoundTrips() throws {
         let value = Value.object([.init("s", .string("кавычка \" и \\ и \n и \u{01}")), .init("n", .number(-12)), .init("f", .number(0.5)),

@@ -2,6 +2,7 @@ import Testing
 @testable import Routing
 @testable import Wire
 
+@Suite(.timeLimit(.minutes(5)))
 struct CallDecodingTests {
     @Test func contractExampleDecodes() throws {
         let call = try Wire.decodeCall(Array(#"""
@@ -60,6 +61,7 @@ struct CallDecodingTests {
     }
 }
 
+@Suite(.timeLimit(.minutes(5)))
 struct DecisionEncodingTests {
     let table = try! TableLoader.load(yaml: """
     table: t
@@ -104,6 +106,7 @@ struct DecisionEncodingTests {
 }
 
 /// The reply's `id` is the request's, byte for byte (issue 13, finding 7).
+@Suite(.timeLimit(.minutes(5)))
 struct RequestIDTests {
     static let ids = [
         "1234567890123456", "9007199254740993", "-0", "1e400", "0.1", "-12.50E+3", "0", "null",
@@ -147,6 +150,7 @@ struct RequestIDTests {
 }
 
 /// Masking happens where a call is decoded, so nothing downstream (engine, journal, `route`) sees the clear value.
+@Suite(.timeLimit(.minutes(5)))
 struct DecodingMasksTests {
     static let call = #"{"call_id":"c","topic":"termination","identification":"护照E73920461","notes":"CVV码562","customer":{"card":"4111/1111/1111/1111"},"facts":{"said":"短信验证码为604918","insists":true}}"#
 
