@@ -5,24 +5,6 @@ import Wire
 import ZeroMQ
 
 extension Engine {
-    enum Split {
-        case message(envelope: ArraySlice<[UInt8]>, body: [UInt8])
-        case malformed(envelope: ArraySlice<[UInt8]>, bodyFrames: Int)
-    }
-
-    /// Splits a ROUTER message into its envelope (identity, and the empty delimiter a REQ client adds) and
-    /// its one body frame; nil for a message without an envelope (nobody to answer).
-    func split(_ frames: [[UInt8]]) -> Split? {
-        guard frames.count >= 2 else {
-            logger.warning("dropped a message without an envelope")
-            return nil
-        }
-        let bodyStart = frames.count >= 3 && frames[1].isEmpty ? 2 : 1
-        let envelope = frames[0..<bodyStart]
-        guard frames.count - bodyStart == 1 else { return .malformed(envelope: envelope, bodyFrames: frames.count - bodyStart) }
-        return .message(envelope: envelope, body: frames[bodyStart])
-    }
-
     /// Answers up to `limit` waiting queries as one batch: the core journals their events before any
     /// reply is built; replies go out in order of arrival, then the events are published.
     /// - Returns: how many messages were taken.
@@ -41,13 +23,14 @@ extension Engine {
             }
             guard let frames else { break }
             taken += 1
-            switch split(frames) {
-            case .message(let envelope, let body):
+            switch RouterMessage(frames) {
+            case .request(let envelope, let body):
                 envelopes.append(envelope)
                 bodies.append(body)
             case .malformed(let envelope, let count):
                 send(sockets.query, envelope, core.errorReply(id: .null, InputError(.badRequest, "a query is one frame of JSON after the envelope; got \(count) frames.")), what: "reply")
-            case nil: break
+            case nil:
+                logger.warning("dropped a query without an envelope")
             }
         }
         guard !bodies.isEmpty else { return taken }
@@ -68,16 +51,8 @@ extension Engine {
         } catch {
             problem = error.code == EHOSTUNREACH ? "the client is gone" : "\(error)"
         }
-        unsent.withLock { u in
-            if let problem {
-                u.count += 1
-                if !u.failing {
-                    u.failing = true
-                    logger.warning("\(what) not sent: \(problem); counted in health as replies_not_sent, logged again only after a reply gets through")
-                }
-            } else {
-                u.failing = false
-            }
+        if unsent.withLock({ $0.record(sent: problem == nil) }), let problem {
+            logger.warning("\(what) not sent: \(problem); counted in health as replies_not_sent, logged again only after a reply gets through")
         }
     }
 
@@ -154,7 +129,7 @@ extension Engine {
             o.member("replay_errors") { w in
                 w.object { o in for (code, n) in replay.errors.sorted(by: { $0.key < $1.key }) { o.member(dynamic: code) { $0.number(Int64(n)) } } }
             }
-            o.member("replays_not_sent") { $0.number(Int64(replay.notSent)) }
+            o.member("replays_not_sent") { $0.number(Int64(replay.unsent.count)) }
             o.member("published") { $0.number(Int64(published)) }
             o.member("replies_not_sent") { $0.number(Int64(notSent)) }
             o.member("subscriptions") { $0.number(Int64(self.subscriptions.withLock { $0 })) }

@@ -24,7 +24,7 @@ public final class Engine: Sendable {
     let logger: Logger
     let shared = Mutex(Shared())
     /// Replies that could not be queued, and whether that is still happening (to log once per episode).
-    let unsent = Mutex((count: 0, failing: false))
+    let unsent = Mutex(UnsentReplies())
     let published = Mutex(0)
     /// Distinct subscription prefixes live on the events socket, and how often it was reset for too many.
     let subscriptions = Mutex(0)
@@ -281,11 +281,11 @@ public final class Engine: Sendable {
                 return
             }
             guard let frames else { return }
-            switch split(frames) {
-            case .message(let envelope, let body): handle(envelope, body)
+            switch RouterMessage(frames) {
+            case .request(let envelope, let body): handle(envelope, body)
             case .malformed(let envelope, let count):
                 send(socket, envelope, core.errorReply(InputError(.badRequest, "a request is one frame of JSON after the envelope; got \(count) frames.")), what: "error reply")
-            case .none: break
+            case nil: logger.warning("dropped a request without an envelope")
             }
         }
     }

@@ -21,7 +21,7 @@ final class ReplayServer: Sendable {
     private let logger: Logger
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
-    let counts = Mutex((replays: 0, errors: [String: Int](), notSent: 0, failing: false))
+    let counts = Mutex((replays: 0, errors: [String: Int](), unsent: UnsentReplies()))
 
     init(read: @escaping Reader, configuration: EngineCore.Configuration, logger: Logger) {
         self.read = read
@@ -55,34 +55,31 @@ final class ReplayServer: Sendable {
         while !stopping.load(ordering: .acquiring) {
             guard let ready = try? poller.poll(timeoutMilliseconds: 100), ready[0] else { continue }
             while let frames = (try? socket.receiveMultipart(wait: false)) ?? nil {
-                guard frames.count >= 2 else { continue }  // no envelope: nobody to answer
-                let bodyStart = frames.count >= 3 && frames[1].isEmpty ? 2 : 1
-                let envelope = Array(frames[0..<bodyStart])
+                let envelope: ArraySlice<[UInt8]>
                 let reply: [UInt8]
                 var failure: InputError?
-                if frames.count - bodyStart != 1 {
-                    failure = InputError(.badRequest, "a replay request is one frame of JSON after the envelope; got \(frames.count - bodyStart) frames.")
+                switch RouterMessage(frames) {
+                case nil: continue  // no envelope: nobody to answer
+                case .malformed(let e, let count):
+                    envelope = e
+                    failure = InputError(.badRequest, "a replay request is one frame of JSON after the envelope; got \(count) frames.")
                     var w = JSONWriter(capacity: 256)
                     Wire.encode(failure!, into: &w)
                     reply = w.bytes
-                } else {
-                    (reply, failure) = EngineCore.answerReplay(frames[bodyStart], configuration: configuration, read: read)
+                case .request(let e, let body):
+                    envelope = e
+                    (reply, failure) = EngineCore.answerReplay(body, configuration: configuration, read: read)
                 }
                 if let failure, failure.code == .unavailable { logger.error("replay: \(failure.message)") }
                 var sent = false
-                do { sent = try socket.send(multipart: envelope + [reply], wait: false) } catch {}
-                counts.withLock { c in
+                do { sent = try socket.send(multipart: Array(envelope) + [reply], wait: false) } catch {}
+                let startsEpisode = counts.withLock { c in
                     c.replays += 1
                     if let failure { c.errors[failure.code.rawValue, default: 0] += 1 }
-                    if sent {
-                        c.failing = false
-                    } else {
-                        c.notSent += 1
-                        if !c.failing {
-                            c.failing = true
-                            logger.warning("replay reply not sent: the requester is gone or does not read its replies; counted in health as replays_not_sent")
-                        }
-                    }
+                    return c.unsent.record(sent: sent)
+                }
+                if startsEpisode {
+                    logger.warning("replay reply not sent: the requester is gone or does not read its replies; counted in health as replays_not_sent")
                 }
             }
         }

@@ -441,9 +441,11 @@ import ZeroMQ
         box.lock.lock()
         defer { box.lock.unlock() }
         #expect(box.received.count == total)
-        let late = answeredAt.filter { seq, at in (box.received[seq].map { $0 - at } ?? .seconds(99)) > .seconds(1) }.count
-        #expect(late == 0, "\(late) events reached the fast subscriber more than a second after their decision (or never)")
-        #expect(box.heartbeatGaps.max() ?? .zero < .seconds(1), "heartbeats stopped for \(box.heartbeatGaps.max() ?? .zero)")
+        // Liveness, not speed: with XPUB_NODROP the others stalled for tens of seconds. The bound leaves room
+        // for a test machine shared with builds (the 1 s was measured on a quiet one).
+        let late = answeredAt.filter { seq, at in (box.received[seq].map { $0 - at } ?? .seconds(99)) > .seconds(5) }.count
+        #expect(late == 0, "\(late) events reached the fast subscriber more than 5 s after their decision (or never)")
+        #expect(box.heartbeatGaps.max() ?? .zero < .seconds(5), "heartbeats stopped for \(box.heartbeatGaps.max() ?? .zero)")
         #expect(box.slowRead < total, "the slow subscriber was not slow")
         #expect(box.slowGapSeen, "the slow subscriber never missed an event, so it never had to replay")
     }
