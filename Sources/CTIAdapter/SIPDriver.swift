@@ -134,7 +134,8 @@ public final class SIPDriver: CTIDriver {
     }
 
     private func consultThenTransfer(_ t: Transfer, on phone: Softphone, to uri: String, timeout: Double) throws(DriverFailure) {
-        let consultURI = configuration.tagCalls ? Self.tag(destinationWithoutTag(uri), "sbconsult", t.callID) : uri
+        let plain = destinationWithoutTag(uri)
+        let consultURI = configuration.tagCalls ? Self.tag(plain, "sbconsult", t.callID) : uri
         do {
             let hold = try phone.command("hold")
             guard hold.ok else { throw DriverFailure(.refused, "\(phone.name) cannot hold call \(t.callID): \(hold.data)") }
@@ -163,7 +164,7 @@ public final class SIPDriver: CTIDriver {
             guard let event else {
                 if let consultation { hangUp(consultation, on: phone) } else { hangUpCurrent(on: phone) }
                 resume(t.callID, on: phone)
-                throw DriverFailure(.refused, "no answer from \(t.target) (\(uri)) within \(timeout) s; the caller is back with the agent")
+                throw DriverFailure(.refused, "no answer from \(t.target) (\(plain)) within \(timeout) s; the caller is back with the agent")
             }
             guard let id = event["id"]?.text else { continue }
             let type = event["type"]?.text ?? ""
@@ -196,8 +197,8 @@ public final class SIPDriver: CTIDriver {
                 // baresip takes the held caller off hold by itself.
                 let why = event["param"]?.text ?? "closed"
                 let busy = why.contains("486") || why.lowercased().contains("busy")
-                throw DriverFailure(.refused, busy ? "\(t.target) (\(uri)) is busy (486); the caller stays with the agent"
-                                                   : "\(t.target) (\(uri)) refused the consultation: \(why); the caller stays with the agent")
+                throw DriverFailure(.refused, busy ? "\(t.target) (\(plain)) is busy (486); the caller stays with the agent"
+                                                   : "\(t.target) (\(plain)) refused the consultation: \(why); the caller stays with the agent")
             default:
                 continue
             }
