@@ -92,11 +92,17 @@ public final class SIPDriver: CTIDriver {
     /// hang up afterwards.
     private func refer(_ t: Transfer, on phone: Softphone, to uri: String, consultation: String?) throws(DriverFailure) {
         defer { if let consultation { hangUp(consultation, on: phone) } }
-        let response: (ok: Bool, data: String)
+        let response: (found: Bool, ok: Bool, data: String)
         do {
-            response = try phone.command("transfer", uri)
+            response = try phone.command(on: t.callID, "transfer", uri)
         } catch {
             throw DriverFailure(.unknownOutcome, "\(phone.name): \(error) after the REFER of call \(t.callID) to \(uri) was sent")
+        }
+        guard response.found else {
+            // It left the phone between the check and the REFER: the REFER went to the current call, if any.
+            logger.critical("call \(t.callID) left \(phone.name) just before its REFER; baresip sent the REFER on the agent's current call, if it had one: check that agent's calls",
+                            metadata: ["event_id": "\(t.eventID)", "agent": "\(phone.agent.id)"])
+            throw DriverFailure(.unknownOutcome, "call \(t.callID) left \(phone.name) just before its REFER")
         }
         guard response.ok else {
             throw DriverFailure(.refused, "\(phone.name) refused to send the REFER of call \(t.callID): \(response.data)")
@@ -137,7 +143,8 @@ public final class SIPDriver: CTIDriver {
         let plain = destinationWithoutTag(uri)
         let consultURI = configuration.tagCalls ? Self.tag(plain, "sbconsult", t.callID) : uri
         do {
-            let hold = try phone.command("hold")
+            let hold = try phone.command(on: t.callID, "hold")
+            guard hold.found else { throw DriverFailure(.refused, "call \(t.callID) left \(phone.name) before the consultation; not transferred") }
             guard hold.ok else { throw DriverFailure(.refused, "\(phone.name) cannot hold call \(t.callID): \(hold.data)") }
             let dial = try phone.command("dial", consultURI)
             guard dial.ok else {
@@ -212,7 +219,7 @@ public final class SIPDriver: CTIDriver {
 
     private func hangUp(_ callID: String, on phone: Softphone) {
         guard (try? phone.select(callID: callID)) == true else { return }
-        _ = try? phone.command("hangup")
+        _ = try? phone.command(on: callID, "hangup")
     }
 
     /// The consultation before its first event: the current call, if it is not the caller's.
@@ -222,7 +229,7 @@ public final class SIPDriver: CTIDriver {
 
     private func resume(_ callID: String, on phone: Softphone) {
         guard (try? phone.select(callID: callID)) == true else { return }
-        _ = try? phone.command("resume")
+        _ = try? phone.command(on: callID, "resume")
     }
 
     /// `uri` with `;name=value` added (before any `?headers`), the value percent-encoded.

@@ -97,18 +97,37 @@ final class Softphone {
 
     /// Sends one command and returns its response (events read meanwhile are queued).
     func command(_ command: String, _ params: String = "") throws(Broken) -> (ok: Bool, data: String) {
+        try pipeline([(command, params)])[0]
+    }
+
+    /// Selects the call and sends the command in the same write, so baresip runs both before anything else
+    /// (an incoming call becomes the current call the moment it arrives: a separate `callfind` could be
+    /// overtaken). Callers check first that the call is there (``select(callID:)``).
+    /// - Returns: whether the call was found (if not, the command acted on the current call), and the
+    ///   command's response.
+    func command(on callID: String, _ command: String, _ params: String = "") throws(Broken) -> (found: Bool, ok: Bool, data: String) {
+        let r = try pipeline([("callfind", callID), (command, params)])
+        return (r[0].ok && r[0].data.contains("setting current call"), r[1].ok, r[1].data)
+    }
+
+    private func pipeline(_ commands: [(String, String)]) throws(Broken) -> [(ok: Bool, data: String)] {
         guard fd >= 0 else { throw Broken(description: "not connected") }
-        let token = "sb\(nextToken)"
-        nextToken += 1
-        var w = JSONWriter(capacity: 128)
-        w.object { o in
-            o.member("command") { $0.string(command) }
-            o.member("params") { $0.string(params) }
-            o.member("token") { $0.string(token) }
+        var frame: [UInt8] = []
+        var tokens: [String] = []
+        for (command, params) in commands {
+            let token = "sb\(nextToken)"
+            nextToken += 1
+            tokens.append(token)
+            var w = JSONWriter(capacity: 128)
+            w.object { o in
+                o.member("command") { $0.string(command) }
+                o.member("params") { $0.string(params) }
+                o.member("token") { $0.string(token) }
+            }
+            frame += Array("\(w.bytes.count):".utf8)
+            frame += w.bytes
+            frame.append(UInt8(ascii: ","))
         }
-        var frame = Array("\(w.bytes.count):".utf8)
-        frame += w.bytes
-        frame.append(UInt8(ascii: ","))
         var sent = 0
         while sent < frame.count {
             let n = frame[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -121,17 +140,20 @@ final class Softphone {
             sent += n
         }
         let deadline = clock.now + .milliseconds(Int64(timing.responseTimeout * 1000))
-        while true {
+        var responses: [String: (ok: Bool, data: String)] = [:]
+        while responses.count < tokens.count {
             guard let message = try readMessage(until: deadline) else {
                 disconnect()  // a late response must not be read as another command's
-                throw Broken(description: "no response to \(command) within \(timing.responseTimeout) s")
+                throw Broken(description: "no response to \(commands.map(\.0).joined(separator: " + ")) within \(timing.responseTimeout) s")
             }
             if message["response"] == .bool(true) {
-                guard message["token"]?.text == token else { continue }
-                return (message["ok"] == .bool(true), message["data"]?.text ?? "")
+                guard let token = message["token"]?.text, tokens.contains(token) else { continue }
+                responses[token] = (message["ok"] == .bool(true), message["data"]?.text ?? "")
+            } else if message["event"] == .bool(true) {
+                queued.append(message)
             }
-            if message["event"] == .bool(true) { queued.append(message) }
         }
+        return tokens.map { responses[$0]! }
     }
 
     /// The next event, queued or read, or nil when none comes before the deadline.
