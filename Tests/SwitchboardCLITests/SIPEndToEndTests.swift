@@ -22,7 +22,7 @@ import Wire
         p.currentDirectoryURL = CLI.root
         let out = Pipe()
         let errorsPath = FileManager.default.temporaryDirectory.appendingPathComponent("sipbed-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: errorsPath.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorsPath.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: errorsPath) }
         p.standardOutput = out
         p.standardError = try FileHandle(forWritingTo: errorsPath)
