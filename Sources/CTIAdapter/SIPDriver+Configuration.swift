@@ -43,6 +43,9 @@ extension SIPDriver {
         public var responseTimeout: Double = 5
         /// A consultation the specialist must answer before the caller is transferred (warm transfers).
         public var warmTimeout: Double = 30
+        /// Warm only: how long the agent talks with the specialist (explaining the case) after the specialist
+        /// answers and before the caller is transferred. 0: at once.
+        public var warmBrief: Double = 0
         /// A consultation made only to learn whether a blind target accepts the call.
         public var consultTimeout: Double = 20
         /// A REFER's outcome (NOTIFY 200 and the agent's leg closed, or a failure).
@@ -72,7 +75,7 @@ extension SIPDriver {
         /// {"agents": [{"id": "agent1", "control": "127.0.0.1:4444", "sip": "sip:agent1@127.0.0.1:5062"}],
         ///  "targets": {"retention": {"uri": "sip:retention@10.0.0.9", "number_uri": "sip:88005550100@trunk",
         ///                            "true_blind": false}},
-        ///  "timing": {"warm_timeout": 30, "consult_timeout": 20, "transfer_timeout": 30, "response_timeout": 5,
+        ///  "timing": {"warm_timeout": 30, "warm_brief": 0, "consult_timeout": 20, "transfer_timeout": 30, "response_timeout": 5,
         ///             "settle_wait": 3, "reconnect_delay": 0.5, "reconnect_ceiling": 30},
         ///  "tag_calls": true}
         /// ```
@@ -134,6 +137,7 @@ extension SIPDriver {
                 try seconds("response_timeout", &self.timing.responseTimeout)
                 try seconds("warm_timeout", &self.timing.warmTimeout)
                 try seconds("consult_timeout", &self.timing.consultTimeout)
+                if timing["warm_brief"] == .number(0) { self.timing.warmBrief = 0 } else { try seconds("warm_brief", &self.timing.warmBrief) }
                 try seconds("transfer_timeout", &self.timing.transferTimeout)
                 try seconds("settle_wait", &self.timing.settleWait)
                 try seconds("reconnect_delay", &self.timing.reconnectDelay)

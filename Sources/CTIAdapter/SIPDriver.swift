@@ -198,6 +198,9 @@ public final class SIPDriver: CTIDriver {
                 } catch {
                     throw DriverFailure(.refused, "\(error)")
                 }
+                if t.mode == .warm && configuration.timing.warmBrief > 0 {
+                    try brief(t, on: phone, consultation: id, plain: plain)
+                }
                 try refer(t, on: phone, to: uri, consultation: id)
                 return
             case "CALL_CLOSED":
@@ -208,6 +211,30 @@ public final class SIPDriver: CTIDriver {
                                                    : "\(t.target) (\(plain)) refused the consultation: \(why); the caller stays with the agent")
             default:
                 continue
+            }
+        }
+    }
+
+    /// The agent explains the case to the specialist for `warm_brief` seconds; a side hanging up meanwhile
+    /// ends the transfer (the caller is taken off hold if the specialist hung up).
+    private func brief(_ t: Transfer, on phone: Softphone, consultation: String, plain: String) throws(DriverFailure) {
+        let until = clock.now + .milliseconds(Int64(configuration.timing.warmBrief * 1000))
+        while true {
+            let event: Value?
+            do {
+                event = try phone.nextEvent(until: until)
+            } catch {
+                throw DriverFailure(.refused, "\(phone.name): \(error) while the agent briefed \(t.target); not transferred (the caller may be on hold)")
+            }
+            guard let event else { return }
+            guard event["type"]?.text == "CALL_CLOSED" else { continue }
+            if event["id"]?.text == consultation {
+                resume(t.callID, on: phone)
+                throw DriverFailure(.refused, "\(t.target) (\(plain)) hung up during the briefing; the caller is back with the agent")
+            }
+            if event["id"]?.text == t.callID {
+                hangUp(consultation, on: phone)
+                throw DriverFailure(.refused, "the caller of call \(t.callID) hung up while the agent briefed \(t.target)")
             }
         }
     }

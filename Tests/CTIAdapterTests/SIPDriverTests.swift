@@ -124,11 +124,12 @@ final class ScriptedSoftphone: Sendable {
 }
 
 struct SIPDriverTests {
-    func driver(_ phone: ScriptedSoftphone, trueBlind: Bool, log: LogCapture = LogCapture(), consultTimeout: Double = 2) -> SIPDriver {
+    func driver(_ phone: ScriptedSoftphone, trueBlind: Bool, log: LogCapture = LogCapture(), consultTimeout: Double = 2, warmBrief: Double = 0) -> SIPDriver {
         var c = SIPDriver.Configuration()
         c.agents = [.init(id: "agent1", host: "127.0.0.1", port: phone.port, sip: "sip:agent1@127.0.0.1")]
         c.targets = ["retention": .init(uri: "sip:retention@127.0.0.1:5099", numberURI: "sip:88005550100@127.0.0.1:5098", trueBlind: trueBlind)]
         c.timing.consultTimeout = consultTimeout
+        c.timing.warmBrief = warmBrief
         c.timing.transferTimeout = 2
         c.timing.settleWait = 0.3
         return SIPDriver(configuration: c, logger: log.logger)
@@ -192,9 +193,11 @@ struct SIPDriverTests {
         #expect(!commands.contains { $0.hasPrefix("transfer") }, "no REFER after a refused consultation: \(commands)")
     }
 
-    @Test func warmConsultsThenREFERsThenHangsUpTheConsultation() throws {
+    @Test(arguments: [0, 0.3]) func warmConsultsThenREFERsThenHangsUpTheConsultation(brief: Double) throws {
         let phone = try ScriptedSoftphone(calls: ["c1"], outcome: .consultAnswers)
-        try driver(phone, trueBlind: true).perform(transfer("c1", mode: .warm))
+        let start = Date()
+        try driver(phone, trueBlind: true, warmBrief: brief).perform(transfer("c1", mode: .warm))
+        #expect(Date().timeIntervalSince(start) >= brief)
         let commands = phone.commands
         let hold = try #require(commands.firstIndex(of: "hold"))
         let dial = try #require(commands.firstIndex { $0.hasPrefix("dial") })
