@@ -61,7 +61,14 @@ struct CTICommand: AsyncParsableCommand {
 
     func validate() throws {
         guard ["log", "ami", "sip"].contains(driver) else { throw ValidationError("--driver must be log, ami or sip.") }
-        if driver == "sip" && sipConfig == nil { throw ValidationError("--driver sip needs --sip-config PATH.") }
+        if driver == "sip" {
+            guard let path = sipConfig else { throw ValidationError("--driver sip needs --sip-config PATH.") }
+            do {
+                _ = try SIPDriver.Configuration(contentsOf: path)
+            } catch {
+                throw ValidationError("--sip-config \(error)")
+            }
+        }
         guard failuresForIncident >= 1, successesToClear >= 1 else { throw ValidationError("--failures-for-incident and --successes-to-clear must be at least 1.") }
     }
 
