@@ -144,7 +144,11 @@ public final class SIPDriver: CTIDriver {
         let consultURI = configuration.tagCalls ? Self.tag(plain, "sbconsult", t.callID) : uri
         do {
             let hold = try phone.command(on: t.callID, "hold")
-            guard hold.found else { throw DriverFailure(.refused, "call \(t.callID) left \(phone.name) before the consultation; not transferred") }
+            guard hold.found else {
+                // The hold went to the agent's current call, if any: take it back.
+                _ = try? phone.command("resume")
+                throw DriverFailure(.refused, "call \(t.callID) left \(phone.name) before the consultation; not transferred")
+            }
             guard hold.ok else { throw DriverFailure(.refused, "\(phone.name) cannot hold call \(t.callID): \(hold.data)") }
             let dial = try phone.command("dial", consultURI)
             guard dial.ok else {

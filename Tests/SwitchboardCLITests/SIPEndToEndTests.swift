@@ -66,11 +66,14 @@ import Wire
         let openLegs = Self.legs(open)
         #expect(openLegs.contains { $0.peer.hasPrefix("sip:agent1@") && $0.events.contains("CALL_ESTABLISHED") && $0.events.contains { $0.hasPrefix("CALL_CLOSED") } },
                 "the caller's leg with agent1 was set up, then closed by the transfer: \(openLegs)")
-        #expect(openLegs.contains { $0.peer.hasPrefix("sip:retention@") && $0.peer.contains("sbcall=\(cid)") && $0.events.contains("CALL_ESTABLISHED") },
-                "the caller set up a call to the retention specialist: \(openLegs)")
+        #expect(openLegs.contains { $0.peer.hasPrefix("sip:retention@") && $0.peer.contains("sbcall=\(cid)") && $0.events.contains("CALL_ESTABLISHED")
+                                    && $0.events.contains("CALL_RTPESTAB") },
+                "the caller set up a call to the retention specialist and receives its audio: \(openLegs)")
         guard case .array(let specialist)? = open["retention_calls"] else { Issue.record("no retention facts"); return }
         #expect(specialist.contains { $0["type"] == .string("CALL_ESTABLISHED") && $0["peer"]?.text.hasPrefix("sip:caller@") == true },
                 "the specialist's softphone answered the caller: \(specialist)")
+        #expect(specialist.contains { $0["type"] == .string("CALL_RTPESTAB") && $0["peer"]?.text.hasPrefix("sip:caller@") == true },
+                "the specialist's softphone receives the caller's audio: \(specialist)")
 
         // Out of hours: a case, nobody transferred; the caller stays with agent1.
         let closed = try #require(bed.scenarios["out_of_hours"], "\(out)")
