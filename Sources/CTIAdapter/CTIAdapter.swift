@@ -156,7 +156,7 @@ public final class CTIAdapter {
     /// A transfer a crash interrupted between "start" and "done": performed now only if the driver knows it
     /// was not; never a second time.
     private func settle(_ transfer: Transfer) throws {
-        switch driver.wasPerformed(eventID: transfer.eventID) {
+        switch driver.wasPerformed(transfer) {
         case true?:
             try durably { () throws(StorageError) in try record.done(seq: transfer.seq, eventID: transfer.eventID, outcome: .ok) }
         case false?:

@@ -48,6 +48,10 @@ public protocol CTIDriver: AnyObject {
     /// performing and recording it): true performed, false not, nil unknown.
     func wasPerformed(eventID: String) -> Bool?
 
+    /// The same question with the whole transfer, for a driver that asks its telephony about the call
+    /// (the sip driver: is the call still on the agent's phone?). By default, ``wasPerformed(eventID:)``.
+    func wasPerformed(_ transfer: Transfer) -> Bool?
+
     /// Whether the driver has reached its telephony at least once since it started. One that never has is
     /// more likely misconfigured than facing an outage, so its failures do not declare a mass incident.
     var hasReachedTelephony: Bool { get }
@@ -55,6 +59,7 @@ public protocol CTIDriver: AnyObject {
 
 extension CTIDriver {
     public var hasReachedTelephony: Bool { true }
+    public func wasPerformed(_ transfer: Transfer) -> Bool? { wasPerformed(eventID: transfer.eventID) }
 }
 
 /// Why a transfer did not go through, and whether it may have.

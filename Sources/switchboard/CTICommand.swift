@@ -10,8 +10,9 @@ struct CTICommand: AsyncParsableCommand {
         commandName: "cti",
         abstract: "Perform every transfer decision on the telephony side, exactly once per event_id.",
         discussion: """
-        Drivers: log (writes the CSTA commands it would issue as JSON lines to --commands) and ami (Asterisk \
-        Manager Interface: BlindTransfer for blind transfers, Atxfer for warm ones). After --failures-for-incident \
+        Drivers: log (writes the CSTA commands it would issue as JSON lines to --commands), ami (Asterisk \
+        Manager Interface: BlindTransfer for blind transfers, Atxfer for warm ones) and sip (the agents' baresip \
+        softphones over ctrl_tcp, configured by --sip-config: REFER, or consultation then REFER). After --failures-for-incident \
         failed transfers in a row it declares a CTI mass incident on the engine; after --successes-to-clear \
         successes in a row it clears it, as an operator (--operator-key). See docs/OPERATIONS.md.
         """
@@ -22,7 +23,7 @@ struct CTICommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The engine's control endpoint, for declaring and clearing CTI incidents.", valueName: "EP"))
     var control = Endpoints.default.control
 
-    @Option(help: ArgumentHelp("log or ami.", valueName: "NAME"))
+    @Option(help: ArgumentHelp("log, ami or sip.", valueName: "NAME"))
     var driver = "log"
 
     @Option(help: ArgumentHelp("What the adapter has done, so nothing is done twice.", valueName: "PATH"))
@@ -49,6 +50,9 @@ struct CTICommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("ami driver: the call's channel, from its call_id.", valueName: "TEMPLATE"))
     var amiChannel = "{call_id}"
 
+    @Option(help: ArgumentHelp("sip driver: the configuration file (agents' softphones, targets' SIP URIs); see docs/OPERATIONS.md.", valueName: "PATH"))
+    var sipConfig: String?
+
     @Option(help: ArgumentHelp("Failed transfers in a row that declare a CTI mass incident.", valueName: "N"))
     var failuresForIncident = 3
 
@@ -56,7 +60,15 @@ struct CTICommand: AsyncParsableCommand {
     var successesToClear = 3
 
     func validate() throws {
-        guard ["log", "ami"].contains(driver) else { throw ValidationError("--driver must be log or ami.") }
+        guard ["log", "ami", "sip"].contains(driver) else { throw ValidationError("--driver must be log, ami or sip.") }
+        if driver == "sip" {
+            guard let path = sipConfig else { throw ValidationError("--driver sip needs --sip-config PATH.") }
+            do {
+                _ = try SIPDriver.Configuration(contentsOf: path)
+            } catch {
+                throw ValidationError("--sip-config \(error)")
+            }
+        }
         guard failuresForIncident >= 1, successesToClear >= 1 else { throw ValidationError("--failures-for-incident and --successes-to-clear must be at least 1.") }
     }
 
@@ -87,14 +99,29 @@ struct CTICommand: AsyncParsableCommand {
             c.channelTemplate = amiChannel
             ami = c
         }
+        var sip: SIPDriver.Configuration?
+        if driver == "sip", let path = sipConfig {
+            do {
+                sip = try SIPDriver.Configuration(contentsOf: path)
+            } catch {
+                throw ValidationError("--sip-config \(error)")
+            }
+        }
         var configuration = CTIAdapter.Configuration()
         configuration.controlEndpoint = control
         configuration.failuresForIncident = failuresForIncident
         configuration.successesToClear = successesToClear
         configuration.operatorCredentials = credentials
-        let (commands, record, amiConfiguration, adapterConfiguration) = (self.commands, self.record, ami, configuration)
+        let (commands, record, amiConfiguration, sipConfiguration, adapterConfiguration) = (self.commands, self.record, ami, sip, configuration)
         let service = CTIService(feed: try subscriber.feed(), logger: logger) {
-            let telephony: CTIDriver = try amiConfiguration.map { AMIDriver(configuration: $0) } ?? LogDriver(path: commands)
+            let telephony: CTIDriver
+            if let sipConfiguration {
+                telephony = SIPDriver(configuration: sipConfiguration, logger: logger)
+            } else if let amiConfiguration {
+                telephony = AMIDriver(configuration: amiConfiguration)
+            } else {
+                telephony = try LogDriver(path: commands)
+            }
             return CTIAdapter(configuration: adapterConfiguration, driver: telephony, record: try TransferRecord(path: record), logger: logger)
         }
         try await runUntilSignalled([service], logger: logger)

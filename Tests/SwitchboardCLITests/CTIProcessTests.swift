@@ -128,4 +128,17 @@ import Wire
         let lines = r.stderr.split(separator: "\n")
         #expect(lines.count == 1 && lines[0].contains("no usable operator key") && lines[0].contains("operator.key"), "\(r.stderr)")
     }
+
+    /// A sip driver configuration that cannot be used stops the adapter before it starts, naming the member.
+    @Test func aBadSIPConfigurationIsNamedAtStart() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = folder.appendingPathComponent("sip.json")
+        try #"{"agents":[{"id":"a1","control":"127.0.0.1","sip":"sip:a1@127.0.0.1"}]}"#.write(to: config, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["cti", "--driver", "sip", "--sip-config", config.path, "--operator-key", folder.appendingPathComponent("none.key").path])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("agents[0].control: expected host:port"), "\(r.stderr)")
+        let missing = try CLI.run(["cti", "--driver", "sip"])
+        #expect(missing.status != 0 && missing.stderr.contains("--sip-config"), "\(missing.stderr)")
+    }
 }
