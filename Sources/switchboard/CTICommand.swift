@@ -97,6 +97,6 @@ struct CTICommand: AsyncParsableCommand {
             let telephony: CTIDriver = try amiConfiguration.map { AMIDriver(configuration: $0) } ?? LogDriver(path: commands)
             return CTIAdapter(configuration: adapterConfiguration, driver: telephony, record: try TransferRecord(path: record), logger: logger)
         }
-        try await runUntilSignalled([service], logger: logger)
+        try await runUntilSignalled([service] + subscriber.logging.metricsServices(logger), logger: logger)
     }
 }

@@ -90,6 +90,6 @@ struct Serve: AsyncParsableCommand {
         hangup.setEventHandler { engine.requestReload() }
         hangup.resume()
         defer { hangup.cancel() }
-        try await runUntilSignalled([EngineService(engine: engine)], logger: logger)
+        try await runUntilSignalled([EngineService(engine: engine)] + logging.metricsServices(logger), logger: logger)
     }
 }
