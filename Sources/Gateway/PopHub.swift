@@ -1,5 +1,6 @@
 import EventFeed
 import Foundation
+import Metrics
 import Routing
 import Synchronization
 import Wire
@@ -50,6 +51,8 @@ public final class PopHub: Sendable {
 
     private let state = Mutex(State())
     private let directory: AgentDirectory
+    /// The last engine `seq` the gateway's streams have: the engine's `switchboard_engine_journal_seq` minus it is their lag.
+    private let seqGauge = Gauge(label: "switchboard_gateway_stream_seq")
     public let capacity: Int
 
     public init(directory: AgentDirectory, capacity: Int = 10_000) {
@@ -75,6 +78,7 @@ public final class PopHub: Sendable {
     /// Takes a batch of engine events (from the ``EventFeed``), in order.
     public func take(_ events: [FeedEvent]) {
         for e in events { publish(e.event) }
+        if let last = events.last { seqGauge.record(Int64(last.seq)) }
     }
 
     func publish(_ event: Wire.DecodedEvent) {

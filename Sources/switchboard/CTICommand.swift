@@ -94,8 +94,10 @@ struct CTICommand: AsyncParsableCommand {
         configuration.operatorCredentials = credentials
         let (commands, record, amiConfiguration, adapterConfiguration) = (self.commands, self.record, ami, configuration)
         let service = CTIService(feed: try subscriber.feed(), logger: logger) {
-            let telephony: CTIDriver = try amiConfiguration.map { AMIDriver(configuration: $0) } ?? LogDriver(path: commands)
-            return CTIAdapter(configuration: adapterConfiguration, driver: telephony, record: try TransferRecord(path: record), logger: logger)
+            let telephony = MeteredDriver(try amiConfiguration.map { AMIDriver(configuration: $0) } ?? LogDriver(path: commands))
+            let adapter = CTIAdapter(configuration: adapterConfiguration, driver: telephony, record: try TransferRecord(path: record), logger: logger)
+            telephony.adapter = adapter
+            return adapter
         }
         try await runUntilSignalled([service] + subscriber.logging.metricsServices(logger), logger: logger)
     }
