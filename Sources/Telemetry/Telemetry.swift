@@ -30,8 +30,38 @@ public enum Telemetry {
         MetricsSystem.bootstrap(factory)
     }
 
-    /// The registry's text (Prometheus exposition format 0.0.4).
-    public static func text() -> [UInt8] { registry.emitToBuffer() }
+    /// What each metric means, written as `# HELP` before its `# TYPE` line (promtool wants one for every metric).
+    static let help: [String: String] = [
+        "switchboard_engine_decisions_total": "Decisions journalled by the engine, by table, topic and action.",
+        "switchboard_engine_errors_total": "Queries the engine answered with an error, by the contract's code.",
+        "switchboard_engine_query_duration_seconds": "Time from a query batch's hand-over to its replies being sent (journal sync included), per query.",
+        "switchboard_engine_journal_seq": "The engine journal's last seq.",
+        "switchboard_gateway_decisions_total": "Decisions the gateway relayed, by table, topic and action.",
+        "switchboard_gateway_errors_total": "Gateway requests answered with an error, by code.",
+        "switchboard_gateway_query_duration_seconds": "Gateway decide/outcome/key requests, from arrival to the engine's reply (Lazy Pirate retries included).",
+        "switchboard_gateway_stream_seq": "The last engine seq the gateway's agent streams have.",
+        "switchboard_recorder_rows": "Comments stored by the recorder.",
+        "switchboard_recorder_last_seq": "The last seq the recorder has stored.",
+        "switchboard_cti_transfers_total": "Transfers the CTI adapter asked its driver for, by result (ok, refused, unreachable, unknown).",
+        "switchboard_cti_incident": "1 while the CTI adapter has declared a CTI mass incident, else 0.",
+    ]
+
+    /// The registry's text (Prometheus exposition format 0.0.4), each metric with its `# HELP`.
+    public static func text() -> [UInt8] {
+        let raw = String(decoding: registry.emitToBuffer(), as: UTF8.self)
+        var out = ""
+        out.reserveCapacity(raw.utf8.count + 2048)
+        for line in raw.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("# TYPE ") {
+                let name = line.dropFirst(7).split(separator: " ").first.map(String.init) ?? ""
+                out += "# HELP \(name) \(help[name] ?? name.replacingOccurrences(of: "_", with: " ") + ".")\n"
+            }
+            out += line
+            out += "\n"
+        }
+        if out.hasSuffix("\n\n") { out.removeLast() }
+        return Array(out.utf8)
+    }
 }
 
 /// Whether a process is ready for traffic (`/readyz`): set once its sockets are bound and it has caught up.

@@ -361,8 +361,7 @@ def metrics(sys_, spec):
         path = os.path.join(ARTIFACTS, f"metrics-{name}.txt")
         open(path, "w").write(text)
         r = subprocess.run(["promtool", "check", "metrics"], input=text.encode(), capture_output=True)
-        problems = [l for l in r.stdout.decode().splitlines() + r.stderr.decode().splitlines() if l.strip() and "no help text" not in l]
-        assert not problems, (name, problems)
+        assert r.returncode == 0, (name, r.stdout.decode(), r.stderr.decode())
         for probe in ("/healthz", "/readyz"):
             with urllib.request.urlopen(url + probe, timeout=10) as resp:
                 assert resp.status == 200, (name, probe)
