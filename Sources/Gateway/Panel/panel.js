@@ -59,8 +59,21 @@ async function start(me) {
 function newCallID() { $("call_id").value = "p-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 6); }
 
 // ---- The form, built from the table ----
-$("table").addEventListener("change", () => chooseTable($("table").value));
-$("topic").addEventListener("change", renderFacts);
+$("table").addEventListener("change", () => { clearResult(); chooseTable($("table").value); });
+$("topic").addEventListener("change", () => { clearResult(); renderFacts(); });
+$("language").addEventListener("change", () => { for (const s of document.querySelectorAll("select[data-type='bool']")) boolOptions(s); });
+
+function clearResult() { $("result").hidden = true; $("decision").innerHTML = ""; state.lastFacts = {}; }
+
+// Yes and no in the call's language, so the agent reads the form as the caller speaks.
+const YES_NO = { ru: ["да", "нет"], es: ["sí", "no"], zh: ["是", "否"], pt: ["sim", "não"], en: ["yes", "no"] };
+function boolOptions(select) {
+  const [yes, no] = YES_NO[$("language").value] || YES_NO.en;
+  const keep = select.value;
+  select.innerHTML = "";
+  select.append(el("option", { value: "", text: "—" }), el("option", { value: "true", text: yes }), el("option", { value: "false", text: no }));
+  select.value = keep;
+}
 
 async function chooseTable(name) {
   if (!name) return;
@@ -68,7 +81,8 @@ async function chooseTable(name) {
   state.table = state.tables[name];
   const topic = $("topic"); topic.innerHTML = "";
   for (const t of state.table.topics) topic.append(el("option", { value: t.code, text: t.name + " (" + t.code + ")" }));
-  const lang = { "retention-ru": "ru", "es-fraud-alerts": "es", "es-bank-directory": "es", "es-ivr-unblock": "es", "cn-card-service": "zh", "br-broadband": "pt" }[name];
+  // The table's language by its name's prefix (ru-, es-, cn-, br-), until the agent picks the call's own.
+  const lang = { retention: "ru", es: "es", cn: "zh", br: "pt", ru: "ru", pt: "pt", zh: "zh" }[name.split("-")[0]];
   if (lang) $("language").value = lang;
   const c = $("customer"); c.innerHTML = "";
   for (const f of state.table.customer) c.append(fieldInput("customer", f));
@@ -93,8 +107,8 @@ function fieldInput(group, f) {
   wrap.append(label);
   let input;
   if (f.type === "bool") {
-    input = el("select", { id, "data-field": id, "data-type": "bool" }, el("option", { value: "", text: "—" }),
-      el("option", { value: "true", text: "yes / да / sí / 是 / sim (true)" }), el("option", { value: "false", text: "no / нет / no / 否 / não (false)" }));
+    input = el("select", { id, "data-field": id, "data-type": "bool" });
+    boolOptions(input);
   } else if (f.type === "enum") {
     input = el("select", { id, "data-field": id, "data-type": "enum" }, el("option", { value: "", text: "—" }));
     for (const v of f.values) input.append(el("option", { value: v, text: (f.labels && f.labels[v]) ? f.labels[v] + " (" + v + ")" : v }));
