@@ -63,7 +63,7 @@ struct GatewayCommand: AsyncParsableCommand {
         let readiness = Readiness()
         let gateway = Gateway(
             configuration: configuration, catalog: Catalog(tables: loaded), directory: directory,
-            engine: try EngineClient(endpoint: query, timeout: .milliseconds(queryTimeout), tries: queryTries),
+            engine: try EngineClient(endpoint: query, timeout: .milliseconds(queryTimeout), tries: queryTries, curve: try subscriber.curve()),
             feed: try subscriber.feed(), readiness: readiness, logger: logger
         )
         logger.info("gateway starting", metadata: ["tables": "\(loaded.count)", "agents": "\(directory.count)", "engine": "\(query)"])
