@@ -16,6 +16,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Pure routing logic: no sockets, no files, no clocks.
@@ -44,7 +49,7 @@ let package = Package(
         .executableTarget(
             name: "switchboard",
             dependencies: [
-                "Routing", "Wire", "Engine", "EngineCore", "ZeroMQ", "EventFeed", "Recorder", "CTIAdapter", "Simulator", "ServiceThread",
+                "Routing", "Wire", "Engine", "EngineCore", "ZeroMQ", "EventFeed", "Recorder", "CTIAdapter", "Simulator", "ServiceThread", "Gateway", "Telemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -71,6 +76,31 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The HTTP/WebSocket gateway for agent desktops and the panel: a ZeroMQ client of the engine like any other.
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "EventFeed", "Recorder", "Routing", "Wire", "ZeroMQ", "Telemetry",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Panel")]
+        ),
+        // Prometheus text on --metrics HOST:PORT with /healthz and /readyz, and JSON log lines, for every process.
+        .target(
+            name: "Telemetry",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Load generation against a running engine, with latency histograms and event accounting.
         .target(
             name: "Simulator",
@@ -86,6 +116,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Routing"]),
         .testTarget(name: "SwitchboardCLITests", dependencies: ["Wire", "Routing", "Recorder", "CTIAdapter", "ZeroMQ"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "EventFeed", "Wire", "Routing"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "RecorderTests", dependencies: ["Recorder", "EventFeed", "Engine", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CTIAdapterTests", dependencies: ["CTIAdapter", "EventFeed", "Engine", "Storage", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),

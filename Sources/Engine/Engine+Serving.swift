@@ -34,9 +34,14 @@ extension Engine {
             }
         }
         guard !bodies.isEmpty else { return taken }
+        let started = ContinuousClock.now
         let batch = core.handle(bodies, now: .now)
         for (envelope, reply) in zip(envelopes, batch.replies) { send(sockets.query, envelope, reply, what: "reply") }
         for event in batch.events { publish(sockets.events, event) }
+        if EngineObserver.isInstalled {
+            EngineObserver.report(.init(replies: batch.replies, events: batch.events.map(\.event), journalSeq: core.journal.lastSeq,
+                                        duration: ContinuousClock.now - started))
+        }
         return taken
     }
 

@@ -122,8 +122,11 @@ struct CTICommand: AsyncParsableCommand {
             } else {
                 telephony = try LogDriver(path: commands)
             }
-            return CTIAdapter(configuration: adapterConfiguration, driver: telephony, record: try TransferRecord(path: record), logger: logger)
+            let metered = MeteredDriver(telephony)
+            let adapter = CTIAdapter(configuration: adapterConfiguration, driver: metered, record: try TransferRecord(path: record), logger: logger)
+            metered.adapter = adapter
+            return adapter
         }
-        try await runUntilSignalled([service], logger: logger)
+        try await runUntilSignalled([service] + subscriber.logging.metricsServices(logger), logger: logger)
     }
 }

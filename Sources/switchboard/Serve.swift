@@ -62,6 +62,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap("switchboard.engine")
+        if logging.metrics != nil { EngineMetrics.install() }
         var configuration = EngineConfiguration()
         configuration.tablesDirectory = tables
         configuration.dataDirectory = data
@@ -90,6 +91,6 @@ struct Serve: AsyncParsableCommand {
         hangup.setEventHandler { engine.requestReload() }
         hangup.resume()
         defer { hangup.cancel() }
-        try await runUntilSignalled([EngineService(engine: engine)], logger: logger)
+        try await runUntilSignalled([EngineService(engine: engine)] + logging.metricsServices(logger), logger: logger)
     }
 }

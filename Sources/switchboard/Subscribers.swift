@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Recorder
 import ServiceLifecycle
+import Telemetry
 import Wire
 import ZeroMQ
 
@@ -48,26 +49,49 @@ struct SubscriberOptions: ParsableArguments {
     func logger(_ label: String) -> Logger { logging.bootstrap(label) }
 }
 
-/// `--log-level`, for the long-running commands; only they bootstrap logging.
+/// `--log-level`, `--log-format` and `--metrics`, for the long-running commands; only they bootstrap
+/// logging and metrics.
 struct LoggingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "LEVEL"))
     var logLevel = "info"
+
+    @Option(help: ArgumentHelp("text (one line for people) or json (one JSON object a line, for log collectors).", valueName: "FORMAT"))
+    var logFormat = "text"
+
+    @Option(help: ArgumentHelp("Serve Prometheus metrics, /healthz and /readyz over HTTP on HOST:PORT (port 0: a free one, logged).", valueName: "HOST:PORT"))
+    var metrics: String?
 
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.")
         }
+        guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json.") }
     }
 
-    /// Sends every log line at or above the level to stderr, once per process.
+    /// Sends every log line at or above the level to stderr, once per process, and routes swift-metrics
+    /// into the Prometheus registry.
     func bootstrap(_ label: String) -> Logger {
         let level = Logger.Level(rawValue: logLevel)!
+        let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
+            if json { return JSONLogHandler(label: label, level: level) }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
+        Telemetry.bootstrap()
         return Logger(label: label)
+    }
+
+    /// The `--metrics` endpoint's service, if asked for; ready at once unless `readiness` is given.
+    func metricsServices(_ logger: Logger, readiness: Readiness? = nil) throws -> [any Service] {
+        guard let metrics else { return [] }
+        let r = readiness ?? { let r = Readiness(); r.markReady(); return r }()
+        do {
+            return [try MetricsServer(address: metrics, readiness: r, logger: logger)]
+        } catch {
+            throw ValidationError("\(error)")
+        }
     }
 }
 
@@ -108,7 +132,9 @@ struct RecorderCommand: AsyncParsableCommand {
             logger.critical("cannot open \(db): \(error)")
             throw ExitCode.failure
         }
-        try await runUntilSignalled([RecorderService(store: store, feed: try subscriber.feed(), logger: logger)], logger: logger)
+        RecorderMetrics.start(store: store)
+        try await runUntilSignalled([RecorderService(store: store, feed: try subscriber.feed(), logger: logger)]
+            + subscriber.logging.metricsServices(logger), logger: logger)
     }
 }
 

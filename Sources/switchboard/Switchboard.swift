@@ -13,7 +13,7 @@ struct Switchboard: AsyncParsableCommand {
         (route: the error object on stdout), 64 a mistake on the command line. See docs/TABLES.md.
         """,
         version: "0.1.0",
-        subcommands: [Route.self, Check.self, CoverageCommand.self, DiffCommand.self, Serve.self, RecorderCommand.self, CommentsCommand.self, CTICommand.self, Simulate.self, JournalCommand.self, Keygen.self, ControlCommand.self]
+        subcommands: [Route.self, Check.self, CoverageCommand.self, DiffCommand.self, Serve.self, RecorderCommand.self, CommentsCommand.self, CTICommand.self, Simulate.self, JournalCommand.self, Keygen.self, ControlCommand.self, GatewayCommand.self, GatewayAgentCommand.self]
     )
 
     /// Parses and runs the command, first catching what the parser would report confusingly: a misspelt

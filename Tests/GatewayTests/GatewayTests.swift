@@ -1,0 +1,82 @@
+import EventFeed
+import Foundation
+import Routing
+import Testing
+import Wire
+@testable import Gateway
+
+struct PBKDF2Tests {
+    /// RFC 7914 §11 and the widely published PBKDF2-HMAC-SHA256 vectors (first 32 bytes).
+    @Test(arguments: [
+        ("password", "salt", 1, "120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b"),
+        ("password", "salt", 2, "ae4d0c95af6b46d32d0adff928f06dd02a303f8ef3c251dfd6e2d85a95474c43"),
+        ("password", "salt", 4096, "c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a"),
+        ("passwd", "salt", 1, "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc"),
+    ])
+    func knownVectors(password: String, salt: String, iterations: Int, hex: String) {
+        #expect(PBKDF2.hex(PBKDF2.sha256(password: Array(password.utf8), salt: Array(salt.utf8), iterations: iterations)) == hex)
+    }
+
+    @Test func agentLine_signsInWithItsTokenOnly() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("agents-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let line = AgentDirectory.line(agent: "a-1", name: "Анна", token: "s3cret", targets: ["retention"], iterations: 50)
+        try ("# agents\n" + line + "\n").write(to: file, atomically: true, encoding: .utf8)
+        let directory = try AgentDirectory(file: file.path)
+        #expect(!line.contains("s3cret"))
+        #expect(directory.signIn(agent: "a-1", token: "wrong") == nil)
+        #expect(directory.signIn(agent: "nobody", token: "s3cret") == nil)
+        let session = try #require(directory.signIn(agent: "a-1", token: "s3cret"))
+        #expect(session.agent.name == "Анна")
+        #expect(directory.session(session.token)?.agent.id == "a-1")
+        #expect(directory.session(session.token, now: Date().addingTimeInterval(13 * 3600)) == nil)
+        directory.signOut(session.token)
+        #expect(directory.session(session.token) == nil)
+    }
+}
+
+struct PopHubTests {
+    static func transfer(seq: UInt64, callID: String, target: String) -> FeedEvent {
+        let d = Decision(action: .transfer, target: .init(id: target, address: "cti:\(target)", via: .cti, mode: .blind), case: nil, procedure: nil,
+                         reason: nil, rule: "r", phrases: [], comment: "comment \(callID)", checks: [], validUntil: nil, validUntilOffset: 0, trace: ["topic=t"])
+        return FeedEvent(Wire.DecodedEvent(seq: seq, eventID: "e-\(seq)", at: Instant(milliseconds: 0), atOffset: 0, callID: callID, table: "t",
+                                           tableVersion: "v", call: Call(callID: callID, topic: "t", identification: "ФИО"), idempotencyKey: nil, decision: d))
+    }
+
+    static func collect(_ stream: AsyncStream<String>, count: Int) async -> [String] {
+        var out: [String] = []
+        for await m in stream {
+            out.append(m)
+            if out.count == count { break }
+        }
+        return out
+    }
+
+    @Test func resumesAfterTheLastSeq_noMissedNoDoubled() async throws {
+        let directory = AgentDirectory(agents: [
+            .init(id: "spec", name: "S", targets: ["retention"], iterations: 1, salt: [0], hash: Array(repeating: 0, count: 32)),
+        ])
+        let hub = PopHub(directory: directory)
+        hub.take([Self.transfer(seq: 1, callID: "c1", target: "retention"), Self.transfer(seq: 2, callID: "c2", target: "other"),
+                  Self.transfer(seq: 3, callID: "c3", target: "retention")])
+        // A panel that saw seq 1 reconnects: it gets c3 only, then live c4 once even if delivered twice.
+        let (stream, sub) = hub.subscribe(agent: "spec", after: 1)
+        hub.take([Self.transfer(seq: 3, callID: "c3", target: "retention"), Self.transfer(seq: 4, callID: "c4", target: "retention")])
+        let got = await Self.collect(stream, count: 2)
+        hub.unsubscribe(sub)
+        #expect(got.count == 2)
+        #expect(got[0].contains("\"call_id\":\"c3\"") && got[0].contains("\"type\":\"pop\"") && got[0].contains("comment c3"))
+        #expect(got[1].contains("\"call_id\":\"c4\""))
+    }
+
+    @Test func theDecidingAgentGetsItsDecision() async {
+        let directory = AgentDirectory(agents: [])
+        let hub = PopHub(directory: directory)
+        hub.noteDecider(callID: "c9", agent: "first")
+        let (stream, sub) = hub.subscribe(agent: "first", after: 0)
+        hub.take([Self.transfer(seq: 7, callID: "c9", target: "retention")])
+        let got = await Self.collect(stream, count: 1)
+        hub.unsubscribe(sub)
+        #expect(got.first?.contains("\"type\":\"decision\"") == true)
+    }
+}
