@@ -36,7 +36,10 @@ let package = Package(
         // A small, safe Swift wrapper; the only target that touches libzmq.
         .target(name: "ZeroMQ", dependencies: ["CLibZMQ"]),
         // The engine without sockets: tables, sessions, idempotency keys, journal; queries, replay, control.
-        .target(name: "EngineCore", dependencies: ["Routing", "Wire", "Storage", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "EngineCore",
+            dependencies: ["Routing", "Wire", "Storage", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")]
+        ),
         // The server: a thread that owns the sockets and hands messages to the core.
         .target(
             name: "Engine",
@@ -56,7 +59,10 @@ let package = Package(
             ]
         ),
         // A subscriber's view of the engine: every decision once, in order, gaps replayed.
-        .target(name: "EventFeed", dependencies: ["Routing", "Wire", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "EventFeed",
+            dependencies: ["Routing", "Wire", "ZeroMQ", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")]
+        ),
         // Stores every decision's interaction comment in SQLite; the only target that uses GRDB.
         .target(
             name: "Recorder",
