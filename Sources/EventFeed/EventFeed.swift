@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import Routing
 import Synchronization
 import Wire
@@ -35,6 +36,9 @@ public final class EventFeed {
         public var replayBatch = 1000
         /// How long a replay request may take before it is asked again on a fresh connection.
         public var replayTimeout: Duration = .seconds(5)
+        /// The subscriber's name in `switchboard_subscriber_seq{subscriber}` and
+        /// `switchboard_subscriber_lag_events{subscriber}` (`--metrics`); nil: not metered.
+        public var meteredAs: String?
 
         public init() {}
     }
@@ -43,13 +47,18 @@ public final class EventFeed {
     private let logger: Logger
     private let stopping = Atomic<Bool>(false)
     /// The next `seq` wanted.
-    public private(set) var next: UInt64
+    public private(set) var next: UInt64 {
+        didSet { lag?.report(handled: next - 1) }
+    }
+    private let lag: LagGauges?
 
     /// - Parameter lastSeq: the last `seq` this subscriber has handled (0 for none).
     public init(configuration: Configuration, after lastSeq: UInt64, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
         next = lastSeq + 1
+        lag = configuration.meteredAs.map(LagGauges.init(subscriber:))
+        lag?.report(handled: lastSeq)
     }
 
     /// Asks ``run(_:)`` to return after the batch in hand.
@@ -104,7 +113,10 @@ public final class EventFeed {
                         logger.warning("ignored a heartbeat without a seq")
                         continue
                     }
-                    defer { streamHigh = max(streamHigh, seq) }
+                    defer {
+                        streamHigh = max(streamHigh, seq)
+                        lag?.report(head: streamHigh)
+                    }
                     let expected = next + UInt64(batch.count)
                     if seq >= expected {
                         gap = true  // events up to `seq` exist that this subscriber has not seen
@@ -131,6 +143,7 @@ public final class EventFeed {
                     continue
                 }
                 streamHigh = max(streamHigh, event.seq)
+                lag?.report(head: streamHigh)
                 let expected = next + UInt64(batch.count)
                 if event.seq < expected { continue }  // already handled (replay and live overlap)
                 if event.seq > expected {
@@ -230,6 +243,34 @@ public final class EventFeed {
         if let curve = configuration.curve { try s.makeCurveClient(serverKey: curve.serverKey, keys: curve.keys) }
         try s.connect(configuration.replayEndpoint)
         return s
+    }
+}
+
+/// How far a subscriber is behind the journal's head: the highest `seq` the live stream has shown (an event,
+/// or the heartbeat's about once a second) minus the last `seq` handed to the subscriber and taken. While a
+/// subscriber catches up by replay it reads no live stream, so the head is the one seen before.
+private final class LagGauges {
+    private let seq: Gauge
+    private let lag: Gauge
+    private var head: UInt64 = 0
+    private var handled: UInt64 = 0
+
+    init(subscriber: String) {
+        seq = Gauge(label: "switchboard_subscriber_seq", dimensions: [("subscriber", subscriber)])
+        lag = Gauge(label: "switchboard_subscriber_lag_events", dimensions: [("subscriber", subscriber)])
+    }
+
+    func report(head: UInt64) {
+        guard head > self.head else { return }
+        self.head = head
+        lag.record(Int64(head > handled ? head - handled : 0))
+    }
+
+    func report(handled: UInt64) {
+        self.handled = handled
+        seq.record(Int64(handled))
+        if handled > head { head = handled }
+        lag.record(Int64(head - handled))
     }
 }
 

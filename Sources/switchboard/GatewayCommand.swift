@@ -64,7 +64,7 @@ struct GatewayCommand: AsyncParsableCommand {
         let gateway = Gateway(
             configuration: configuration, catalog: Catalog(tables: loaded), directory: directory,
             engine: try EngineClient(endpoint: query, timeout: .milliseconds(queryTimeout), tries: queryTries, curve: try subscriber.curve()),
-            feed: try subscriber.feed(), readiness: readiness, logger: logger
+            feed: try subscriber.feed(meteredAs: "gateway"), readiness: readiness, logger: logger
         )
         logger.info("gateway starting", metadata: ["tables": "\(loaded.count)", "agents": "\(directory.count)", "engine": "\(query)"])
         try await runUntilSignalled([gateway] + subscriber.logging.metricsServices(logger, readiness: readiness), logger: logger)

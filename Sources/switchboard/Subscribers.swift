@@ -38,8 +38,10 @@ struct SubscriberOptions: ParsableArguments {
         return (server, CurveKeyPair(publicKey: try CurveKeyPair.publicKey(forSecret: secret), secretKey: secret))
     }
 
-    func feed() throws -> EventFeed.Configuration {
+    /// - Parameter subscriber: its name in the feed's metrics (`switchboard_subscriber_lag_events{subscriber}`).
+    func feed(meteredAs subscriber: String) throws -> EventFeed.Configuration {
         var c = EventFeed.Configuration()
+        c.meteredAs = subscriber
         c.eventsEndpoint = events
         c.replayEndpoint = replay
         c.curve = try curve()
@@ -133,7 +135,7 @@ struct RecorderCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         RecorderMetrics.start(store: store)
-        try await runUntilSignalled([RecorderService(store: store, feed: try subscriber.feed(), logger: logger)]
+        try await runUntilSignalled([RecorderService(store: store, feed: try subscriber.feed(meteredAs: "recorder"), logger: logger)]
             + subscriber.logging.metricsServices(logger), logger: logger)
     }
 }
