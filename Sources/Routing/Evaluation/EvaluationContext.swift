@@ -10,6 +10,9 @@ struct EvaluationContext: ConditionContext {
     private var customer: [Value?]
     private var consulted: [Int] = []
     var trace: [String] = []
+    /// When not nil, every fact and customer field the evaluation reads, answered or not, in the order first
+    /// read (the form walk); nil while deciding, which keeps nothing.
+    var reached: [Operand]?
 
     init(table: Table, topic: Topic, call: Call, instant: Instant) throws(InputError) {
         self.table = table
@@ -38,6 +41,7 @@ struct EvaluationContext: ConditionContext {
     }
 
     mutating func value(of operand: Operand, path: String) throws(InputError) -> Value? {
+        if reached != nil, !reached!.contains(operand) { reached!.append(operand) }
         if let v = optionalValue(of: operand) { return v }
         // The call's own optional fields may be absent; a fact or customer field a branch reads may not.
         switch operand {

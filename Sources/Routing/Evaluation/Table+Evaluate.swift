@@ -40,6 +40,13 @@ extension Table {
         if let playbook = topic.playbook {
             return try advance(playbook, topic: topic, call: call, at: instant, operations: operations, sessions: &sessions)
         }
+        return try applyRules(topic: topic, context: &context, operations: operations)
+    }
+
+    /// A rule topic's decision: the global rules, then the topic's, in order, each condition stopping at its
+    /// first false part; the first that holds decides. The form walk (``formStep(for:at:operations:)``) runs
+    /// the same, so it asks for exactly what deciding reads.
+    func applyRules(topic: Topic, context: inout EvaluationContext, operations: Operations) throws(InputError) -> Decision {
         for rule in globalRules where try rule.condition.holds(in: &context) {
             return try decide(rule, topic: topic, context: &context, operations: operations)
         }
