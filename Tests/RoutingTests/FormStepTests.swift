@@ -40,6 +40,18 @@ struct FormStepTests {
         #expect(s.customer.map(\.name).contains("region"))
     }
 
+    /// Menus and playbooks ask step by step through their own decisions: the form lists all their facts.
+    @Test func menusAndPlaybooksListAllTheirFacts() throws {
+        for name in ["es-fraud-alerts", "es-ivr-unblock"] {
+            let table = try TableLoader.load(yaml: try bundledTableText(name), file: "\(name).yaml")
+            for topic in table.topics where topic.menu != nil || topic.playbook != nil {
+                let s = try table.formStep(for: Call(callID: "c", topic: topic.code), at: Self.open)
+                #expect(s.facts.map(\.name) == topic.facts.map(\.name), "\(name) \(topic.code)")
+                #expect(s.next == nil)
+            }
+        }
+    }
+
     @Test func badAnswersAndUnknownTopicsAreTheContractsErrors() throws {
         let bad = #expect(throws: InputError.self) { try step(["reason_given": .string("yes")]) }
         #expect(bad?.code == .badType)
