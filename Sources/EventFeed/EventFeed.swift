@@ -6,11 +6,26 @@ import Synchronization
 import Wire
 import ZeroMQ
 
+/// What a feed hands its subscriber for each event: whatever the subscriber reads from the event's JSON,
+/// as long as it knows the event's `seq`. ``FeedEvent`` decodes the whole event; a subscriber that needs a
+/// few columns (the recorder) reads only those.
+public protocol FeedRecord: Sendable {
+    /// Reads one event's JSON (from the live stream, or an element of a replay reply).
+    /// - Throws: when the event cannot be read; the feed logs it and leaves the gap to replay.
+    init(eventJSON: UnsafeBufferPointer<UInt8>.SubSequence) throws
+    var seq: UInt64 { get }
+}
+
 /// A decision event as a subscriber receives it: the event, decoded and typed.
-public struct FeedEvent: Sendable, Hashable {
+public struct FeedEvent: FeedRecord, Hashable {
     public let event: Wire.DecodedEvent
 
     public init(_ event: Wire.DecodedEvent) { self.event = event }
+
+    public init(eventJSON: UnsafeBufferPointer<UInt8>.SubSequence) throws {
+        let value = try JSONReader.parse(UnsafeBufferPointer(rebasing: eventJSON), limits: .trusted)
+        event = try Wire.DecodedEvent(value: value)
+    }
 
     public var seq: UInt64 { event.seq }
     public var eventID: String { event.eventID }
@@ -34,6 +49,10 @@ public final class EventFeed {
         public var curve: (serverKey: String, keys: CurveKeyPair)?
         /// Events asked for per replay request.
         public var replayBatch = 1000
+        /// While catching up, replay replies are gathered until this many events (or the journal's end)
+        /// before they are handed over; 1 hands over each reply as it comes. A subscriber that commits each
+        /// batch (the recorder) sets it high: fewer, larger transactions. Bounds the events held in memory.
+        public var catchUpBatch = 1
         /// How long a replay request may take before it is asked again on a fresh connection.
         public var replayTimeout: Duration = .seconds(5)
         /// The subscriber's name in `switchboard_subscriber_seq{subscriber}` and
@@ -70,6 +89,11 @@ public final class EventFeed {
     /// - Parameter deliver: gets each contiguous batch, in order. When it throws, the batch is offered
     ///   again (through replay) a second later.
     public func run(_ deliver: ([FeedEvent]) throws -> Void) throws {
+        try run(as: FeedEvent.self, deliver)
+    }
+
+    /// Receives and hands over events, each read as `Record`, until ``stop()``.
+    public func run<Record: FeedRecord>(as _: Record.Type, _ deliver: ([Record]) throws -> Void) throws {
         let context = try Context()
         let sub = try Socket(context, .sub)
         try sub.set(.linger, Int32(0))
@@ -104,7 +128,7 @@ public final class EventFeed {
                 if needsReplay { continue }
             }
             guard try poller.poll(timeoutMilliseconds: 200)[0] else { continue }
-            var batch: [FeedEvent] = []
+            var batch: [Record] = []
             var gap = false
             for _ in 0..<1000 {
                 guard let frames = try sub.receiveMultipart(wait: false), frames.count == 2 else { break }
@@ -134,9 +158,9 @@ public final class EventFeed {
                     }
                     continue
                 }
-                let event: Wire.DecodedEvent
+                let event: Record
                 do {
-                    event = try Wire.DecodedEvent(json: frames[1])
+                    event = try frames[1].withUnsafeBufferPointer { try Record(eventJSON: $0[...]) }
                 } catch {
                     // Not skipped silently: the gap it leaves is replayed, and replay says the same if the journal does.
                     logger.warning("ignored an event that does not decode: \(error)")
@@ -150,7 +174,7 @@ public final class EventFeed {
                     gap = true
                     break
                 }
-                batch.append(FeedEvent(event))
+                batch.append(event)
             }
             if !batch.isEmpty {
                 do {
@@ -174,48 +198,109 @@ public final class EventFeed {
 
     /// Replays from `next` until the journal has nothing more.
     /// - Returns: false when the replay endpoint did not answer in time (try again later).
-    private func catchUp(_ replay: inout Socket, context: Context, deliver: ([FeedEvent]) throws -> Void) throws -> Bool {
+    private func catchUp<Record: FeedRecord>(_ replay: inout Socket, context: Context, deliver: ([Record]) throws -> Void) throws -> Bool {
         while !isStopping {
-            try replay.send(multipart: [[], Array(#"{"from_seq":\#(next),"max":\#(configuration.replayBatch)}"#.utf8)])
-            guard let frames = try replay.receiveMultipart(), let body = frames.last else {
-                // No answer: a fresh connection, so a lost request cannot leave the socket waiting for ever.
-                replay.close()
-                replay = try replaySocket(context)
-                logger.warning("replay did not answer; retrying", metadata: ["from_seq": "\(next)"])
-                return false
-            }
-            let reply = try JSONReader.parse(body, limits: .trusted)
-            guard case .array(let items)? = reply["events"] else {
-                logger.error("replay refused: \(reply["error"].map { "\($0)" } ?? "no events")")
-                Thread.sleep(forTimeInterval: 1)
-                return false
-            }
-            if items.isEmpty { return true }
-            var batch: [FeedEvent] = []
-            for item in items {
-                let event: Wire.DecodedEvent
-                do {
-                    event = try Wire.DecodedEvent(value: item)
-                } catch {
-                    logger.error("replay returned an event that does not decode; retrying: \(error)", metadata: ["from_seq": "\(next + UInt64(batch.count))"])
-                    break
+            // Replies gathered into one delivery, up to `catchUpBatch` events: a subscriber that commits each
+            // batch to disk pays that per batch, not per reply.
+            var batch: [Record] = []
+            /// Set when this catch-up ends after the batch in hand: true caught up, false to try again later.
+            var outcome: Bool?
+            gather: while batch.count < max(1, configuration.catchUpBatch) {
+                let from = next + UInt64(batch.count)
+                try replay.send(multipart: [[], Array(#"{"from_seq":\#(from),"max":\#(configuration.replayBatch)}"#.utf8)])
+                guard let frames = try replay.receiveMultipart(), let body = frames.last else {
+                    // No answer: a fresh connection, so a lost request cannot leave the socket waiting for ever.
+                    replay.close()
+                    replay = try replaySocket(context)
+                    logger.warning("replay did not answer; retrying", metadata: ["from_seq": "\(from)"])
+                    outcome = false
+                    break gather
                 }
-                guard event.seq == next + UInt64(batch.count) else { break }
-                batch.append(FeedEvent(event))
+                let items: [Record]
+                var unreadable = false
+                switch readReplay(body, as: Record.self) {
+                case .events(let events):
+                    if events.isEmpty {
+                        outcome = true
+                        break gather
+                    }
+                    items = events
+                case .refused(let error):
+                    logger.error("replay refused: \(error)")
+                    if batch.isEmpty { Thread.sleep(forTimeInterval: 1) }
+                    outcome = false
+                    break gather
+                case .undecodable(let read, let error):
+                    logger.error("replay returned an event that does not decode; retrying: \(error)", metadata: ["from_seq": "\(from + UInt64(read.count))"])
+                    items = read
+                    unreadable = true
+                }
+                var taken = 0
+                for event in items {
+                    guard event.seq == from + UInt64(taken) else { break }
+                    batch.append(event)
+                    taken += 1
+                }
+                if taken == 0 {
+                    // Not a busy loop against a journal that keeps answering the same.
+                    if batch.isEmpty { Thread.sleep(forTimeInterval: 1) }
+                    outcome = false
+                    break gather
+                }
+                // What is contiguous goes now; the rest is asked for again.
+                if unreadable || taken < items.count { break gather }
             }
-            guard !batch.isEmpty else {
-                Thread.sleep(forTimeInterval: 1)  // not a busy loop against a journal that keeps answering the same
-                return false
+            if !batch.isEmpty {
+                do {
+                    try deliver(batch)
+                } catch {
+                    throw DeliveryFailed(underlying: error)
+                }
+                next += UInt64(batch.count)
+                logger.debug("replayed", metadata: ["through_seq": "\(next - 1)"])
             }
-            do {
-                try deliver(batch)
-            } catch {
-                throw DeliveryFailed(underlying: error)
-            }
-            next += UInt64(batch.count)
-            logger.debug("replayed", metadata: ["through_seq": "\(next - 1)"])
+            if let outcome { return outcome }
         }
         return true
+    }
+
+    private enum ReplayReply<Record> {
+        case events([Record])
+        /// The events before the first that could not be read, and why it could not.
+        case undecodable([Record], Error)
+        /// An error reply, or not a reply at all.
+        case refused(String)
+    }
+
+    /// Reads a replay reply `{"events": [...], "next_seq"}` event by event, without parsing it whole.
+    private func readReplay<Record: FeedRecord>(_ body: [UInt8], as _: Record.Type) -> ReplayReply<Record> {
+        body.withUnsafeBufferPointer { buffer in
+            var records: [Record] = []
+            var failure: Error?
+            var scanner = JSONScanner(buffer)
+            var sawEvents = false
+            do {
+                try scanner.members { key, scanner in
+                    guard JSONScanner.equal(key, "events") else { try scanner.skipValue(); return }
+                    sawEvents = true
+                    try scanner.elements { scanner in
+                        let range = try scanner.skipValue()
+                        guard failure == nil else { return }
+                        do {
+                            records.append(try Record(eventJSON: buffer[range]))
+                        } catch {
+                            failure = error
+                        }
+                    }
+                }
+            } catch {
+                return .refused("the reply is not JSON as expected (\(error))")
+            }
+            if let failure { return .undecodable(records, failure) }
+            if sawEvents { return .events(records) }
+            let error = (try? JSONReader.parse(body, limits: .trusted))?["error"]
+            return .refused(error.map { "\($0)" } ?? "no events")
+        }
     }
 
     /// Whether a heartbeat below what this subscriber has handled means the journal really ends before `last`.

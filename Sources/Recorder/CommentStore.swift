@@ -77,7 +77,10 @@ public final class CommentStore: Sendable {
     }
 
     /// Stores a contiguous batch of events and its last `seq` in one transaction, masking sensitive data.
-    public func store(_ events: [FeedEvent]) throws {
+    ///
+    /// One transaction a batch: with `synchronous = FULL` each commit waits for the disk, so the feed's
+    /// batches (up to 1,000 live events, or a replay reply's) are what make the rows a second.
+    public func store(_ events: [RecordedEvent]) throws {
         guard let last = events.last else { return }
         let now = Timestamp.format(Instant(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)), offsetSeconds: 0)
         try database.write { db in
@@ -85,18 +88,19 @@ public final class CommentStore: Sendable {
                 INSERT INTO comment (event_id, seq, call_id, at, table_name, table_version, action, target, case_id, rule, comment, phrases, stored_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
                 """)
-            for feedEvent in events {
-                let e = feedEvent.event
-                let d = e.decision
-                var phrases = JSONWriter(capacity: 256)
-                phrases.strings(d.phrases)
+            for e in events {
                 try insert.execute(arguments: [
-                    e.eventID, Int64(e.seq), e.callID, e.atText, e.table, e.tableVersion, d.action.rawValue, d.target?.id, d.case?.id,
-                    d.rule, SensitiveData.mask(d.comment), phrases.string, now,
+                    e.eventID, Int64(e.seq), e.callID, e.at, e.table, e.tableVersion, e.action, e.target, e.caseID,
+                    e.rule, SensitiveData.mask(e.comment), e.phrasesJSON, now,
                 ])
             }
             try db.execute(sql: "UPDATE progress SET last_seq = max(last_seq, ?) WHERE id = 1", arguments: [Int64(last.seq)])
         }
+    }
+
+    /// Stores events decoded whole (as the CTI adapter and the gateway receive them).
+    public func store(_ events: [FeedEvent]) throws {
+        try store(events.map { RecordedEvent($0.event) })
     }
 
     /// One stored comment, as `switchboard comments` prints it.
