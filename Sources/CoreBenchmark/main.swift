@@ -3,6 +3,7 @@
 // Run with tools/malloc_count.so preloaded, it also reports heap allocations per decision.
 import Foundation
 import Routing
+import TableLanguage
 import Wire
 
 let arguments = CommandLine.arguments

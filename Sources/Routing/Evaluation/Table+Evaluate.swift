@@ -166,7 +166,7 @@ extension Outcome {
 }
 
 extension Outcome.Kind {
-    func summary(_ table: Table) -> String {
+    package func summary(_ table: Table) -> String {
         switch self {
         case .transfer(let t): "transfer to \(table.targets[t].id)"
         case .openCase(let c): "case \(table.cases[c].id)"
@@ -178,7 +178,7 @@ extension Outcome.Kind {
 }
 
 extension String {
-    var trimmingWhitespace: String {
+    package var trimmingWhitespace: String {
         var s = Substring(self)
         while let f = s.first, f.isWhitespace { s.removeFirst() }
         while let l = s.last, l.isWhitespace { s.removeLast() }
