@@ -119,7 +119,7 @@ let package = Package(
         .testTarget(name: "TableLanguageTests", dependencies: ["TableLanguage", "Routing"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Routing", "TableLanguage"]),
-        .testTarget(name: "SwitchboardCLITests", dependencies: ["Wire", "Routing", "Recorder", "CTIAdapter", "ZeroMQ"]),
+        .testTarget(name: "SwitchboardCLITests", dependencies: ["Wire", "Routing", "Recorder", "CTIAdapter", "ZeroMQ"], exclude: ["decisions"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "EventFeed", "Wire", "Routing"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "RecorderTests", dependencies: ["Recorder", "EventFeed", "Engine", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
