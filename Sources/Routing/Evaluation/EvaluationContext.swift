@@ -1,17 +1,17 @@
 /// The state of one evaluation: the call's values checked against the table, schedules consulted, the trace.
 struct EvaluationContext: ConditionContext {
-    package let table: Table
-    package let topic: Topic
-    package let call: Call
-    package let instant: Instant
+    let table: Table
+    let topic: Topic
+    let call: Call
+    let instant: Instant
     /// Indexed like `topic.facts`; nil where the call does not give the fact.
     private var facts: [Value?]
     /// Indexed like `table.customerFields`; defaults applied.
     private var customer: [Value?]
     private var consulted: [Int] = []
-    package var trace: [String] = []
+    var trace: [String] = []
 
-    package init(table: Table, topic: Topic, call: Call, instant: Instant) throws(InputError) {
+    init(table: Table, topic: Topic, call: Call, instant: Instant) throws(InputError) {
         self.table = table
         self.topic = topic
         self.call = call
@@ -39,7 +39,7 @@ struct EvaluationContext: ConditionContext {
         }
     }
 
-    package mutating func value(of operand: Operand, path: String) throws(InputError) -> Value? {
+    mutating func value(of operand: Operand, path: String) throws(InputError) -> Value? {
         if let v = optionalValue(of: operand) { return v }
         // The call's own optional fields may be absent; a fact or customer field a branch reads may not.
         switch operand {
@@ -77,7 +77,7 @@ struct EvaluationContext: ConditionContext {
         return r
     }
 
-    package mutating func isOpen(target: Int) -> Bool {
+    mutating func isOpen(target: Int) -> Bool {
         guard let s = table.targets[target].schedule else {
             trace.append("\(table.targets[target].id) open (no schedule)")
             return true
@@ -88,13 +88,13 @@ struct EvaluationContext: ConditionContext {
         return state.isOpen
     }
 
-    package mutating func note(_ probe: Condition.Probe, _ value: Value?, _ comparison: Condition.Comparison, _ result: Bool) {
+    mutating func note(_ probe: Condition.Probe, _ value: Value?, _ comparison: Condition.Comparison, _ result: Bool) {
         let line = probe.line(value, comparison, result)
         // Several rules and redirects may test the same thing; the reader needs it once.
         if !trace.contains(line) { trace.append(line) }
     }
 
-    package func label(of operand: Operand, _ value: Value) -> String? {
+    func label(of operand: Operand, _ value: Value) -> String? {
         guard case .string(let s) = value else { return nil }
         switch operand {
         case .fact(let i): return topic.facts[i].labels[s]
