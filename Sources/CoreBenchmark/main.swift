@@ -6,6 +6,7 @@
 // instructions under callgrind (`tools/instructions`): ROUNDS passes over the mix, then exit.
 import Foundation
 import Routing
+import TableLanguage
 import Wire
 
 /// What `count` mode repeats: evaluation alone, or decode + evaluate + encode from the call's JSON.

@@ -155,10 +155,7 @@ extension Table {
         if let notes = context.call.notes?.trimmingWhitespace, !notes.isEmpty { parts.append(SensitiveData.mask(notes)) }
         var out = ""
         for part in parts {
-            if !out.isEmpty {
-                let endsSentence = out.last.map { ".!?…".contains($0) } ?? false
-                out += endsSentence ? " " : commentFormat.separator
-            }
+            if !out.isEmpty { out += out.endsSentence ? " " : commentFormat.separator }
             out += part
         }
         return out
@@ -173,7 +170,7 @@ extension Outcome {
 }
 
 extension Outcome.Kind {
-    func summary(_ table: Table) -> String {
+    package func summary(_ table: Table) -> String {
         switch self {
         case .transfer(let t): "transfer to \(table.targets[t].id)"
         case .openCase(let c): "case \(table.cases[c].id)"
@@ -185,7 +182,15 @@ extension Outcome.Kind {
 }
 
 extension String {
-    var trimmingWhitespace: String {
+    /// Whether the last character is `.`, `!`, `?` or `…`. The last scalar is looked at first: comparing
+    /// `Character`s for every comment was a fifth of assembling it, and only a text ending in one of those
+    /// scalars can end in one of those characters.
+    var endsSentence: Bool {
+        guard let scalar = unicodeScalars.last, scalar == "." || scalar == "!" || scalar == "?" || scalar == "…" else { return false }
+        return last.map { ".!?…".contains($0) } ?? false
+    }
+
+    package var trimmingWhitespace: String {
         var s = Substring(self)
         while let f = s.first, f.isWhitespace { s.removeFirst() }
         while let l = s.last, l.isWhitespace { s.removeLast() }

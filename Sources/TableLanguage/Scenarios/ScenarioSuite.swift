@@ -1,3 +1,4 @@
+import Routing
 /// A table's scenario file: calls at instants with the decisions they must get.
 ///
 /// ```yaml

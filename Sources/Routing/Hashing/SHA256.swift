@@ -1,7 +1,7 @@
 /// SHA-256 (FIPS 180-4), for `table_version` (a stable content hash without a crypto dependency) and the
 /// gateway's PBKDF2: one implementation.
-enum SHA256 {
-    static func hex(of bytes: [UInt8]) -> String {
+package enum SHA256 {
+    package static func hex(of bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef")
         var out = ""
         for byte in SHA256State.digest(bytes) {

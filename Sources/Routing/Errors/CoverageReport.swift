@@ -5,6 +5,11 @@ public struct CoverageReport: Sendable {
 
     /// Gaps or calls with nowhere to go: the table would leave callers without a decision.
     public var hasBlockingFindings: Bool { findings.contains { $0.kind.isBlocking } }
+
+    package init(topics: [TopicCoverage] = [], findings: [CoverageFinding] = []) {
+        self.topics = topics
+        self.findings = findings
+    }
 }
 
 /// One topic's numbers.
@@ -19,6 +24,16 @@ public struct TopicCoverage: Sendable {
     /// `rules`, `menu` or `playbook`; for the latter two `rules` counts nodes or steps, and gaps,
     /// combinations and overlaps do not apply (every key and outcome not listed has its fallback or error).
     public var kind = "rules"
+
+    package init(code: String, combinations: Int, rules: Int, gaps: Int, unreachable: Int, overlaps: Int, kind: String = "rules") {
+        self.kind = kind
+        self.code = code
+        self.combinations = combinations
+        self.rules = rules
+        self.gaps = gaps
+        self.unreachable = unreachable
+        self.overlaps = overlaps
+    }
 }
 
 public struct CoverageFinding: Sendable, CustomStringConvertible {
@@ -44,4 +59,10 @@ public struct CoverageFinding: Sendable, CustomStringConvertible {
     public let message: String
 
     public var description: String { "\(mark): \(kind.isBlocking ? "error" : kind == .overlap ? "note" : "warning"): \(message)" }
+
+    package init(kind: Kind, mark: SourceMark, message: String) {
+        self.kind = kind
+        self.mark = mark
+        self.message = message
+    }
 }

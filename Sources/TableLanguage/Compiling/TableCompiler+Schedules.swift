@@ -1,3 +1,4 @@
+import Routing
 extension TableCompiler {
     mutating func compileSchedules(_ node: YAMLNode) {
         guard let entries = collect({ _ throws(TableError) in try node.entries("schedules") }) else { return }

@@ -1,3 +1,4 @@
+import Routing
 extension TableCompiler {
     // MARK: Menus
 

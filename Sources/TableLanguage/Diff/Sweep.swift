@@ -1,3 +1,4 @@
+import Routing
 /// Synthetic calls that reach every branch of two versions of a table, at instants that reach every state of
 /// their schedules: the sweep of `switchboard diff`.
 ///

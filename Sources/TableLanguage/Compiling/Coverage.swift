@@ -1,3 +1,4 @@
+import Routing
 /// Proves at load time that a topic's rules decide every call and that each rule can decide one.
 ///
 /// Every value a rule can tell apart is enumerated: both booleans, each enumerated value, each

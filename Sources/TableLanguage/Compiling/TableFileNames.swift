@@ -1,3 +1,4 @@
+import Routing
 /// How files in a tables folder are named: `NAME.yaml` is a table, `NAME.scenarios.yaml` its scenarios,
 /// `NAME.mix.yaml` its simulation mix.
 public enum TableFileNames {

@@ -1,3 +1,4 @@
+import Routing
 import Yams
 
 /// A YAML node with the file it came from: typed accessors that fail with a positioned ``TableError``.

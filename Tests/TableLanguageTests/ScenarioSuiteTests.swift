@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Routing
+@testable import TableLanguage
 
 @Suite(.timeLimit(.minutes(5)))
 struct ScenarioSuiteTests {

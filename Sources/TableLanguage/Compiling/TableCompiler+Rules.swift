@@ -1,3 +1,4 @@
+import Routing
 extension TableCompiler {
     static let outcomeKeys = ["transfer", "case", "first_line", "deny", "self_service"]
     static let outcomeDetailKeys = ["phrases", "checks", "comment", "subject", "address", "asks"]

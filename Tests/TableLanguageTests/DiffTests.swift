@@ -1,5 +1,6 @@
 import Testing
 @testable import Routing
+@testable import TableLanguage
 
 /// Crafted pairs of tables: each change shows exactly the expected differences, and nothing else.
 @Suite(.timeLimit(.minutes(5)))

@@ -1,3 +1,4 @@
+import Routing
 /// What changes between two versions of a table, call by call: `switchboard diff`.
 public struct TableDiff: Sendable {
     /// The parts of a decision that matter to a caller and an agent.

@@ -1,5 +1,6 @@
 import Testing
 @testable import Routing
+@testable import TableLanguage
 
 /// Holiday calendars state the years they cover, and a table reports a calendar that ends within 90 days or has ended.
 @Suite(.timeLimit(.minutes(5)))

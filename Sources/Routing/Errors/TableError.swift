@@ -4,13 +4,13 @@ public struct TableError: Error, Sendable, Hashable, CustomStringConvertible {
     public let message: String
     /// A reference to something declared that failed to compile: the failure is reported where it is,
     /// and this consequence of it is dropped, so one mistake gives one error, not a cascade.
-    let isConsequence: Bool
+    package let isConsequence: Bool
 
     public init(_ mark: SourceMark, _ message: String) {
         self.init(mark, message, isConsequence: false)
     }
 
-    init(_ mark: SourceMark, _ message: String, isConsequence: Bool) {
+    package init(_ mark: SourceMark, _ message: String, isConsequence: Bool) {
         self.mark = mark
         self.message = message
         self.isConsequence = isConsequence
