@@ -2,6 +2,7 @@ import EventFeed
 import Foundation
 @testable import Recorder
 import Routing
+import TableLanguage
 import Testing
 import Wire
 

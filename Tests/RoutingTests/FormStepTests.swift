@@ -1,5 +1,6 @@
 import Testing
 @testable import Routing
+import TableLanguage
 
 /// The form walk (``Table/formStep(for:at:operations:)``): only what the deciding branch reads is asked.
 @Suite(.timeLimit(.minutes(5)))
