@@ -122,7 +122,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Routing"]),
         .testTarget(name: "SwitchboardCLITests", dependencies: ["Wire", "Routing", "Recorder", "CTIAdapter", "ZeroMQ"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "EventFeed", "Wire", "Routing"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "EventFeed", "Wire", "Routing", "CTIAdapter", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "RecorderTests", dependencies: ["Recorder", "EventFeed", "Engine", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CTIAdapterTests", dependencies: ["CTIAdapter", "EventFeed", "Engine", "Storage", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),

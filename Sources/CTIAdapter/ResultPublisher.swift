@@ -44,6 +44,9 @@ public final class ResultPublisher: Sendable {
     }
 
     public let configuration: Configuration
+    /// The endpoints as bound, with the ports the system chose for `tcp://host:*`.
+    public var boundEndpoints: (results: String, replay: String) { bound.withLock { $0 } }
+    private let bound = Mutex(("", ""))
     private let kept = Mutex(Kept())
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
@@ -56,11 +59,11 @@ public final class ResultPublisher: Sendable {
     public init(configuration: Configuration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
-        let bound = Mutex<Result<Void, ZMQError>?>(nil)
+        let failure = Mutex<ZMQError?>(nil)
         let ready = DispatchSemaphore(value: 0)
         let thread = Thread { [self] in
             let context: Context, pub: Socket, router: Socket
-            do {
+            do throws(ZMQError) {
                 context = try Context()
                 pub = try Socket(context, .pub)
                 router = try Socket(context, .router)
@@ -68,9 +71,9 @@ public final class ResultPublisher: Sendable {
                 try router.set(.linger, Int32(0))
                 try pub.bind(configuration.resultsEndpoint)
                 try router.bind(configuration.replayEndpoint)
-                bound.withLock { $0 = .success(()) }
+                bound.withLock { $0 = (pub.lastEndpoint, router.lastEndpoint) }
             } catch {
-                bound.withLock { $0 = .failure(error as! ZMQError) }
+                failure.withLock { $0 = error }
                 ready.signal()
                 finished.signal()
                 return
@@ -85,7 +88,7 @@ public final class ResultPublisher: Sendable {
         thread.name = "cti-results"
         thread.start()
         ready.wait()
-        if case .failure(let error)? = bound.withLock({ $0 }) { throw error }
+        if let error = failure.withLock({ $0 }) { throw error }
     }
 
     /// Keeps a result for replay and hands it to the publishing thread.

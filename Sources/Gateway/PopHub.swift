@@ -175,7 +175,7 @@ public final class PopHub: Sendable {
         let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
         let sub = Subscription(agent: agent, after: after, popsAfter: popsAfter ?? after, continuation: continuation)
         state.withLock { s in
-            for m in s.kept where m.seq > after { sub.offer(m) }
+            for m in s.kept { sub.offer(m) }  // each kind against its own cursor
             s.subscriptions[ObjectIdentifier(sub)] = sub
         }
         return (stream, sub)

@@ -123,6 +123,7 @@ struct CTICommand: AsyncParsableCommand {
         if let results, let resultsReplay {
             do {
                 publisher = try ResultPublisher(configuration: .init(resultsEndpoint: results, replayEndpoint: resultsReplay), logger: logger)
+                logger.notice("publishing transfer results", metadata: ["results": "\(publisher!.boundEndpoints.results)", "results_replay": "\(publisher!.boundEndpoints.replay)"])
             } catch {
                 throw RuntimeError("cannot bind --results \(results) / --results-replay \(resultsReplay): \(error)")
             }
