@@ -77,6 +77,8 @@ public final class PopHub: Sendable {
     public let popsOnResults: Bool
     private let logger: Logger
     private let pops = Counter(label: "switchboard_gateway_pops_total")
+    /// Transfer decisions waiting for the CTI adapter's result: grows while the adapter is down or behind.
+    private let heldGauge = Gauge(label: "switchboard_gateway_pops_held")
 
     /// - Parameter popsOnResults: pop on the CTI adapter's `ok` result (``take(_:)-(TransferResult)``), not on the decision.
     public init(directory: AgentDirectory, capacity: Int = 10_000, popsOnResults: Bool = false, logger: Logger = Logger(label: "switchboard.gateway")) {
@@ -123,6 +125,7 @@ public final class PopHub: Sendable {
             if let outcome = s.early.remove(event.eventID) { return (outcome, nil) }
             return (nil, s.held.insert(event, for: event.eventID, capacity: capacity))
         }
+        heldGauge.record(Int64(heldCount))
         if result == .ok { pop(event) }
         if evicted != nil { dropped(reason: "no_result") }
     }
@@ -147,6 +150,7 @@ public final class PopHub: Sendable {
             return nil
         }
         if evicted { dropped(reason: "no_decision") }
+        heldGauge.record(Int64(heldCount))
         guard let event else { return }
         if result.outcome == .ok { pop(event) }
     }
