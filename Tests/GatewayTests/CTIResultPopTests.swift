@@ -19,14 +19,31 @@ import Wire
         TransferResult(position: position, seq: seq, eventID: "e-\(seq)", callID: "c\(seq)", target: "retention", outcome: outcome)
     }
 
-    /// A publisher on free loopback ports and a feed into `hub` on a thread of its own.
-    static func connect(_ hub: PopHub, capacity: Int = 10_000) throws -> (ResultPublisher, CTIResultFeed) {
-        var c = ResultPublisher.Configuration(resultsEndpoint: "tcp://127.0.0.1:*", replayEndpoint: "tcp://127.0.0.1:*")
-        c.capacity = capacity
-        let publisher = try ResultPublisher(configuration: c, logger: logger)
-        let feed = CTIResultFeed(configuration: .init(resultsEndpoint: publisher.boundEndpoints.results, replayEndpoint: publisher.boundEndpoints.replay), logger: logger)
-        Thread { try? feed.run { hub.take($0) } }.start()
-        return (publisher, feed)
+    /// A publisher on free loopback ports (the adapter's side), a results feed into a hub that pops on results
+    /// (the gateway's side), and agent spec's stream from the start.
+    final class Rig {
+        let hub = PopHub(directory: CTIResultPopTests.directory, popsOnResults: true)
+        let publisher: ResultPublisher
+        let feed: CTIResultFeed
+        let stream: Reader
+        private let sub: PopHub.Subscription
+
+        init() throws {
+            publisher = try ResultPublisher(configuration: .init(resultsEndpoint: "tcp://127.0.0.1:*", replayEndpoint: "tcp://127.0.0.1:*"),
+                                            logger: CTIResultPopTests.logger)
+            feed = CTIResultFeed(configuration: .init(resultsEndpoint: publisher.boundEndpoints.results, replayEndpoint: publisher.boundEndpoints.replay),
+                                 logger: CTIResultPopTests.logger)
+            let (hub, feed) = (hub, feed)
+            Thread { try? feed.run { hub.take($0) } }.start()
+            let (s, sub) = hub.subscribe(agent: "spec", after: 0)
+            (stream, self.sub) = (Reader(s), sub)
+        }
+
+        func close() {
+            hub.unsubscribe(sub)
+            feed.stop()
+            publisher.stop()
+        }
     }
 
     /// Reads a stream with timeouts. (Cancelling a task that iterates an AsyncStream would end the stream,
@@ -39,7 +56,7 @@ import Wire
             Task { for await m in stream { self.lock.withLock { self.got.append(m) } } }
         }
 
-        func next(within seconds: Double = 10) async -> String? {
+        func next(within seconds: Double = 30) async -> String? {
             let deadline = Date().addingTimeInterval(seconds)
             while Date() < deadline {
                 if let m = lock.withLock({ got.isEmpty ? nil : got.removeFirst() }) { return m }
@@ -49,19 +66,16 @@ import Wire
         }
     }
 
-    static func next(_ reader: Reader, within seconds: Double = 10) async -> String? { await reader.next(within: seconds) }
+    static func next(_ reader: Reader, within seconds: Double = 30) async -> String? { await reader.next(within: seconds) }
 
     static func seq(_ json: String) -> UInt64? {
         (try? JSONReader.parse(json))?["seq"].flatMap { if case .number(let n) = $0 { UInt64(n) } else { nil } }
     }
 
     @Test func aTransferPopsOnlyOnItsOkResult_notOnTheDecisionNorOnFailure() async throws {
-        let hub = PopHub(directory: Self.directory, popsOnResults: true)
-        let (publisher, feed) = try Self.connect(hub)
-        defer { feed.stop(); publisher.stop() }
-        let (s, sub) = hub.subscribe(agent: "spec", after: 0)
-        let stream = Reader(s)
-        defer { hub.unsubscribe(sub) }
+        let rig = try Rig()
+        defer { rig.close() }
+        let (hub, publisher, stream) = (rig.hub, rig.publisher, rig.stream)
         hub.take([PopHubTests.transfer(seq: 1, callID: "c1", target: "retention"), PopHubTests.transfer(seq: 2, callID: "c2", target: "retention")])
         #expect(await Self.next(stream, within: 1) == nil, "a decision alone pops nothing")
         #expect(hub.heldCount == 2)
@@ -74,12 +88,9 @@ import Wire
     }
 
     @Test func aResultBeforeItsDecisionPopsWhenTheDecisionArrives() async throws {
-        let hub = PopHub(directory: Self.directory, popsOnResults: true)
-        let (publisher, feed) = try Self.connect(hub)
-        defer { feed.stop(); publisher.stop() }
-        let (s, sub) = hub.subscribe(agent: "spec", after: 0)
-        let stream = Reader(s)
-        defer { hub.unsubscribe(sub) }
+        let rig = try Rig()
+        defer { rig.close() }
+        let (hub, publisher, stream) = (rig.hub, rig.publisher, rig.stream)
         publisher.publish(Self.result(1, seq: 5, .ok))
         #expect(await Self.next(stream, within: 1) == nil)
         hub.take([PopHubTests.transfer(seq: 5, callID: "c5", target: "retention")])
