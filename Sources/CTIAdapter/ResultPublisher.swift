@@ -119,9 +119,11 @@ public final class ResultPublisher: Sendable {
                 }
             }
             let fresh: [TransferResult] = kept.withLock { k in
-                let new = k.results.filter { $0.position > k.published }
-                if let last = new.last { k.published = last.position }
-                return new
+                // The unpublished ones are at the end: look back only that far, not through all that is kept.
+                var start = k.results.endIndex
+                while start > k.results.startIndex, k.results[start - 1].position > k.published { start -= 1 }
+                if let last = k.results.last, start < k.results.endIndex { k.published = last.position }
+                return Array(k.results[start...])
             }
             for r in fresh {
                 // A subscriber too slow for the PUB's queue loses live results; the next position or heartbeat shows the gap and it replays.
