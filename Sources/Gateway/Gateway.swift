@@ -86,7 +86,9 @@ public struct Gateway: Service {
             }.start()
         }
         defer { resultFeed?.stop() }
-        try await app.runService()
+        // The process's ServiceGroup owns SIGTERM/SIGINT and shuts this down in order; an app catching them
+        // itself would finish before its turn, which the group reports as "finished unexpectedly" (exit 1).
+        try await app.runService(gracefulShutdownSignals: [])
     }
 }
 
