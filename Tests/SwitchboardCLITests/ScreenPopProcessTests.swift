@@ -9,28 +9,26 @@ import Wire
 /// gateway's side (its event feed, results feed and ``PopHub``) runs in the test, as `switchboard gateway
 /// --cti-results` wires it. The browser test (tools/browser-test) covers the whole gateway process.
 @Suite(.serialized, .timeLimit(.minutes(5))) struct ScreenPopProcessTests {
-    final class Pops: @unchecked Sendable {  // guarded by the lock
-        private let lock = NSLock()
-        private var got: [String] = []
-
-        init(_ stream: AsyncStream<String>) {
-            Task { for await m in stream { self.lock.withLock { self.got.append(m) } } }
+    /// Reads `count` messages in the test's own task (not a helper task a loaded pool may never run), or
+    /// what came before `end` is called from a thread after `seconds`, which finishes the stream.
+    static func collect(_ stream: AsyncStream<String>, count: Int, seconds: Double = 60, end: @escaping @Sendable () -> Void) async -> [String] {
+        Thread {
+            Thread.sleep(forTimeInterval: seconds)
+            end()
+        }.start()
+        var got: [String] = []
+        for await m in stream {
+            got.append(m)
+            if got.count == count { break }
         }
-
-        var all: [String] { lock.withLock { got } }
-
-        func wait(for count: Int, seconds: Double = 30) -> [String] {
-            let deadline = Date().addingTimeInterval(seconds)
-            while all.count < count && Date() < deadline { usleep(20_000) }
-            return all
-        }
+        return got
     }
 
     static func value(_ json: String, _ key: String) -> String {
         ((try? JSONReader.parse(json))?[key]).map(\.text) ?? ""
     }
 
-    @Test func transfersPopOnlyOnceTheCTIAdapterHasPerformedThem_andAReconnectResumes() throws {
+    @Test func transfersPopOnlyOnceTheCTIAdapterHasPerformedThem_andAReconnectResumes() async throws {
         let folder = temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let serve = try ServeProcess(data: folder.appendingPathComponent("data"))
@@ -50,15 +48,13 @@ import Wire
         Thread { try? events.run { hub.take($0) } }.start()
         defer { events.stop() }
         let (stream, sub) = hub.subscribe(agent: "spec", after: 0)
-        let pops = Pops(stream)
 
         // Twenty transfer decisions while no CTI adapter runs: the gateway holds them, and nothing pops.
         let total = 20
         #expect(try LoadClient.run(endpoint: serve.endpoints["query"]!, total: total).count == total)
         let deadline = Date().addingTimeInterval(20)
         while hub.heldCount < total && Date() < deadline { usleep(20_000) }
-        #expect(hub.heldCount == total)
-        #expect(pops.all.isEmpty, "a decision alone pops nothing")
+        #expect(hub.heldCount == total, "a decision alone pops nothing: every transfer is held for its result")
 
         // The adapter starts, performs them (log driver) and publishes each result.
         let adapter = Process()
@@ -97,9 +93,9 @@ import Wire
         }.start()
         defer { results.stop() }
 
-        let got = pops.wait(for: total)
+        let got = await Self.collect(stream, count: total) { hub.unsubscribe(sub) }
         hub.unsubscribe(sub)
-        #expect(got.count == total)
+        try #require(got.count == total)
         // Every pop's transfer is in the log driver's file: it was performed before the pop.
         let performed = try String(contentsOf: folder.appendingPathComponent("commands.jsonl"), encoding: .utf8)
         #expect(got.allSatisfy { performed.contains("\"event_id\":\"\(Self.value($0, "event_id"))\"") })
@@ -109,9 +105,8 @@ import Wire
 
         // A panel that saw the first ten reconnects: it gets the other ten, once each.
         let (again, sub2) = hub.subscribe(agent: "spec", after: 0, popsAfter: seqs[9])
-        let resumed = Pops(again).wait(for: total - 10)
-        usleep(300_000)  // a double, were there one, would show up now
-        hub.unsubscribe(sub2)
+        // Collects for 2 s more than the ten take: a double, were there one, would show up then.
+        let resumed = await Self.collect(again, count: total - 10 + 1, seconds: 2) { hub.unsubscribe(sub2) }
         #expect(resumed.compactMap { UInt64(Self.value($0, "seq")) } == Array(seqs[10...]))
     }
 }
