@@ -125,8 +125,12 @@ let package = Package(
         .testTarget(name: "TableLanguageTests", dependencies: ["TableLanguage", "Routing"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Routing", "TableLanguage"]),
-        .testTarget(name: "SwitchboardCLITests", dependencies: ["Wire", "Routing", "Recorder", "CTIAdapter", "ZeroMQ"], exclude: ["decisions"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "EventFeed", "Wire", "Routing"]),
+        .testTarget(
+            name: "SwitchboardCLITests",
+            dependencies: ["Wire", "Routing", "Recorder", "CTIAdapter", "ZeroMQ", "Gateway", "EventFeed", .product(name: "Logging", package: "swift-log")],
+            exclude: ["decisions"]
+        ),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "EventFeed", "Wire", "Routing", "CTIAdapter", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "RecorderTests", dependencies: ["Recorder", "EventFeed", "Engine", "Wire", "Routing", "TableLanguage", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CTIAdapterTests", dependencies: ["CTIAdapter", "EventFeed", "Engine", "Storage", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),

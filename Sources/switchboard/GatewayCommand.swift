@@ -41,6 +41,18 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("How many tries per query before answering unavailable.", valueName: "N"))
     var queryTries = 3
 
+    @Option(help: ArgumentHelp("The CTI adapter's --results endpoint: a transfer pops the receiving agent's panel when the adapter reports it done (ok), not on the decision. With --cti-results-replay.", valueName: "EP"))
+    var ctiResults: String?
+
+    @Option(help: ArgumentHelp("The CTI adapter's --results-replay endpoint, for results missed while disconnected.", valueName: "EP"))
+    var ctiResultsReplay: String?
+
+    func validate() throws {
+        guard (ctiResults == nil) == (ctiResultsReplay == nil) else {
+            throw ValidationError("--cti-results and --cti-results-replay go together: the CTI adapter's --results and --results-replay.")
+        }
+    }
+
     func run() async throws {
         let logger = subscriber.logger("switchboard.gateway")
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
@@ -60,6 +72,9 @@ struct GatewayCommand: AsyncParsableCommand {
         configuration.host = String(listen[..<colon])
         configuration.port = port
         configuration.commentsDB = commentsDb
+        if let ctiResults, let ctiResultsReplay {
+            configuration.ctiResults = .init(resultsEndpoint: ctiResults, replayEndpoint: ctiResultsReplay)
+        }
         let readiness = Readiness()
         let gateway = Gateway(
             configuration: configuration, catalog: Catalog(tables: loaded), directory: directory,
