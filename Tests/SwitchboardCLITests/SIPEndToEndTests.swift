@@ -112,6 +112,27 @@ import Wire
         #expect(busy["caller_listcalls"]?.text.contains("sip:agent1@") == true)
         #expect(!Self.strings(busy["cti_log_486"]).isEmpty, "the adapter reported the busy target")
 
+        // The screen pop: the specialist's softphone got the transferred call, and their panel (a real Chromium
+        // signed in to `switchboard gateway`) popped the first line's comment, identification and trace, only
+        // after the softphone had the call (the pop waits for the adapter's ok on the CTI results feed).
+        let pop = try #require(bed.scenarios["screen_pop"], "\(out)")
+        let pcid = pop["call_id"]?.text ?? "?"
+        #expect(pop["decision"]?["target"]?["id"] == .string("retention"))
+        #expect(pop["retention_got_call"] == .bool(true), "the specialist's softphone answered the caller: \(pop)")
+        #expect(pop["pop"] == .bool(true), "the panel popped the call: \(pop)")
+        #expect(pop["pop_comment"]?.text.contains("клиент недоволен тарифом") == true && pop["pop_comment"] == pop["decision"]?["comment"], "\(pop)")
+        #expect(pop["pop_identification"] == .string("ФИОПД"))
+        #expect(Self.strings(pop["pop_trace"]) == Self.strings(pop["decision"]?["trace"]) && !Self.strings(pop["pop_trace"]).isEmpty, "\(pop)")
+        #expect(pop["pop_text"]?.text.contains(pcid) == true)
+        guard case .array(let softphone)? = pop["retention_before_pop"] else { Issue.record("no softphone facts: \(pop)"); return }
+        let established = softphone.first { $0["type"] == .string("CALL_ESTABLISHED") }
+        if case .number(let ms)? = established?["ms_before_pop"] {
+            #expect(ms >= 0, "the pop came \(-ms) ms before the specialist's softphone had the call: \(softphone)")
+        } else {
+            Issue.record("the specialist's softphone never had the call before the pop: \(softphone)")
+        }
+        #expect(Self.strings(pop["cti_transferred"]).count == 1, "the adapter transferred the call once: \(pop)")
+
         // kill -9 of the adapter in the middle of 200 transfers: at the target, every caller exactly once.
         let kill = try #require(bed.scenarios["kill9"], "\(out)")
         #expect(kill["calls"] == .number(200))
