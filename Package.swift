@@ -120,6 +120,7 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "RecorderTests", dependencies: ["Recorder", "EventFeed", "Engine", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CTIAdapterTests", dependencies: ["CTIAdapter", "EventFeed", "Engine", "Storage", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "EventFeedTests", dependencies: ["EventFeed", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Routing", "Wire", "ZeroMQ"]),
         .testTarget(name: "ServiceThreadTests", dependencies: [
             "ServiceThread", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),

@@ -15,26 +15,52 @@ public struct FeedEvent: Sendable, Hashable {
     public var eventID: String { event.eventID }
 }
 
-/// Every decision the engine journals, in `seq` order, each exactly once, whatever was missed.
+/// Every decision the engine journals, in `seq` order, each exactly once, whatever was missed — from one
+/// engine or from several that share one journal.
 ///
-/// Subscribes to `decision.` and `heartbeat` on the events endpoint and remembers the next `seq` it
-/// expects. At start, and whenever an event or a heartbeat shows a gap, it asks the replay endpoint for the
-/// missing range (the zguide's Clone pattern). The handler gets contiguous batches; the feed moves past a
-/// batch only once the handler has returned, so a subscriber that commits a batch together with its last
-/// `seq` loses and repeats nothing across crashes.
+/// Subscribes to `decision.` and `heartbeat` on every events endpoint (one SUB socket connected to all) and
+/// remembers the next `seq` it expects. Events from several engines arrive interleaved and possibly twice
+/// (each engine may publish only the `seq`s it assigned, or all of them): a bounded ``ReorderBuffer`` keeps
+/// each `seq` once and hands out the contiguous run. At start, and whenever a `seq` at or below the head (the
+/// highest `seq` any event or heartbeat has shown) stays missing for longer than `reorderWait`, it asks a
+/// replay endpoint for the missing range (the zguide's Clone pattern), moving to the next engine when one
+/// does not answer. With one engine the stream is in order, so a gap is replayed at once.
+///
+/// The handler gets contiguous batches; the feed moves past a batch only once the handler has returned, so a
+/// subscriber that commits a batch together with its last `seq` loses and repeats nothing across crashes.
 ///
 /// Subscribers filter by action themselves: subscribing to a narrower prefix would make `seq` gaps normal
 /// and hide real ones.
 public final class EventFeed {
     public struct Configuration: Sendable {
-        public var eventsEndpoint = Endpoints.default.events
-        public var replayEndpoint = Endpoints.default.replay
-        /// CURVE: the engine's public key and this subscriber's key pair.
+        /// Every engine's events endpoint; one SUB socket connects to all.
+        public var eventsEndpoints = [Endpoints.default.events]
+        /// Every engine's replay endpoint, asked one at a time.
+        public var replayEndpoints = [Endpoints.default.replay]
+        /// CURVE: the engines' public key and this subscriber's key pair.
         public var curve: (serverKey: String, keys: CurveKeyPair)?
         /// Events asked for per replay request.
         public var replayBatch = 1000
-        /// How long a replay request may take before it is asked again on a fresh connection.
+        /// How long a replay request may take before the next engine is asked, on a fresh connection.
         public var replayTimeout: Duration = .seconds(5)
+        /// Events held while a `seq` before them is missing; beyond it they are dropped and replayed
+        /// (``EventFeedError/reorderBufferFull``, logged).
+        public var reorderCapacity = 10_000
+        /// With several events endpoints: how long a missing `seq` may stay missing while later ones arrive,
+        /// before it is replayed (another engine may simply not have published it yet).
+        public var reorderWait: Duration = .milliseconds(200)
+
+        /// The first events endpoint; setting it makes it the only one.
+        public var eventsEndpoint: String {
+            get { eventsEndpoints[0] }
+            set { eventsEndpoints = [newValue] }
+        }
+
+        /// The first replay endpoint; setting it makes it the only one.
+        public var replayEndpoint: String {
+            get { replayEndpoints[0] }
+            set { replayEndpoints = [newValue] }
+        }
 
         public init() {}
     }
@@ -42,18 +68,24 @@ public final class EventFeed {
     public let configuration: Configuration
     private let logger: Logger
     private let stopping = Atomic<Bool>(false)
+    private let overflows = Atomic<Int>(0)
+    private var buffer: ReorderBuffer
     /// The next `seq` wanted.
-    public private(set) var next: UInt64
+    public var next: UInt64 { buffer.next }
 
     /// - Parameter lastSeq: the last `seq` this subscriber has handled (0 for none).
     public init(configuration: Configuration, after lastSeq: UInt64, logger: Logger) {
+        precondition(!configuration.eventsEndpoints.isEmpty && !configuration.replayEndpoints.isEmpty, "a feed needs an events and a replay endpoint")
         self.configuration = configuration
         self.logger = logger
-        next = lastSeq + 1
+        buffer = ReorderBuffer(after: lastSeq, capacity: configuration.reorderCapacity)
     }
 
     /// Asks ``run(_:)`` to return after the batch in hand.
     public func stop() { stopping.store(true, ordering: .releasing) }
+
+    /// Live events dropped because the reorder buffer was full (each recovered by replay).
+    public var reorderOverflows: Int { overflows.load(ordering: .relaxed) }
 
     private var isStopping: Bool { stopping.load(ordering: .acquiring) }
 
@@ -68,24 +100,31 @@ public final class EventFeed {
         if let curve = configuration.curve { try sub.makeCurveClient(serverKey: curve.serverKey, keys: curve.keys) }
         try sub.subscribe("decision.")
         try sub.subscribe("heartbeat")
-        try sub.connect(configuration.eventsEndpoint)
-        var replay = try replaySocket(context)
+        for endpoint in configuration.eventsEndpoints { try sub.connect(endpoint) }
+        let replay = ReplayClient(context: context, endpoints: configuration.replayEndpoints, timeout: configuration.replayTimeout, curve: configuration.curve)
         defer {
             sub.close()
             replay.close()
         }
+        // One engine publishes in order, so anything out of order is a gap; several interleave.
+        let severalEngines = configuration.eventsEndpoints.count > 1
+        let reorderWait = severalEngines ? configuration.reorderWait : .zero
+        let clock = ContinuousClock()
         // Catch up from the journal first; live events that arrive meanwhile wait in the SUB queue.
         var needsReplay = true
         var poller = Poller([sub])
+        // Since when `next` has been missing while later seqs are known.
+        var missingSince: ContinuousClock.Instant?
         // The highest seq the live stream has shown, and whether a journal reset has been reported (once per episode).
         var streamHigh: UInt64 = 0
         var resetReported = false
+        var overflowReported = false
         // The highest seq the replay endpoint has confirmed the journal holds, so an old heartbeat is checked once.
         var confirmed: UInt64 = 0
         while !isStopping {
             if needsReplay {
                 do {
-                    needsReplay = try catchUp(&replay, context: context, deliver: deliver) == false
+                    needsReplay = try catchUp(replay, deliver: deliver) == false
                 } catch let error as DeliveryFailed {
                     if isStopping { return }  // the subscriber gave up its batch to stop
                     logger.error("the subscriber could not take events; retrying in a second: \(error.underlying)")
@@ -93,65 +132,77 @@ public final class EventFeed {
                     continue
                 }
                 if needsReplay { continue }
+                missingSince = nil
+                overflowReported = false
             }
-            guard try poller.poll(timeoutMilliseconds: 200)[0] else { continue }
-            var batch: [FeedEvent] = []
-            var gap = false
-            for _ in 0..<1000 {
-                guard let frames = try sub.receiveMultipart(wait: false), frames.count == 2 else { break }
-                if frames[0] == Array("heartbeat".utf8) {
-                    guard let seq = try? Wire.decodeHeartbeat(frames[1]) else {
-                        logger.warning("ignored a heartbeat without a seq")
+            var timeout = 200
+            if let since = missingSince {
+                let left = reorderWait - (clock.now - since)
+                timeout = max(0, min(timeout, Int(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000) + 1))
+            }
+            if try poller.poll(timeoutMilliseconds: timeout)[0] {
+                for _ in 0..<1000 {
+                    guard let frames = try sub.receiveMultipart(wait: false), frames.count == 2 else { break }
+                    if frames[0] == Array("heartbeat".utf8) {
+                        guard let seq = try? Wire.decodeHeartbeat(frames[1]) else {
+                            logger.warning("ignored a heartbeat without a seq")
+                            continue
+                        }
+                        defer { streamHigh = max(streamHigh, seq) }
+                        buffer.sawHeartbeat(seq)
+                        let expected = buffer.next
+                        if seq + 1 >= expected {
+                            resetReported = false
+                        } else if !resetReported, expected - 1 > confirmed || (!severalEngines && seq < streamHigh) {
+                            // Several engines' heartbeats differ, so only the journal (by replay) can say it was reset.
+                            switch try journalEnds(before: expected - 1, heartbeat: seq, streamHigh: severalEngines ? 0 : streamHigh, replay) {
+                            case true?:
+                                logger.warning("the engine's journal ends at seq \(seq), before this subscriber's \(expected - 1): was it reset?")
+                                resetReported = true
+                            case false?: confirmed = expected - 1
+                            case nil: break
+                            }
+                        }
                         continue
                     }
-                    defer { streamHigh = max(streamHigh, seq) }
-                    let expected = next + UInt64(batch.count)
-                    if seq >= expected {
-                        gap = true  // events up to `seq` exist that this subscriber has not seen
-                        resetReported = false
-                    } else if seq + 1 == expected {
-                        resetReported = false
-                    } else if !resetReported, expected - 1 > confirmed || seq < streamHigh {
-                        switch try journalEnds(before: expected - 1, heartbeat: seq, streamHigh: streamHigh, &replay, context: context) {
-                        case true?:
-                            logger.warning("the engine's journal ends at seq \(seq), before this subscriber's \(expected - 1): was it reset?")
-                            resetReported = true
-                        case false?: confirmed = expected - 1
-                        case nil: break
-                        }
+                    let event: Wire.DecodedEvent
+                    do {
+                        event = try Wire.DecodedEvent(json: frames[1])
+                    } catch {
+                        // Not skipped silently: the gap it leaves is replayed, and replay says the same if the journal does.
+                        logger.warning("ignored an event that does not decode: \(error)")
+                        continue
                     }
-                    continue
+                    streamHigh = max(streamHigh, event.seq)
+                    if buffer.admit(FeedEvent(event)) == .overflow {
+                        overflows.add(1, ordering: .relaxed)
+                        if !overflowReported {
+                            logger.warning("\(EventFeedError.reorderBufferFull(capacity: buffer.capacity, waitingFor: buffer.next))")
+                            overflowReported = true
+                        }
+                        needsReplay = true  // what was dropped is in the journal
+                    }
                 }
-                let event: Wire.DecodedEvent
-                do {
-                    event = try Wire.DecodedEvent(json: frames[1])
-                } catch {
-                    // Not skipped silently: the gap it leaves is replayed, and replay says the same if the journal does.
-                    logger.warning("ignored an event that does not decode: \(error)")
-                    continue
-                }
-                streamHigh = max(streamHigh, event.seq)
-                let expected = next + UInt64(batch.count)
-                if event.seq < expected { continue }  // already handled (replay and live overlap)
-                if event.seq > expected {
-                    gap = true
-                    break
-                }
-                batch.append(FeedEvent(event))
             }
-            if !batch.isEmpty {
+            while case let batch = buffer.ready(limit: 1000), !batch.isEmpty {
                 do {
                     try deliver(batch)
-                    next += UInt64(batch.count)
+                    buffer.handedOut(batch.count)
                 } catch {
                     if isStopping { return }
                     logger.error("the subscriber could not take events; retrying in a second: \(error)")
                     Thread.sleep(forTimeInterval: 1)
                     needsReplay = true
-                    continue
+                    break
                 }
             }
-            if gap { needsReplay = true }
+            if buffer.isMissingNext {
+                let since = missingSince ?? clock.now
+                missingSince = since
+                if clock.now - since >= reorderWait { needsReplay = true }
+            } else {
+                missingSince = nil
+            }
         }
     }
 
@@ -160,21 +211,19 @@ public final class EventFeed {
     }
 
     /// Replays from `next` until the journal has nothing more.
-    /// - Returns: false when the replay endpoint did not answer in time (try again later).
-    private func catchUp(_ replay: inout Socket, context: Context, deliver: ([FeedEvent]) throws -> Void) throws -> Bool {
+    /// - Returns: false when no replay endpoint answered with events this time (try again: the next one).
+    private func catchUp(_ replay: ReplayClient, deliver: ([FeedEvent]) throws -> Void) throws -> Bool {
         while !isStopping {
-            try replay.send(multipart: [[], Array(#"{"from_seq":\#(next),"max":\#(configuration.replayBatch)}"#.utf8)])
-            guard let frames = try replay.receiveMultipart(), let body = frames.last else {
-                // No answer: a fresh connection, so a lost request cannot leave the socket waiting for ever.
-                replay.close()
-                replay = try replaySocket(context)
-                logger.warning("replay did not answer; retrying", metadata: ["from_seq": "\(next)"])
+            let items: [Value]
+            switch try replay.request(fromSeq: buffer.next, max: configuration.replayBatch) {
+            case .events(let events): items = events
+            case .unanswered(let endpoint):
+                logger.warning("replay did not answer; asking the next engine", metadata: ["from_seq": "\(buffer.next)", "endpoint": "\(endpoint)"])
                 return false
-            }
-            let reply = try JSONReader.parse(body, limits: .trusted)
-            guard case .array(let items)? = reply["events"] else {
-                logger.error("replay refused: \(reply["error"].map { "\($0)" } ?? "no events")")
-                Thread.sleep(forTimeInterval: 1)
+            case .refused(let endpoint, let reason):
+                logger.error("replay refused: \(reason)", metadata: ["endpoint": "\(endpoint)"])
+                // Another engine may answer at once; when every one refuses, not a busy loop.
+                if replay.everyEndpointFailed { Thread.sleep(forTimeInterval: 1) }
                 return false
             }
             if items.isEmpty { return true }
@@ -184,10 +233,10 @@ public final class EventFeed {
                 do {
                     event = try Wire.DecodedEvent(value: item)
                 } catch {
-                    logger.error("replay returned an event that does not decode; retrying: \(error)", metadata: ["from_seq": "\(next + UInt64(batch.count))"])
+                    logger.error("replay returned an event that does not decode; retrying: \(error)", metadata: ["from_seq": "\(buffer.next + UInt64(batch.count))"])
                     break
                 }
-                guard event.seq == next + UInt64(batch.count) else { break }
+                guard event.seq == buffer.next + UInt64(batch.count) else { break }
                 batch.append(FeedEvent(event))
             }
             guard !batch.isEmpty else {
@@ -199,8 +248,8 @@ public final class EventFeed {
             } catch {
                 throw DeliveryFailed(underlying: error)
             }
-            next += UInt64(batch.count)
-            logger.debug("replayed", metadata: ["through_seq": "\(next - 1)"])
+            buffer.handedOut(batch.count)
+            logger.debug("replayed", metadata: ["through_seq": "\(buffer.next - 1)"])
         }
         return true
     }
@@ -208,31 +257,17 @@ public final class EventFeed {
     /// Whether a heartbeat below what this subscriber has handled means the journal really ends before `last`.
     ///
     /// Usually it does not: a heartbeat queued on the live stream while a replay caught up past it is merely
-    /// old. The stream's own order settles it when it can (a heartbeat is never below an event or heartbeat
-    /// published before it, unless the journal went back); otherwise the replay endpoint is asked for `last`.
-    /// - Returns: nil when the replay endpoint did not answer (nothing known, nothing said).
-    private func journalEnds(before last: UInt64, heartbeat: UInt64, streamHigh: UInt64, _ replay: inout Socket, context: Context) throws -> Bool? {
+    /// old, and with several engines one engine's heartbeat may trail another's events. One engine's stream
+    /// settles it when it can (a heartbeat is never below an event or heartbeat published before it, unless
+    /// the journal went back); otherwise the replay endpoint is asked for `last`.
+    /// - Returns: nil when no replay endpoint answered (nothing known, nothing said).
+    private func journalEnds(before last: UInt64, heartbeat: UInt64, streamHigh: UInt64, _ replay: ReplayClient) throws -> Bool? {
         if heartbeat < streamHigh { return true }
-        try replay.send(multipart: [[], Array(#"{"from_seq":\#(last),"max":1}"#.utf8)])
-        guard let frames = try replay.receiveMultipart(), let body = frames.last else {
-            replay.close()
-            replay = try replaySocket(context)
-            return nil
-        }
-        guard case .array(let events)? = (try? JSONReader.parse(body, limits: .trusted))?["events"] else { return nil }
+        guard case .events(let events) = try replay.request(fromSeq: last, max: 1) else { return nil }
         return events.isEmpty
-    }
-
-    private func replaySocket(_ context: Context) throws -> Socket {
-        let s = try Socket(context, .dealer)
-        try s.set(.linger, Int32(0))
-        try s.set(.receiveTimeout, Int32(configuration.replayTimeout.components.seconds * 1000))
-        if let curve = configuration.curve { try s.makeCurveClient(serverKey: curve.serverKey, keys: curve.keys) }
-        try s.connect(configuration.replayEndpoint)
-        return s
     }
 }
 
-// `stop()`, the one method meant for other threads, touches only the atomic flag; the sockets and `next`
-// belong to the thread that calls `run`.
+// `stop()` and `reorderOverflows`, the members meant for other threads, touch only atomics; the sockets and
+// the buffer belong to the thread that calls `run`.
 extension EventFeed: @unchecked Sendable {}
