@@ -104,7 +104,7 @@ let package = Package(
         // Load generation against a running engine, with latency histograms and event accounting.
         .target(
             name: "Simulator",
-            dependencies: ["Routing", "Wire", "ZeroMQ", .product(name: "Histogram", package: "hdrhistogram-swift")]
+            dependencies: ["EventFeed", "Routing", "Wire", "ZeroMQ", .product(name: "Histogram", package: "hdrhistogram-swift")]
         ),
         // What the fuzzers exercise, shared with the tests that replay kept inputs (tools/fuzz).
         .target(name: "FuzzTargets", dependencies: ["Routing", "Wire"]),
@@ -116,7 +116,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Routing"]),
         .testTarget(name: "SwitchboardCLITests", dependencies: ["Wire", "Routing", "Recorder", "CTIAdapter", "ZeroMQ"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "EventFeed", "Wire", "Routing"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "EventFeed", "Wire", "Routing", "ZeroMQ"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "RecorderTests", dependencies: ["Recorder", "EventFeed", "Engine", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CTIAdapterTests", dependencies: ["CTIAdapter", "EventFeed", "Engine", "Storage", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),

@@ -21,8 +21,8 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Where to listen for HTTP; port 0 picks a free one (the panel's address is logged).", valueName: "HOST:PORT"))
     var listen = "127.0.0.1:5580"
 
-    @Option(help: ArgumentHelp("The engine's query endpoint.", valueName: "EP"))
-    var query = Endpoints.default.query
+    @Option(help: ArgumentHelp("An engine's query endpoint; several engines: repeat the option or give a comma list, tried in turn on timeout (default \(Endpoints.default.query)).", valueName: "EP"))
+    var query: [String] = []
 
     @OptionGroup var subscriber: SubscriberOptions
 
@@ -40,6 +40,9 @@ struct GatewayCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("How many tries per query before answering unavailable.", valueName: "N"))
     var queryTries = 3
+
+    /// Every engine's query endpoint, the default when none is given.
+    var queryEndpoints: [String] { Endpoints.list(query.isEmpty ? [Endpoints.default.query] : query) }
 
     func run() async throws {
         let logger = subscriber.logger("switchboard.gateway")
@@ -63,10 +66,10 @@ struct GatewayCommand: AsyncParsableCommand {
         let readiness = Readiness()
         let gateway = Gateway(
             configuration: configuration, catalog: Catalog(tables: loaded), directory: directory,
-            engine: try EngineClient(endpoint: query, timeout: .milliseconds(queryTimeout), tries: queryTries, curve: try subscriber.curve()),
+            engine: try EngineClient(endpoints: queryEndpoints, timeout: .milliseconds(queryTimeout), tries: queryTries, curve: try subscriber.curve()),
             feed: try subscriber.feed(), readiness: readiness, logger: logger
         )
-        logger.info("gateway starting", metadata: ["tables": "\(loaded.count)", "agents": "\(directory.count)", "engine": "\(query)"])
+        logger.info("gateway starting", metadata: ["tables": "\(loaded.count)", "agents": "\(directory.count)", "engines": "\(queryEndpoints.joined(separator: ","))"])
         try await runUntilSignalled([gateway] + subscriber.logging.metricsServices(logger, readiness: readiness), logger: logger)
     }
 }

@@ -10,11 +10,11 @@ import ZeroMQ
 
 /// What every subscriber of the engine is told: where the engine is, and its CURVE keys when it uses CURVE.
 struct SubscriberOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The engine's events endpoint.", valueName: "EP"))
-    var events = Endpoints.default.events
+    @Option(help: ArgumentHelp("An engine's events endpoint; several engines: repeat the option or give a comma list (default \(Endpoints.default.events)).", valueName: "EP"))
+    var events: [String] = []
 
-    @Option(help: ArgumentHelp("The engine's replay endpoint.", valueName: "EP"))
-    var replay = Endpoints.default.replay
+    @Option(help: ArgumentHelp("An engine's replay endpoint; several engines: repeat the option or give a comma list (default \(Endpoints.default.replay)).", valueName: "EP"))
+    var replay: [String] = []
 
     @Option(help: ArgumentHelp("With a CURVE engine: the file holding its public key (NAME.pub from keygen).", valueName: "PATH"))
     var curveServerKeyFile: String?
@@ -38,10 +38,16 @@ struct SubscriberOptions: ParsableArguments {
         return (server, CurveKeyPair(publicKey: try CurveKeyPair.publicKey(forSecret: secret), secretKey: secret))
     }
 
+    /// Every engine's events endpoint, the default when none is given.
+    var eventsEndpoints: [String] { Endpoints.list(events.isEmpty ? [Endpoints.default.events] : events) }
+
+    /// Every engine's replay endpoint, the default when none is given.
+    var replayEndpoints: [String] { Endpoints.list(replay.isEmpty ? [Endpoints.default.replay] : replay) }
+
     func feed() throws -> EventFeed.Configuration {
         var c = EventFeed.Configuration()
-        c.eventsEndpoint = events
-        c.replayEndpoint = replay
+        c.eventsEndpoints = eventsEndpoints
+        c.replayEndpoints = replayEndpoints
         c.curve = try curve()
         return c
     }
