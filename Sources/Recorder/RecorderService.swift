@@ -6,11 +6,11 @@ import ServiceThread
 
 /// `switchboard recorder` as a swift-service-lifecycle `Service`: stores every decision's comment until shutdown.
 public struct RecorderService: Service {
-    public let store: CommentStore
+    public let store: any CommentStorage
     public let feed: EventFeed.Configuration
     private let logger: Logger
 
-    public init(store: CommentStore, feed: EventFeed.Configuration, logger: Logger) {
+    public init(store: any CommentStorage, feed: EventFeed.Configuration, logger: Logger) {
         self.store = store
         self.feed = feed
         self.logger = logger
@@ -21,7 +21,7 @@ public struct RecorderService: Service {
         let feed = EventFeed(configuration: self.feed, after: start, logger: logger)
         let store = self.store
         let logger = self.logger
-        logger.info("recording", metadata: ["db": "\(store.path)", "from_seq": "\(start + 1)"])
+        logger.info("recording", metadata: ["db": "\(store.location)", "from_seq": "\(start + 1)"])
         // The feed blocks on sockets: it gets a thread of its own, never the cooperative pool.
         try await ServiceThread.run(name: "recorder-feed") { stop in
             stop.whenRequested { feed.stop() }

@@ -103,7 +103,7 @@ struct GatewayAgentCommand: ParsableCommand {
 
 /// The recorder's rows as gauges, read from its store every second (the recorder's own counters).
 enum RecorderMetrics {
-    static func start(store: CommentStore) {
+    static func start(store: any CommentStorage) {
         let rows = Gauge(label: "switchboard_recorder_rows")
         let lastSeq = Gauge(label: "switchboard_recorder_last_seq")
         let thread = Thread {

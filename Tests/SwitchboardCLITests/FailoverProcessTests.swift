@@ -1,4 +1,5 @@
 import Foundation
+import Recorder
 import Testing
 import Wire
 import ZeroMQ
@@ -60,6 +61,37 @@ import ZeroMQ
         #expect(reply?["tries"] == .number(2), "\(text)")  // the silent engine, then the live one
         #expect(reply?["reply"]?["decision"] != nil, "\(text)")
         #expect(steps.contains { $0["step"] == .string("replay") && $0["matches_event"] == .bool(true) }, "\(text)")
+        serve.signal(SIGTERM)
+        #expect(serve.waitForExit() == 0)
+    }
+
+    /// The recorder given a dead engine first (events and replay): it records every decision of the live one, once.
+    @Test func theRecorderTakesSeveralEnginesAndSkipsADeadOne() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let serve = try ServeProcess(data: folder.appendingPathComponent("data"))
+        let silent = try SilentEngine()
+        let e = serve.endpoints
+        let answered = try LoadClient.run(endpoint: e["query"]!, total: 200)
+        let db = folder.appendingPathComponent("comments.sqlite").path
+        let recorder = Process()
+        recorder.executableURL = CLI.executable
+        recorder.arguments = ["recorder", "--db", db, "--events", "tcp://127.0.0.1:1", "--events", e["events"]!,
+                              "--replay", "\(silent.endpoint),\(e["replay"]!)"]
+        recorder.standardOutput = FileHandle.nullDevice
+        recorder.standardError = FileHandle.nullDevice
+        try recorder.run()
+        defer { if recorder.isRunning { kill(recorder.processIdentifier, SIGKILL); recorder.waitUntilExit() } }
+        // The silent replay endpoint costs one replay timeout (5 s), then the live one answers.
+        let store = try CommentStore(path: db)
+        let deadline = Date().addingTimeInterval(60)
+        while (try store.lastSeq()) < UInt64(answered.count) && Date() < deadline { usleep(100_000) }
+        let counts = try store.counts()
+        #expect(answered.count == 200)
+        #expect(counts.rows == 200 && counts.distinctEvents == 200 && counts.distinctSeqs == 200)
+        kill(recorder.processIdentifier, SIGTERM)
+        recorder.waitUntilExit()
+        #expect(recorder.terminationStatus == 0)
         serve.signal(SIGTERM)
         #expect(serve.waitForExit() == 0)
     }

@@ -1,0 +1,24 @@
+import EventFeed
+
+/// Where the recorder keeps the interaction comments: a SQLite file (``CommentStore``, the default) or a
+/// PostgreSQL database a CRM reads (``PostgresCommentStore``). Both keep the same rows and the same promise.
+///
+/// The promise: ``store(_:)`` writes a contiguous batch and its last `seq` in one transaction, durably; one
+/// row per `event_id` however often an event is stored (a replay after a crash repeats some); so
+/// ``lastSeq()`` after any crash says exactly where to resume, and nothing is lost or doubled.
+public protocol CommentStorage: Sendable {
+    /// Where the comments are, for logs: a path, or a database URL without its password.
+    var location: String { get }
+    /// The last `seq` stored; 0 when none.
+    func lastSeq() throws -> UInt64
+    /// Stores a contiguous batch of events and its last `seq` in one transaction, masking sensitive data.
+    func store(_ events: [FeedEvent]) throws
+    /// The stored comments in `seq` order, of one call or all.
+    func comments(callID: String?, _ body: (CommentStore.Row) -> Void) throws
+    /// How many comments are stored, and how many distinct `event_id`s and `seq`s among them.
+    func counts() throws -> (rows: Int, distinctEvents: Int, distinctSeqs: Int)
+}
+
+extension CommentStore: CommentStorage {
+    public var location: String { path }
+}
