@@ -43,11 +43,13 @@ let package = Package(
         .target(name: "LocalPostgres"),
         // The engine without sockets: tables, sessions, idempotency keys, journal; queries, replay, control.
         .target(name: "EngineCore", dependencies: ["Routing", "Wire", "Storage", .product(name: "Logging", package: "swift-log")]),
+        // The journal, keys, sessions and operations state in PostgreSQL, shared by several engines.
+        .target(name: "PostgresStore", dependencies: ["EngineCore", "Postgres", "Routing", "Storage", "Wire", .product(name: "Logging", package: "swift-log")]),
         // The server: a thread that owns the sockets and hands messages to the core.
         .target(
             name: "Engine",
             dependencies: [
-                "EngineCore", "Routing", "Wire", "Storage", "ZeroMQ", "ServiceThread",
+                "EngineCore", "PostgresStore", "Routing", "Wire", "Storage", "ZeroMQ", "ServiceThread",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -132,7 +134,7 @@ let package = Package(
             "ServiceThread", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"], resources: [.copy("corpus")]),
-        .testTarget(name: "EngineCoreTests", dependencies: ["EngineCore", "Storage", "Wire", "Routing", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "EngineCoreTests", dependencies: ["EngineCore", "PostgresStore", "LocalPostgres", "Storage", "Wire", "Routing", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "EngineCore", "Storage", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
