@@ -35,13 +35,21 @@ let package = Package(
         .systemLibrary(name: "CLibZMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         // A small, safe Swift wrapper; the only target that touches libzmq.
         .target(name: "ZeroMQ", dependencies: ["CLibZMQ"]),
+        // libpq, PostgreSQL's C client (Debian's libpq-dev): synchronous, so it fits the engine's own thread like libzmq.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // A small, safe Swift wrapper; the only target that touches libpq.
+        .target(name: "Postgres", dependencies: ["CLibPQ"]),
+        // A throwaway PostgreSQL server for tests (tools/pg-local).
+        .target(name: "LocalPostgres"),
         // The engine without sockets: tables, sessions, idempotency keys, journal; queries, replay, control.
         .target(name: "EngineCore", dependencies: ["Routing", "Wire", "Storage", .product(name: "Logging", package: "swift-log")]),
+        // The journal, keys, sessions and operations state in PostgreSQL, shared by several engines.
+        .target(name: "PostgresStore", dependencies: ["EngineCore", "Postgres", "Routing", "Storage", "Wire", .product(name: "Logging", package: "swift-log")]),
         // The server: a thread that owns the sockets and hands messages to the core.
         .target(
             name: "Engine",
             dependencies: [
-                "EngineCore", "Routing", "Wire", "Storage", "ZeroMQ", "ServiceThread",
+                "EngineCore", "PostgresStore", "Routing", "Wire", "Storage", "ZeroMQ", "ServiceThread",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -118,6 +126,7 @@ let package = Package(
         .testTarget(name: "SwitchboardCLITests", dependencies: ["Wire", "Routing", "Recorder", "CTIAdapter", "ZeroMQ"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "EventFeed", "Wire", "Routing", "ZeroMQ"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "LocalPostgres"]),
         .testTarget(name: "RecorderTests", dependencies: ["Recorder", "EventFeed", "Engine", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CTIAdapterTests", dependencies: ["CTIAdapter", "EventFeed", "Engine", "Storage", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EventFeedTests", dependencies: ["EventFeed", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
@@ -126,7 +135,7 @@ let package = Package(
             "ServiceThread", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"], resources: [.copy("corpus")]),
-        .testTarget(name: "EngineCoreTests", dependencies: ["EngineCore", "Storage", "Wire", "Routing", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "EngineCoreTests", dependencies: ["EngineCore", "PostgresStore", "LocalPostgres", "Storage", "Wire", "Routing", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "EngineCore", "Storage", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
