@@ -65,11 +65,11 @@ let package = Package(
         ),
         // A subscriber's view of the engine: every decision once, in order, gaps replayed.
         .target(name: "EventFeed", dependencies: ["Routing", "Wire", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
-        // Stores every decision's interaction comment in SQLite; the only target that uses GRDB.
+        // Stores every decision's interaction comment in SQLite (the only target that uses GRDB) or PostgreSQL.
         .target(
             name: "Recorder",
             dependencies: [
-                "EventFeed", "Routing", "ServiceThread", "Wire",
+                "EventFeed", "Postgres", "Routing", "ServiceThread", "Wire",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -123,11 +123,11 @@ let package = Package(
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "Wire"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Routing"]),
-        .testTarget(name: "SwitchboardCLITests", dependencies: ["Wire", "Routing", "Recorder", "CTIAdapter", "ZeroMQ"]),
+        .testTarget(name: "SwitchboardCLITests", dependencies: ["Wire", "Routing", "Recorder", "CTIAdapter", "ZeroMQ", "LocalPostgres"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "EventFeed", "Wire", "Routing", "ZeroMQ"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "LocalPostgres"]),
-        .testTarget(name: "RecorderTests", dependencies: ["Recorder", "EventFeed", "Engine", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "RecorderTests", dependencies: ["Recorder", "EventFeed", "Engine", "LocalPostgres", "Postgres", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CTIAdapterTests", dependencies: ["CTIAdapter", "EventFeed", "Engine", "Storage", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EventFeedTests", dependencies: ["EventFeed", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Routing", "Wire", "ZeroMQ"]),

@@ -22,3 +22,15 @@ public protocol CommentStorage: Sendable {
 extension CommentStore: CommentStorage {
     public var location: String { path }
 }
+
+/// Opens the comment store a `--db` option names: a `postgres://` or `postgresql://` URL is a
+/// ``PostgresCommentStore``, anything else the path of a SQLite file (``CommentStore``).
+public func openCommentStorage(_ location: String) throws -> any CommentStorage {
+    if isPostgresURL(location) { return try PostgresCommentStore(url: location) }
+    return try CommentStore(path: location)
+}
+
+/// Whether a `--db` value names a PostgreSQL database rather than a SQLite file.
+public func isPostgresURL(_ location: String) -> Bool {
+    location.hasPrefix("postgres://") || location.hasPrefix("postgresql://")
+}

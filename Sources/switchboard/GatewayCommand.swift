@@ -32,7 +32,7 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The agents file: one JSON line per agent with a PBKDF2 hash of its token.", valueName: "PATH"))
     var agents = TableFiles.defaultDataDirectory + "/agents.jsonl"
 
-    @Option(help: ArgumentHelp("The recorder's SQLite file, read for stored comments.", valueName: "PATH"))
+    @Option(help: ArgumentHelp("The recorder's SQLite file, or its postgres:// URL, read for stored comments.", valueName: "PATH|URL"))
     var commentsDb = TableFiles.defaultDataDirectory + "/comments.sqlite"
 
     @Option(help: ArgumentHelp("How long to wait for the engine per try, in milliseconds (Lazy Pirate).", valueName: "MS"))

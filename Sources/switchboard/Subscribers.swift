@@ -120,22 +120,22 @@ func runUntilSignalled(_ services: [any Service], logger: Logger) async throws {
 struct RecorderCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recorder",
-        abstract: "Store every decision's interaction comment in SQLite, once per event_id, replaying whatever it missed.",
+        abstract: "Store every decision's interaction comment in SQLite or PostgreSQL, once per event_id, replaying whatever it missed.",
         discussion: "Card numbers, CVV and SMS codes and passport numbers are masked before they are stored. See docs/OPERATIONS.md."
     )
 
     @OptionGroup var subscriber: SubscriberOptions
 
-    @Option(help: ArgumentHelp("The SQLite file.", valueName: "PATH"))
+    @Option(help: ArgumentHelp("The SQLite file, or a postgres:// URL (schema recorder; see docs/OPERATIONS.md).", valueName: "PATH|URL"))
     var db = TableFiles.defaultDataDirectory + "/comments.sqlite"
 
     func run() async throws {
         let logger = subscriber.logger("switchboard.recorder")
-        let store: CommentStore
+        let store: any CommentStorage
         do {
-            store = try CommentStore(path: db)
+            store = try openCommentStorage(db)
         } catch {
-            logger.critical("cannot open \(db): \(error)")
+            logger.critical("cannot open \(isPostgresURL(db) ? PostgresCommentStore.redacted(db) : db): \(error)")
             throw ExitCode.failure
         }
         RecorderMetrics.start(store: store)
@@ -151,17 +151,22 @@ struct CommentsCommand: AsyncParsableCommand {
         abstract: "Print the stored interaction comments as JSON lines, in seq order."
     )
 
-    @Option(help: ArgumentHelp("The recorder's SQLite file.", valueName: "PATH"))
+    @Option(help: ArgumentHelp("The recorder's SQLite file, or its postgres:// URL.", valueName: "PATH|URL"))
     var db = TableFiles.defaultDataDirectory + "/comments.sqlite"
 
     @Option(help: ArgumentHelp("Only the comments of this call.", valueName: "ID"))
     var call: String?
 
     func run() async throws {
-        guard FileManager.default.fileExists(atPath: db) else {
+        guard isPostgresURL(db) || FileManager.default.fileExists(atPath: db) else {
             throw RuntimeError("no comment store at \(db); run switchboard recorder first, or give --db.")
         }
-        let store = try CommentStore(path: db)
+        let store: any CommentStorage
+        do {
+            store = try openCommentStorage(db)
+        } catch {
+            throw RuntimeError("cannot open \(isPostgresURL(db) ? PostgresCommentStore.redacted(db) : db): \(error)")
+        }
         let out = OutputBuffer()
         try store.comments(callID: call) { row in
             var w = JSONWriter(capacity: 1024)
