@@ -79,6 +79,17 @@ import Wire
         #expect(counts.rows == 1000 && counts.distinctEvents == 1000)
         #expect(try store.lastSeq() == 1000)
     }
+
+    /// The server restarted under the recorder: the batch in flight fails, the next try reconnects and stores it.
+    @Test func aLostConnectionIsReopened() throws {
+        let store = try PostgresCommentStore(url: try database())
+        try store.store([event(1)])
+        server.stop()
+        #expect(throws: (any Error).self) { try store.store([event(2)]) }
+        try server.start()
+        try store.store([event(2)])
+        #expect(try store.lastSeq() == 2 && store.counts().rows == 2)
+    }
 }
 
 struct PostgresLocationTests {
