@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "switchboard", targets: ["switchboard"]),
         .library(name: "Routing", targets: ["Routing"]),
         .library(name: "Wire", targets: ["Wire"]),
+        .library(name: "TableLanguage", targets: ["TableLanguage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -23,8 +24,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
-        // Pure routing logic: no sockets, no files, no clocks.
-        .target(name: "Routing", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // The compiled table and its evaluation, schedules, time, sessions, masking: no sockets, no files, no clocks, no YAML.
+        .target(name: "Routing"),
+        // The table language: YAML loading and compiling, coverage, scenarios, diff (the tooling around Routing).
+        .target(name: "TableLanguage", dependencies: ["Routing", .product(name: "Yams", package: "Yams")]),
         // The contract's JSON: calls, decisions, errors, envelopes.
         .target(name: "Wire", dependencies: ["Routing"]),
         // Durable files: one append-only record log with torn-tail truncation, atomic replace, a folder lock.
@@ -42,7 +45,10 @@ let package = Package(
         // A throwaway PostgreSQL server for tests (tools/pg-local).
         .target(name: "LocalPostgres"),
         // The engine without sockets: tables, sessions, idempotency keys, journal; queries, replay, control.
-        .target(name: "EngineCore", dependencies: ["Routing", "Wire", "Storage", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "EngineCore",
+            dependencies: ["Routing", "TableLanguage", "Wire", "Storage", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")]
+        ),
         // The journal, keys, sessions and operations state in PostgreSQL, shared by several engines.
         .target(name: "PostgresStore", dependencies: ["EngineCore", "Postgres", "Routing", "Storage", "Wire", .product(name: "Logging", package: "swift-log")]),
         // The server: a thread that owns the sockets and hands messages to the core.
@@ -57,14 +63,17 @@ let package = Package(
         .executableTarget(
             name: "switchboard",
             dependencies: [
-                "Routing", "Wire", "Engine", "EngineCore", "ZeroMQ", "EventFeed", "Recorder", "CTIAdapter", "Simulator", "ServiceThread", "Gateway", "Telemetry",
+                "Routing", "TableLanguage", "Wire", "Engine", "EngineCore", "ZeroMQ", "EventFeed", "Recorder", "CTIAdapter", "Simulator", "ServiceThread", "Gateway", "Telemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // A subscriber's view of the engine: every decision once, in order, gaps replayed.
-        .target(name: "EventFeed", dependencies: ["Routing", "Wire", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "EventFeed",
+            dependencies: ["Routing", "Wire", "ZeroMQ", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")]
+        ),
         // Stores every decision's interaction comment in SQLite (the only target that uses GRDB) or PostgreSQL.
         .target(
             name: "Recorder",
@@ -112,31 +121,32 @@ let package = Package(
         // Load generation against a running engine, with latency histograms and event accounting.
         .target(
             name: "Simulator",
-            dependencies: ["EventFeed", "Routing", "Wire", "ZeroMQ", .product(name: "Histogram", package: "hdrhistogram-swift")]
+            dependencies: ["EventFeed", "Routing", "TableLanguage", "Wire", "ZeroMQ", .product(name: "Histogram", package: "hdrhistogram-swift")]
         ),
         // What the fuzzers exercise, shared with the tests that replay kept inputs (tools/fuzz).
-        .target(name: "FuzzTargets", dependencies: ["Routing", "Wire"]),
+        .target(name: "FuzzTargets", dependencies: ["Routing", "TableLanguage", "Wire"]),
         .executableTarget(name: "fuzz-request", dependencies: ["FuzzTargets"], swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         .executableTarget(name: "fuzz-table", dependencies: ["FuzzTargets"], swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         // Release-mode throughput benchmark of the routing core (tools/bench-core).
-        .executableTarget(name: "CoreBenchmark", dependencies: ["Routing", "Wire"]),
-        .testTarget(name: "RoutingTests", dependencies: ["Routing", "Wire"]),
+        .executableTarget(name: "CoreBenchmark", dependencies: ["Routing", "TableLanguage", "Wire"]),
+        .testTarget(name: "RoutingTests", dependencies: ["Routing", "TableLanguage", "Wire"]),
+        .testTarget(name: "TableLanguageTests", dependencies: ["TableLanguage", "Routing"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
-        .testTarget(name: "WireTests", dependencies: ["Wire", "Routing"]),
-        .testTarget(name: "SwitchboardCLITests", dependencies: ["Wire", "Routing", "Recorder", "CTIAdapter", "ZeroMQ", "Postgres", "LocalPostgres"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "Routing", "TableLanguage"]),
+        .testTarget(name: "SwitchboardCLITests", dependencies: ["Wire", "Routing", "Recorder", "CTIAdapter", "ZeroMQ", "Postgres", "LocalPostgres"], exclude: ["decisions"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "EventFeed", "Wire", "Routing", "ZeroMQ"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "LocalPostgres"]),
-        .testTarget(name: "RecorderTests", dependencies: ["Recorder", "EventFeed", "Engine", "LocalPostgres", "Postgres", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "RecorderTests", dependencies: ["Recorder", "EventFeed", "Engine", "LocalPostgres", "Postgres", "Wire", "Routing", "TableLanguage", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CTIAdapterTests", dependencies: ["CTIAdapter", "EventFeed", "Engine", "Storage", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EventFeedTests", dependencies: ["EventFeed", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Routing", "Wire", "ZeroMQ"]),
+        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Routing", "TableLanguage", "Wire", "ZeroMQ"]),
         .testTarget(name: "ServiceThreadTests", dependencies: [
             "ServiceThread", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"], resources: [.copy("corpus")]),
-        .testTarget(name: "EngineCoreTests", dependencies: ["EngineCore", "PostgresStore", "LocalPostgres", "Storage", "Wire", "Routing", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "EngineCore", "Storage", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "EngineCoreTests", dependencies: ["EngineCore", "PostgresStore", "LocalPostgres", "Storage", "Wire", "Routing", "TableLanguage", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "EngineCore", "Storage", "Wire", "Routing", "TableLanguage", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
 )

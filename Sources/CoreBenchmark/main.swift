@@ -1,11 +1,30 @@
 // Throughput of the routing core and the wire format, in a release build: `tools/bench-core`.
 // Numbers go in docs/PERFORMANCE.md; nothing here is asserted, and no test is timed.
 // Run with tools/malloc_count.so preloaded, it also reports heap allocations per decision.
+//
+// `CoreBenchmark count evaluate|full ROUNDS [TABLE]` does a fixed amount of work instead, for counting
+// instructions under callgrind (`tools/instructions`): ROUNDS passes over the mix, then exit.
 import Foundation
 import Routing
+import TableLanguage
 import Wire
 
-let arguments = CommandLine.arguments
+/// What `count` mode repeats: evaluation alone, or decode + evaluate + encode from the call's JSON.
+enum CountedWork: String {
+    case evaluate, full
+}
+
+var arguments = CommandLine.arguments
+/// In `count` mode, the work and the number of passes over the mix.
+var counting: (work: CountedWork, rounds: Int)?
+if arguments.count > 1, arguments[1] == "count" {
+    guard arguments.count > 3, let work = CountedWork(rawValue: arguments[2]), let rounds = Int(arguments[3]), rounds >= 0 else {
+        FileHandle.standardError.write(Data("usage: CoreBenchmark count evaluate|full ROUNDS [TABLE]\n".utf8))
+        exit(2)
+    }
+    counting = (work, rounds)
+    arguments = [arguments[0]] + arguments.dropFirst(4)
+}
 let tablePath = arguments.count > 1 ? arguments[1] : "routing-tables/retention-ru.yaml"
 let seconds = arguments.count > 2 ? Double(arguments[2]) ?? 2 : 2
 /// A third argument limits the run to the measurements whose names contain it (for profiling one).
@@ -116,6 +135,31 @@ let jsonCalls: [[UInt8]] = calls.map { call, _ in
     ]))
     return w.bytes
 }
+
+// Count mode: the same calls as the measurements below, through the same entry points, a fixed number
+// of times. tools/instructions subtracts two runs of different ROUNDS, so loading and the mix cancel out.
+if let counting {
+    var made = 0
+    for _ in 0..<counting.rounds {
+        switch counting.work {
+        case .evaluate:
+            for (call, instant) in calls where (try? table.evaluate(call, at: instant)) != nil { made += 1 }
+        case .full:
+            for (n, bytes) in jsonCalls.enumerated() {
+                var w = JSONWriter(capacity: 2048)
+                if let call = try? Wire.decodeCall(bytes), let d = try? table.evaluate(call, at: calls[n].1) {
+                    Wire.encode(d, into: &w)
+                    made += 1
+                }
+                blackHole(w.bytes.count)
+            }
+        }
+    }
+    // The number of decisions made (not calls tried): a call that stopped deciding would change the per-decision count.
+    print("decisions \(made) calls \(calls.count * counting.rounds)")
+    exit(0)
+}
+
 let decisions = calls.map { try! table.evaluate($0.0, at: $0.1) }
 print("table \(table.name) version \(table.version); \(calls.count) calls in the mix, \(table.topics.count) topics; \(seconds) s per measurement")
 print("mean call JSON \(jsonCalls.map(\.count).reduce(0, +) / jsonCalls.count) bytes, mean decision JSON \(decisions.map { Wire.encode($0).utf8.count }.reduce(0, +) / decisions.count) bytes")

@@ -38,10 +38,8 @@ extension Engine {
         let batch = core.handle(bodies, now: .now)
         for (envelope, reply) in zip(envelopes, batch.replies) { send(sockets.query, envelope, reply, what: "reply") }
         for event in batch.events { publish(sockets.events, event) }
-        if EngineObserver.isInstalled {
-            EngineObserver.report(.init(replies: batch.replies, events: batch.events.map(\.event), journalSeq: core.journal.lastSeq,
-                                        duration: ContinuousClock.now - started))
-        }
+        meters.journalSeq.set(Int(core.journal.lastSeq))
+        meters.recordBatch(queries: batch.replies.count, duration: ContinuousClock.now - started)
         return taken
     }
 
@@ -56,6 +54,7 @@ extension Engine {
         } catch {
             problem = error.code == EHOSTUNREACH ? "the client is gone" : "\(error)"
         }
+        if problem != nil { meters.repliesNotSent.increment() }
         if unsent.withLock({ $0.record(sent: problem == nil) }), let problem {
             logger.warning("\(what) not sent: \(problem); counted in health as replies_not_sent, logged again only after a reply gets through")
         }
@@ -65,7 +64,7 @@ extension Engine {
     func publish(_ events: Socket, _ event: EngineCore.Published) {
         do {
             _ = try events.send(multipart: [event.topic, event.event], wait: false)
-            published.withLock { $0 += 1 }
+            meters.published.increment()
         } catch {
             logger.error("publish failed: \(error)")
         }
@@ -90,6 +89,7 @@ extension Engine {
                 count += kind == 1 ? 1 : (kind == 0 && count > 0 ? -1 : 0)
                 return count
             }
+            meters.subscriptions.set(live)
             if live > configuration.maximumSubscriptions { return false }
         }
         return true
@@ -102,8 +102,9 @@ extension Engine {
     func resetEvents(_ sockets: inout Sockets) {
         let endpoint = sockets.events.lastEndpoint
         let count = subscriptions.withLock { c in defer { c = 0 }; return c }
+        meters.subscriptions.set(0)
         logger.error("more than \(configuration.maximumSubscriptions) distinct subscriptions (\(count)): resetting the events endpoint; subscribers reconnect and replay what they miss")
-        resets.withLock { $0 += 1 }
+        meters.eventsEndpointResets.increment()
         sockets.events.close()
         do {
             sockets.events = try openEvents(sockets.context, endpoint: endpoint)
@@ -126,19 +127,15 @@ extension Engine {
 
     func healthReply() -> [UInt8] {
         let seconds = Double((ContinuousClock.now - startedAt).components.seconds)
-        let notSent = unsent.withLock { $0.count }
-        let published = published.withLock { $0 }
-        let replay = replays.counts.withLock { $0 }
+        let m = meters
         return core.health(uptimeSeconds: seconds, now: .now) { o in
-            o.member("replays") { $0.number(Int64(replay.replays)) }
-            o.member("replay_errors") { w in
-                w.object { o in for (code, n) in replay.errors.sorted(by: { $0.key < $1.key }) { o.member(dynamic: code) { $0.number(Int64(n)) } } }
-            }
-            o.member("replays_not_sent") { $0.number(Int64(replay.unsent.count)) }
-            o.member("published") { $0.number(Int64(published)) }
-            o.member("replies_not_sent") { $0.number(Int64(notSent)) }
-            o.member("subscriptions") { $0.number(Int64(self.subscriptions.withLock { $0 })) }
-            o.member("events_endpoint_resets") { $0.number(Int64(self.resets.withLock { $0 })) }
+            o.member("replays") { $0.number(Int64(m.replays.count)) }
+            o.member("replay_errors") { EngineCore.writeCounts(m.replayErrors, into: &$0) }
+            o.member("replays_not_sent") { $0.number(Int64(m.replaysNotSent.count)) }
+            o.member("published") { $0.number(Int64(m.published.count)) }
+            o.member("replies_not_sent") { $0.number(Int64(m.repliesNotSent.count)) }
+            o.member("subscriptions") { $0.number(Int64(m.subscriptions.level)) }
+            o.member("events_endpoint_resets") { $0.number(Int64(m.eventsEndpointResets.count)) }
         }
     }
 

@@ -24,12 +24,12 @@ public final class Engine: Sendable {
     public let configuration: EngineConfiguration
     let logger: Logger
     let shared = Mutex(Shared())
-    /// Replies that could not be queued, and whether that is still happening (to log once per episode).
+    /// Whether replies are failing to be queued right now (to log once per episode; counted in `meters`).
     let unsent = Mutex(UnsentReplies())
-    let published = Mutex(0)
-    /// Distinct subscription prefixes live on the events socket, and how often it was reset for too many.
+    /// Distinct subscription prefixes live on the events socket (also `meters.subscriptions`).
     let subscriptions = Mutex(0)
-    let resets = Mutex(0)
+    /// What `health` reports and `--metrics` exports, shared with the core.
+    public let meters = EngineMeters()
     private let started = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     /// Handed to the engine thread at `start()`; never touched by another thread after that.
@@ -86,7 +86,7 @@ public final class Engine: Sendable {
                 let store = try PostgresStore(url: url, retentionMilliseconds: retention, logger: logger)
                 let keys = try IdempotencyKeys(directory: nil, retentionMilliseconds: retention, capacity: configuration.idempotencyCapacity,
                                                journalLastSeq: store.lastSeq, now: now, logger: logger)
-                core = EngineCore(tables: tables, store: store, keys: keys, configuration: configuration.core, logger: logger)
+                core = EngineCore(tables: tables, store: store, keys: keys, configuration: configuration.core, meters: meters, logger: logger)
                 let reader = store.makeReader()
                 read = { seq, max, maxBytes throws(StorageError) in try reader.read(from: seq, max: max, maxBytes: maxBytes) }
             } else {
@@ -96,7 +96,7 @@ public final class Engine: Sendable {
                 if let log = keys.log { journal.syncFirst(log) }
                 core = try EngineCore(tables: tables, journal: journal, keys: keys,
                                       sessionFile: try SessionFile(path: FileIO.join(data, "sessions.jsonl"), now: now, logger: logger),
-                                      operationsFile: OperationsFile(directory: data), configuration: configuration.core, logger: logger)
+                                      operationsFile: OperationsFile(directory: data), configuration: configuration.core, meters: meters, logger: logger)
                 read = journal.reader
             }
         } catch {
@@ -107,7 +107,7 @@ public final class Engine: Sendable {
         } catch {
             throw EngineError("cannot set up the control endpoint's keys: \(error)")
         }
-        replays = ReplayServer(read: read, configuration: configuration.core, logger: logger)
+        replays = ReplayServer(read: read, configuration: configuration.core, meters: meters, logger: logger)
         core.warnAboutCalendars(now: now)
         shared.withLock { $0.snapshot.lastSeq = core.journal.lastSeq }
     }

@@ -21,10 +21,12 @@ final class ReplayServer: Sendable {
     private let logger: Logger
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
-    let counts = Mutex((replays: 0, errors: [String: Int](), unsent: UnsentReplies()))
+    private let meters: EngineMeters
+    private let unsent = Mutex(UnsentReplies())
 
-    init(read: @escaping Reader, configuration: EngineCore.Configuration, logger: Logger) {
+    init(read: @escaping Reader, configuration: EngineCore.Configuration, meters: EngineMeters, logger: Logger) {
         self.read = read
+        self.meters = meters
         self.configuration = configuration
         self.logger = logger
     }
@@ -73,12 +75,10 @@ final class ReplayServer: Sendable {
                 if let failure, failure.code == .unavailable { logger.error("replay: \(failure.message)") }
                 var sent = false
                 do { sent = try socket.send(multipart: Array(envelope) + [reply], wait: false) } catch {}
-                let startsEpisode = counts.withLock { c in
-                    c.replays += 1
-                    if let failure { c.errors[failure.code.rawValue, default: 0] += 1 }
-                    return c.unsent.record(sent: sent)
-                }
-                if startsEpisode {
+                meters.replays.increment()
+                if let failure { meters.replayErrors.increment(failure.code.rawValue) }
+                if !sent { meters.replaysNotSent.increment() }
+                if unsent.withLock({ $0.record(sent: sent) }) {
                     logger.warning("replay reply not sent: the requester is gone or does not read its replies; counted in health as replays_not_sent")
                 }
             }

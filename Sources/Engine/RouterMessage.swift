@@ -21,16 +21,14 @@ enum RouterMessage {
 /// Replies that could not be queued, logged once per episode: the first failure of a run is logged, and
 /// the next log waits until a reply has gone through again.
 struct UnsentReplies {
-    private(set) var count = 0
     private var failing = false
 
-    /// Counts a send; returns true when this failure starts an episode (log it).
+    /// Notes a send; returns true when this failure starts an episode (log it).
     mutating func record(sent: Bool) -> Bool {
         guard !sent else {
             failing = false
             return false
         }
-        count += 1
         defer { failing = true }
         return !failing
     }

@@ -110,7 +110,7 @@ extension EngineCore {
         let fresh: TableSet
         switch loaded {
         case .failure(let error):
-            counters.reloadsRejected += 1
+            meters.reloadsRejected.increment()
             logger.error("reload rejected; the previous tables keep serving:\n\(error)")
             var w = JSONWriter(capacity: 1024)
             w.object { o in
@@ -119,13 +119,13 @@ extension EngineCore {
                 }
                 o.member("errors") { $0.strings(error.errors.map(\.description)) }
             }
-            counters.errors[InputError.Code.invalidTable.rawValue, default: 0] += 1
+            meters.errors.increment(InputError.Code.invalidTable.rawValue)
             return w.bytes
         case .success(let set): fresh = set
         }
         let removed = tables.removals(in: fresh)
         if !removed.isEmpty && !allowRemovals {
-            counters.reloadsRejected += 1
+            meters.reloadsRejected.increment()
             logger.error("reload rejected: it would remove \(removed.count) thing(s) being served: \(removed.prefix(10).joined(separator: "; "))")
             var w = JSONWriter(capacity: 1024)
             w.object { o in
@@ -134,11 +134,11 @@ extension EngineCore {
                 }
                 o.member("removed") { $0.strings(removed) }
             }
-            counters.errors[InputError.Code.reloadWouldRemove.rawValue, default: 0] += 1
+            meters.errors.increment(InputError.Code.reloadWouldRemove.rawValue)
             return w.bytes
         }
         tables = fresh
-        counters.reloads += 1
+        meters.reloads.increment()
         for expiry in fresh.calendarExpiries(at: wallClock) { logger.warning("\(expiry)") }
         logger.notice("reloaded tables", metadata: ["tables": "\(fresh.tables.values.map { "\($0.name)@\($0.version)" }.sorted().joined(separator: ","))",
                                                     "removed": "\(removed.count)"])
@@ -205,20 +205,25 @@ extension EngineCore {
                 }
             }
             o.member("counters") { w in
-                let c = self.counters
+                let m = self.meters
                 w.object { o in
-                    o.member("queries") { $0.number(Int64(c.queries)) }
-                    o.member("decisions") { $0.number(Int64(c.decisions)) }
-                    o.member("repeats") { $0.number(Int64(c.repeats)) }
-                    o.member("errors") { w in
-                        w.object { o in for (code, n) in c.errors.sorted(by: { $0.key < $1.key }) { o.member(dynamic: code) { $0.number(Int64(n)) } } }
-                    }
-                    o.member("reloads") { $0.number(Int64(c.reloads)) }
-                    o.member("reloads_rejected") { $0.number(Int64(c.reloadsRejected)) }
+                    o.member("queries") { $0.number(Int64(m.queries.count)) }
+                    o.member("decisions") { $0.number(Int64(m.decisions.total)) }
+                    o.member("repeats") { $0.number(Int64(m.repeats.count)) }
+                    o.member("errors") { EngineCore.writeCounts(m.errors, into: &$0) }
+                    o.member("reloads") { $0.number(Int64(m.reloads.count)) }
+                    o.member("reloads_rejected") { $0.number(Int64(m.reloadsRejected.count)) }
                     extra(&o)
                 }
             }
         }
+    }
+}
+
+extension EngineCore {
+    /// `{"code": n, …}` for counts by one label (errors by code), in the order of the codes.
+    public static func writeCounts(_ counts: MeteredCounts, into w: inout JSONWriter) {
+        w.object { o in for (values, n) in counts.snapshot { o.member(dynamic: values.joined(separator: ".")) { $0.number(Int64(n)) } } }
     }
 }
 

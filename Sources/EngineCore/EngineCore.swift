@@ -57,25 +57,19 @@ public final class EngineCore {
     let logger: Logger
     /// Why the last batch could not be written, until one is.
     public private(set) var writeFailure: StorageError?
-    var counters = Counters()
+    /// What `health` reports and `--metrics` exports, counted once.
+    public let meters: EngineMeters
     var reloadRunning = false
     var lastReload: ContinuousClock.Instant?
-
-    struct Counters {
-        var queries = 0
-        var decisions = 0
-        var repeats = 0
-        var errors: [String: Int] = [:]
-        var replays = 0
-        var reloads = 0
-        var reloadsRejected = 0
-    }
 
     /// - Parameters:
     ///   - sessionFile: where playbook sessions are kept; nil keeps them in memory.
     ///   - operationsFile: where the CTI-incident flag is kept; nil keeps it in memory.
+    ///   - meters: where the counts go; the server counts its own (publishing, replay) in the same.
     public init(tables: TableSet, journal: any EventJournal, keys: IdempotencyKeys, sessionFile: SessionFile? = nil,
-                operationsFile: OperationsFile? = nil, configuration: Configuration = .init(), logger: Logger) throws(StorageError) {
+                operationsFile: OperationsFile? = nil, configuration: Configuration = .init(), meters: EngineMeters = EngineMeters(),
+                logger: Logger) throws(StorageError) {
+        self.meters = meters
         self.tables = tables
         self.journal = journal
         self.sharedStore = nil
@@ -92,7 +86,9 @@ public final class EngineCore {
     /// there, and each batch is one of its transactions (``SharedStore``).
     /// - Parameter keys: an in-memory cache of answered keys (`directory: nil`); the store is asked for
     ///   every key a batch carries.
-    public init(tables: TableSet, store: any SharedStore, keys: IdempotencyKeys, configuration: Configuration = .init(), logger: Logger) {
+    public init(tables: TableSet, store: any SharedStore, keys: IdempotencyKeys, configuration: Configuration = .init(),
+                meters: EngineMeters = EngineMeters(), logger: Logger) {
+        self.meters = meters
         self.tables = tables
         self.journal = store
         self.sharedStore = store
@@ -117,9 +113,16 @@ public final class EngineCore {
 
     private enum Answer {
         case final([UInt8])
-        case decided(id: RequestID, seq: UInt64, eventID: String, decisionJSON: [UInt8], topic: [UInt8], event: [UInt8])
+        case decided(id: RequestID, seq: UInt64, eventID: String, decisionJSON: [UInt8], topic: [UInt8], event: [UInt8], counted: Counted)
         /// A repeat, within this batch, of the query at `index` (same key, same body).
         case sameAs(index: Int, id: RequestID)
+    }
+
+    /// The labels a decision is counted under.
+    private struct Counted {
+        let table: String
+        let topic: String
+        let action: String
     }
 
     /// Decides a batch of query bodies (the JSON frame of each, envelope removed).
@@ -159,7 +162,7 @@ public final class EngineCore {
         }
         var nextSeq = journal.lastSeq + 1
         for (id, decoded) in requests {
-            counters.queries += 1
+            meters.queries.increment()
             let request: QueryRequest
             switch decoded {
             case .failure(let error):
@@ -192,7 +195,7 @@ public final class EngineCore {
                     batchKeys[key] = (digest, answers.count)
                     newKeys.append((key, .init(digest: digest, seq: nextSeq, storedAt: now.milliseconds)))
                 }
-                if case .decided(_, let seq, _, _, let topic, let event) = answer {
+                if case .decided(_, let seq, _, _, let topic, let event, _) = answer {
                     events.append(event)
                     published.append(Published(seq: seq, topic: topic, event: event))
                 }
@@ -207,13 +210,13 @@ public final class EngineCore {
             switch answer {
             case .final(let bytes):
                 replies.append(bytes)
-            case .decided(let id, let seq, let eventID, let decisionJSON, _, _):
+            case .decided(let id, let seq, let eventID, let decisionJSON, _, _, let counted):
                 replies.append(journalled ? decisionReply(id: id, seq: seq, eventID: eventID, decisionJSON: decisionJSON[...])
                                           : errorReply(id: id, EngineCore.unavailable(writeFailure)))
-                if journalled { counters.decisions += 1 }
+                if journalled { meters.decisions.increment(counted.table, counted.topic, counted.action) }
             case .sameAs(let index, let id):
-                if journalled, case .decided(_, let seq, let eventID, let decisionJSON, _, _) = answers[index] {
-                    counters.repeats += 1
+                if journalled, case .decided(_, let seq, let eventID, let decisionJSON, _, _, _) = answers[index] {
+                    meters.repeats.increment()
                     replies.append(decisionReply(id: id, seq: seq, eventID: eventID, decisionJSON: decisionJSON[...]))
                 } else {
                     replies.append(errorReply(id: id, EngineCore.unavailable(writeFailure)))
@@ -241,7 +244,8 @@ public final class EngineCore {
         Wire.encode(decision, into: &d)
         var w = JSONWriter(capacity: d.bytes.count + 512)
         event.encode(into: &w, decisionJSON: d.bytes)
-        return .success(.decided(id: id, seq: seq, eventID: event.eventID, decisionJSON: d.bytes, topic: Array(event.topic.utf8), event: w.bytes))
+        return .success(.decided(id: id, seq: seq, eventID: event.eventID, decisionJSON: d.bytes, topic: Array(event.topic.utf8), event: w.bytes,
+                                 counted: Counted(table: table.name, topic: request.call.topic, action: decision.action.rawValue)))
     }
 
     /// Writes a batch in the durability order; on failure takes everything back.
@@ -298,7 +302,7 @@ public final class EngineCore {
             guard let event = try journal.event(seq), let parts = EngineCore.replyParts(of: event) else {
                 return errorReply(id: id, InputError(.unavailable, "the first answer to this idempotency key (seq \(seq)) cannot be read back from the journal; try again."))
             }
-            counters.repeats += 1
+            meters.repeats.increment()
             return decisionReply(id: id, seq: seq, eventID: parts.eventID, decisionJSON: parts.decision)
         } catch {
             return errorReply(id: id, EngineCore.unavailable(error))
@@ -328,7 +332,7 @@ public final class EngineCore {
 
     /// A query's error reply, counted by code; for refusals the server makes itself (a malformed message).
     public func errorReply(id: RequestID, _ error: InputError) -> [UInt8] {
-        counters.errors[error.code.rawValue, default: 0] += 1
+        meters.errors.increment(error.code.rawValue)
         var w = JSONWriter(capacity: 256)
         Wire.encodeReply(id: id, error: error, into: &w)
         return w.bytes
@@ -336,7 +340,7 @@ public final class EngineCore {
 
     /// An error reply without an id (replay and control requests carry none), counted by code.
     public func errorReply(_ error: InputError) -> [UInt8] {
-        counters.errors[error.code.rawValue, default: 0] += 1
+        meters.errors.increment(error.code.rawValue)
         var w = JSONWriter(capacity: 256)
         Wire.encode(error, into: &w)
         return w.bytes
@@ -355,12 +359,12 @@ public final class EngineCore {
     /// Answers a replay request `{"from_seq", "max"?}`: the journalled events from `from_seq` on, bounded
     /// by count and bytes; a journal that cannot be read is an `unavailable` error, never an empty list.
     public func replay(_ body: [UInt8]) -> [UInt8] {
-        counters.replays += 1
+        meters.replays.increment()
         let answer = EngineCore.answerReplay(body, configuration: configuration) { seq, max, maxBytes throws(StorageError) in
             try journal.read(from: seq, max: max, maxBytes: maxBytes)
         }
         if let error = answer.error {
-            counters.errors[error.code.rawValue, default: 0] += 1
+            meters.replayErrors.increment(error.code.rawValue)
             if error.code == .unavailable { logger.error("replay: \(error.message)") }
         }
         return answer.reply

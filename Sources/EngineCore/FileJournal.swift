@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import Storage
 import Synchronization
 
@@ -132,6 +133,9 @@ final class GroupSyncer: Sendable {
     private let interval: TimeInterval
     private let every: UInt64
     private let logger: Logger
+    /// Each group sync's `fdatasync`s, all logs of the group together (`--metrics`).
+    private let syncDuration = Timer(label: "switchboard_engine_journal_fsync_duration_seconds")
+    private let syncedSeq = Gauge(label: "switchboard_engine_journal_synced_seq")
 
     init(logs: [AppendLog], interval: Duration, every: Int, synced: UInt64, logger: Logger) {
         self.logs = Mutex(logs)
@@ -139,6 +143,7 @@ final class GroupSyncer: Sendable {
         self.every = UInt64(max(1, every))
         self.logger = logger
         shared.withLock { $0.written = synced; $0.synced = synced }
+        syncedSeq.record(Int64(synced))
     }
 
     var state: State { shared.withLock { $0 } }
@@ -171,8 +176,10 @@ final class GroupSyncer: Sendable {
     }
 
     private func syncAll(upTo target: UInt64) throws(StorageError) {
+        let started = ContinuousClock.now
         do throws(StorageError) {
             for log in logs.withLock({ $0 }) { try log.sync() }
+            syncDuration.recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1)))
         } catch {
             let first = shared.withLock { s in
                 defer { s.failure = error }
@@ -181,10 +188,11 @@ final class GroupSyncer: Sendable {
             if first { logger.critical("storage failing, decisions refused until it recovers: \(error)") }
             throw error
         }
-        let recovered = shared.withLock { s in
+        let (recovered, synced) = shared.withLock { s in
             defer { s.failure = nil; s.synced = max(s.synced, target) }
-            return s.failure != nil
+            return (s.failure != nil, max(s.synced, target))
         }
+        syncedSeq.record(Int64(synced))
         if recovered { logger.notice("storage recovered: syncs succeed again; deciding resumes") }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Routing
+import TableLanguage
 
 /// The tables an engine serves, by name: every table file of a folder (``TableFileNames``).
 public struct TableSet: Sendable {

@@ -1,15 +1,31 @@
 import Foundation
 import Logging
+import Metrics
 import Routing
 import Synchronization
 import Wire
 import ZeroMQ
 
+/// What a feed hands its subscriber for each event: whatever the subscriber reads from the event's JSON,
+/// as long as it knows the event's `seq`. ``FeedEvent`` decodes the whole event; a subscriber that needs a
+/// few columns (the recorder) reads only those.
+public protocol FeedRecord: Sendable {
+    /// Reads one event's JSON (from the live stream, or an element of a replay reply).
+    /// - Throws: when the event cannot be read; the feed logs it and leaves the gap to replay.
+    init(eventJSON: UnsafeBufferPointer<UInt8>.SubSequence) throws
+    var seq: UInt64 { get }
+}
+
 /// A decision event as a subscriber receives it: the event, decoded and typed.
-public struct FeedEvent: Sendable, Hashable {
+public struct FeedEvent: FeedRecord, Hashable {
     public let event: Wire.DecodedEvent
 
     public init(_ event: Wire.DecodedEvent) { self.event = event }
+
+    public init(eventJSON: UnsafeBufferPointer<UInt8>.SubSequence) throws {
+        let value = try JSONReader.parse(UnsafeBufferPointer(rebasing: eventJSON), limits: .trusted)
+        event = try Wire.DecodedEvent(value: value)
+    }
 
     public var seq: UInt64 { event.seq }
     public var eventID: String { event.eventID }
@@ -41,8 +57,15 @@ public final class EventFeed {
         public var curve: (serverKey: String, keys: CurveKeyPair)?
         /// Events asked for per replay request.
         public var replayBatch = 1000
+        /// While catching up, replay replies are gathered until this many events (or the journal's end)
+        /// before they are handed over; 1 hands over each reply as it comes. A subscriber that commits each
+        /// batch (the recorder) sets it high: fewer, larger transactions. Bounds the events held in memory.
+        public var catchUpBatch = 1
         /// How long a replay request may take before the next engine is asked, on a fresh connection.
         public var replayTimeout: Duration = .seconds(5)
+        /// The subscriber's name in `switchboard_subscriber_seq{subscriber}` and
+        /// `switchboard_subscriber_lag_events{subscriber}` (`--metrics`); nil: not metered.
+        public var meteredAs: String?
         /// Events held while a `seq` before them is missing; beyond it they are dropped and replayed
         /// (``EventFeedError/reorderBufferFull``, logged).
         public var reorderCapacity = 10_000
@@ -69,16 +92,20 @@ public final class EventFeed {
     private let logger: Logger
     private let stopping = Atomic<Bool>(false)
     private let overflows = Atomic<Int>(0)
-    private var buffer: ReorderBuffer
+    /// The next `seq` wanted; set by the thread in ``run(as:_:)`` as batches are taken.
+    private var nextWanted: UInt64
     /// The next `seq` wanted.
-    public var next: UInt64 { buffer.next }
+    public var next: UInt64 { nextWanted }
+    private let lag: LagGauges?
 
     /// - Parameter lastSeq: the last `seq` this subscriber has handled (0 for none).
     public init(configuration: Configuration, after lastSeq: UInt64, logger: Logger) {
         precondition(!configuration.eventsEndpoints.isEmpty && !configuration.replayEndpoints.isEmpty, "a feed needs an events and a replay endpoint")
         self.configuration = configuration
         self.logger = logger
-        buffer = ReorderBuffer(after: lastSeq, capacity: configuration.reorderCapacity)
+        nextWanted = lastSeq + 1
+        lag = configuration.meteredAs.map(LagGauges.init(subscriber:))
+        lag?.report(handled: lastSeq)
     }
 
     /// Asks ``run(_:)`` to return after the batch in hand.
@@ -93,6 +120,12 @@ public final class EventFeed {
     /// - Parameter deliver: gets each contiguous batch, in order. When it throws, the batch is offered
     ///   again (through replay) a second later.
     public func run(_ deliver: ([FeedEvent]) throws -> Void) throws {
+        try run(as: FeedEvent.self, deliver)
+    }
+
+    /// Receives and hands over events, each read as `Record`, until ``stop()``.
+    public func run<Record: FeedRecord>(as _: Record.Type, _ deliver: ([Record]) throws -> Void) throws {
+        var buffer = ReorderBuffer<Record>(after: nextWanted - 1, capacity: configuration.reorderCapacity)
         let context = try Context()
         let sub = try Socket(context, .sub)
         try sub.set(.linger, Int32(0))
@@ -124,7 +157,7 @@ public final class EventFeed {
         while !isStopping {
             if needsReplay {
                 do {
-                    needsReplay = try catchUp(replay, deliver: deliver) == false
+                    needsReplay = try catchUp(replay, &buffer, deliver: deliver) == false
                 } catch let error as DeliveryFailed {
                     if isStopping { return }  // the subscriber gave up its batch to stop
                     logger.error("the subscriber could not take events; retrying in a second: \(error.underlying)")
@@ -148,7 +181,10 @@ public final class EventFeed {
                             logger.warning("ignored a heartbeat without a seq")
                             continue
                         }
-                        defer { streamHigh = max(streamHigh, seq) }
+                        defer {
+                            streamHigh = max(streamHigh, seq)
+                            lag?.report(head: streamHigh)
+                        }
                         buffer.sawHeartbeat(seq)
                         let expected = buffer.next
                         if seq + 1 >= expected {
@@ -165,16 +201,17 @@ public final class EventFeed {
                         }
                         continue
                     }
-                    let event: Wire.DecodedEvent
+                    let event: Record
                     do {
-                        event = try Wire.DecodedEvent(json: frames[1])
+                        event = try frames[1].withUnsafeBufferPointer { try Record(eventJSON: $0[...]) }
                     } catch {
                         // Not skipped silently: the gap it leaves is replayed, and replay says the same if the journal does.
                         logger.warning("ignored an event that does not decode: \(error)")
                         continue
                     }
                     streamHigh = max(streamHigh, event.seq)
-                    if buffer.admit(FeedEvent(event)) == .overflow {
+                    lag?.report(head: streamHigh)
+                    if buffer.admit(event) == .overflow {
                         overflows.add(1, ordering: .relaxed)
                         if !overflowReported {
                             logger.warning("\(EventFeedError.reorderBufferFull(capacity: buffer.capacity, waitingFor: buffer.next))")
@@ -187,7 +224,7 @@ public final class EventFeed {
             while case let batch = buffer.ready(limit: 1000), !batch.isEmpty {
                 do {
                     try deliver(batch)
-                    buffer.handedOut(batch.count)
+                    handedOut(batch.count, &buffer)
                 } catch {
                     if isStopping { return }
                     logger.error("the subscriber could not take events; retrying in a second: \(error)")
@@ -210,46 +247,74 @@ public final class EventFeed {
         let underlying: Error
     }
 
+    /// Moves past `count` events the subscriber has taken.
+    private func handedOut<Record>(_ count: Int, _ buffer: inout ReorderBuffer<Record>) {
+        buffer.handedOut(count)
+        nextWanted = buffer.next
+        lag?.report(handled: nextWanted - 1)
+    }
+
     /// Replays from `next` until the journal has nothing more.
     /// - Returns: false when no replay endpoint answered with events this time (try again: the next one).
-    private func catchUp(_ replay: ReplayClient, deliver: ([FeedEvent]) throws -> Void) throws -> Bool {
+    private func catchUp<Record: FeedRecord>(_ replay: ReplayClient, _ buffer: inout ReorderBuffer<Record>,
+                                             deliver: ([Record]) throws -> Void) throws -> Bool {
         while !isStopping {
-            let items: [Value]
-            switch try replay.request(fromSeq: buffer.next, max: configuration.replayBatch) {
-            case .events(let events): items = events
-            case .unanswered(let endpoint):
-                logger.warning("replay did not answer; asking the next engine", metadata: ["from_seq": "\(buffer.next)", "endpoint": "\(endpoint)"])
-                return false
-            case .refused(let endpoint, let reason):
-                logger.error("replay refused: \(reason)", metadata: ["endpoint": "\(endpoint)"])
-                // Another engine may answer at once; when every one refuses, not a busy loop.
-                if replay.everyEndpointFailed { Thread.sleep(forTimeInterval: 1) }
-                return false
-            }
-            if items.isEmpty { return true }
-            var batch: [FeedEvent] = []
-            for item in items {
-                let event: Wire.DecodedEvent
-                do {
-                    event = try Wire.DecodedEvent(value: item)
-                } catch {
-                    logger.error("replay returned an event that does not decode; retrying: \(error)", metadata: ["from_seq": "\(buffer.next + UInt64(batch.count))"])
-                    break
+            // Replies gathered into one delivery, up to `catchUpBatch` events: a subscriber that commits each
+            // batch to disk pays that per batch, not per reply.
+            var batch: [Record] = []
+            /// Set when this catch-up ends after the batch in hand: true caught up, false to try again.
+            var outcome: Bool?
+            gather: while batch.count < max(1, configuration.catchUpBatch) {
+                let from = buffer.next + UInt64(batch.count)
+                let items: [Record]
+                var unreadable = false
+                switch try replay.request(fromSeq: from, max: configuration.replayBatch, as: Record.self) {
+                case .events(let events):
+                    if events.isEmpty {
+                        outcome = true
+                        break gather
+                    }
+                    items = events
+                case .undecodable(let read, let error):
+                    logger.error("replay returned an event that does not decode; retrying: \(error)", metadata: ["from_seq": "\(from + UInt64(read.count))"])
+                    items = read
+                    unreadable = true
+                case .unanswered(let endpoint):
+                    logger.warning("replay did not answer; asking the next engine", metadata: ["from_seq": "\(from)", "endpoint": "\(endpoint)"])
+                    outcome = false
+                    break gather
+                case .refused(let endpoint, let reason):
+                    logger.error("replay refused: \(reason)", metadata: ["endpoint": "\(endpoint)"])
+                    // Another engine may answer at once; when every one refuses, not a busy loop.
+                    if batch.isEmpty && replay.everyEndpointFailed { Thread.sleep(forTimeInterval: 1) }
+                    outcome = false
+                    break gather
                 }
-                guard event.seq == buffer.next + UInt64(batch.count) else { break }
-                batch.append(FeedEvent(event))
+                var taken = 0
+                for event in items {
+                    guard event.seq == from + UInt64(taken) else { break }
+                    batch.append(event)
+                    taken += 1
+                }
+                if taken == 0 {
+                    // Not a busy loop against a journal that keeps answering the same.
+                    if batch.isEmpty { Thread.sleep(forTimeInterval: 1) }
+                    outcome = false
+                    break gather
+                }
+                // What is contiguous goes now; the rest is asked for again.
+                if unreadable || taken < items.count { break gather }
             }
-            guard !batch.isEmpty else {
-                Thread.sleep(forTimeInterval: 1)  // not a busy loop against a journal that keeps answering the same
-                return false
+            if !batch.isEmpty {
+                do {
+                    try deliver(batch)
+                } catch {
+                    throw DeliveryFailed(underlying: error)
+                }
+                handedOut(batch.count, &buffer)
+                logger.debug("replayed", metadata: ["through_seq": "\(buffer.next - 1)"])
             }
-            do {
-                try deliver(batch)
-            } catch {
-                throw DeliveryFailed(underlying: error)
-            }
-            buffer.handedOut(batch.count)
-            logger.debug("replayed", metadata: ["through_seq": "\(buffer.next - 1)"])
+            if let outcome { return outcome }
         }
         return true
     }
@@ -263,11 +328,54 @@ public final class EventFeed {
     /// - Returns: nil when no replay endpoint answered (nothing known, nothing said).
     private func journalEnds(before last: UInt64, heartbeat: UInt64, streamHigh: UInt64, _ replay: ReplayClient) throws -> Bool? {
         if heartbeat < streamHigh { return true }
-        guard case .events(let events) = try replay.request(fromSeq: last, max: 1) else { return nil }
+        guard case .events(let events) = try replay.request(fromSeq: last, max: 1, as: SeqOnly.self) else { return nil }
         return events.isEmpty
     }
 }
 
-// `stop()` and `reorderOverflows`, the members meant for other threads, touch only atomics; the sockets and
-// the buffer belong to the thread that calls `run`.
+/// An event read only as far as its `seq`: enough to learn whether the journal holds it.
+private struct SeqOnly: FeedRecord {
+    let seq: UInt64
+
+    init(eventJSON: UnsafeBufferPointer<UInt8>.SubSequence) throws {
+        var seq: Int64?
+        var scanner = JSONScanner(UnsafeBufferPointer(rebasing: eventJSON))
+        try scanner.members { key, scanner in
+            if JSONScanner.equal(key, "seq") { seq = try scanner.integer() } else { try scanner.skipValue() }
+        }
+        guard let seq, let unsigned = UInt64(exactly: seq) else { throw JSONScanner.Failure(offset: 0, expected: "an event with a seq") }
+        self.seq = unsigned
+    }
+}
+
+/// How far a subscriber is behind the journal's head: the highest `seq` the live stream has shown (an event,
+/// or the heartbeat's about once a second) minus the last `seq` handed to the subscriber and taken. While a
+/// subscriber catches up by replay it reads no live stream, so the head is the one seen before.
+private final class LagGauges {
+    private let seq: Gauge
+    private let lag: Gauge
+    private var head: UInt64 = 0
+    private var handled: UInt64 = 0
+
+    init(subscriber: String) {
+        seq = Gauge(label: "switchboard_subscriber_seq", dimensions: [("subscriber", subscriber)])
+        lag = Gauge(label: "switchboard_subscriber_lag_events", dimensions: [("subscriber", subscriber)])
+    }
+
+    func report(head: UInt64) {
+        guard head > self.head else { return }
+        self.head = head
+        lag.record(Int64(head > handled ? head - handled : 0))
+    }
+
+    func report(handled: UInt64) {
+        self.handled = handled
+        seq.record(Int64(handled))
+        if handled > head { head = handled }
+        lag.record(Int64(head - handled))
+    }
+}
+
+// `stop()` and `reorderOverflows`, the members meant for other threads, touch only atomics; the sockets,
+// the buffer and `next` belong to the thread that calls `run`.
 extension EventFeed: @unchecked Sendable {}

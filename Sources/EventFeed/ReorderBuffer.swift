@@ -4,8 +4,9 @@
 /// publishes every `seq` of the deployment. Either way events can arrive out of order and more than once.
 /// The buffer keeps each `seq` once, hands out the contiguous run from ``next``, and knows the highest
 /// `seq` any engine has shown (``head``, the maximum over events and heartbeats), so the feed can tell
-/// "not here yet" from "missing". Pure: no sockets, no clock.
-public struct ReorderBuffer {
+/// "not here yet" from "missing". Holds whatever the subscriber reads from an event (``FeedRecord``).
+/// Pure: no sockets, no clock.
+public struct ReorderBuffer<Record: FeedRecord> {
     /// What ``admit(_:)`` did with an event.
     public enum Admission: Equatable, Sendable {
         /// Held (or, when it is ``next``, ready to hand out).
@@ -22,7 +23,7 @@ public struct ReorderBuffer {
     public private(set) var next: UInt64
     /// The highest `seq` known to exist: the maximum of every event and heartbeat seen.
     public private(set) var head: UInt64
-    private var waiting: [UInt64: FeedEvent] = [:]
+    private var waiting: [UInt64: Record] = [:]
 
     /// - Parameter lastSeq: the last `seq` already handled (0 for none).
     public init(after lastSeq: UInt64, capacity: Int) {
@@ -39,7 +40,7 @@ public struct ReorderBuffer {
 
     /// Takes an event from any engine, live or replayed.
     /// - Complexity: O(1).
-    public mutating func admit(_ event: FeedEvent) -> Admission {
+    public mutating func admit(_ event: Record) -> Admission {
         let seq = event.seq
         head = max(head, seq)
         if seq < next || waiting[seq] != nil { return .duplicate }
@@ -53,8 +54,8 @@ public struct ReorderBuffer {
     public mutating func sawHeartbeat(_ seq: UInt64) { head = max(head, seq) }
 
     /// The contiguous run from ``next``, up to `limit` events, still held until ``handedOut(_:)``.
-    public func ready(limit: Int = .max) -> [FeedEvent] {
-        var run: [FeedEvent] = []
+    public func ready(limit: Int = .max) -> [Record] {
+        var run: [Record] = []
         var seq = next
         while run.count < limit, let e = waiting[seq] {
             run.append(e)

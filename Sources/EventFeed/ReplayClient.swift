@@ -11,10 +11,12 @@ import ZeroMQ
 /// can fill any gap. The client stays with the engine that last answered.
 public final class ReplayClient {
     /// What one request got.
-    public enum Answer {
-        /// The journalled events from the `seq` asked, verbatim (empty when the journal has nothing more).
-        case events([Value])
-        /// The engine answered with an error (`unavailable`: its journal cannot be read).
+    public enum Answer<Record: FeedRecord> {
+        /// The journalled events from the `seq` asked, each read as `Record` (empty when the journal has nothing more).
+        case events([Record])
+        /// The events before the first that could not be read, and why it could not.
+        case undecodable([Record], Error)
+        /// The engine answered with an error (`unavailable`: its journal cannot be read), or not with a reply.
         case refused(endpoint: String, reason: String)
         /// No answer within the timeout.
         case unanswered(endpoint: String)
@@ -41,8 +43,8 @@ public final class ReplayClient {
     /// Whether every endpoint has failed since the last answer: time to pause rather than ask again at once.
     public var everyEndpointFailed: Bool { failuresInARow >= endpoints.count }
 
-    /// Asks for the events from `fromSeq` on, at most `max`.
-    public func request(fromSeq: UInt64, max: Int) throws -> Answer {
+    /// Asks for the events from `fromSeq` on, at most `max`, each read as `Record`.
+    public func request<Record: FeedRecord>(fromSeq: UInt64, max: Int, as _: Record.Type) throws -> Answer<Record> {
         let endpoint = endpoints[current]
         let s = try connected()
         _ = try s.send(multipart: [[], Array(#"{"from_seq":\#(fromSeq),"max":\#(max)}"#.utf8)])
@@ -51,16 +53,40 @@ public final class ReplayClient {
             failed()
             return .unanswered(endpoint: endpoint)
         }
-        guard let reply = try? JSONReader.parse(body, limits: .trusted) else {
-            failed()
-            return .refused(endpoint: endpoint, reason: "a reply that is not JSON")
+        let answer = ReplayClient.read(body, as: Record.self, from: endpoint)
+        if case .refused = answer { failed() } else { failuresInARow = 0 }
+        return answer
+    }
+
+    /// Reads a replay reply `{"events": [...], "next_seq"}` event by event, without parsing it whole.
+    static func read<Record: FeedRecord>(_ body: [UInt8], as _: Record.Type, from endpoint: String) -> Answer<Record> {
+        body.withUnsafeBufferPointer { buffer in
+            var records: [Record] = []
+            var failure: Error?
+            var scanner = JSONScanner(buffer)
+            var sawEvents = false
+            do {
+                try scanner.members { key, scanner in
+                    guard JSONScanner.equal(key, "events") else { try scanner.skipValue(); return }
+                    sawEvents = true
+                    try scanner.elements { scanner in
+                        let range = try scanner.skipValue()
+                        guard failure == nil else { return }
+                        do {
+                            records.append(try Record(eventJSON: buffer[range]))
+                        } catch {
+                            failure = error
+                        }
+                    }
+                }
+            } catch {
+                return .refused(endpoint: endpoint, reason: "the reply is not JSON as expected (\(error))")
+            }
+            if let failure { return .undecodable(records, failure) }
+            if sawEvents { return .events(records) }
+            let error = (try? JSONReader.parse(body, limits: .trusted))?["error"]
+            return .refused(endpoint: endpoint, reason: error.map { "\($0)" } ?? "no events")
         }
-        guard case .array(let items)? = reply["events"] else {
-            failed()
-            return .refused(endpoint: endpoint, reason: reply["error"].map { "\($0)" } ?? "no events")
-        }
-        failuresInARow = 0
-        return .events(items)
     }
 
     /// Closes the socket.

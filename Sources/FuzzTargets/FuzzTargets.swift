@@ -1,5 +1,6 @@
 import Foundation
 import Routing
+import TableLanguage
 import Wire
 
 /// What the fuzzers run on each input, shared with the regression tests that replay kept inputs.

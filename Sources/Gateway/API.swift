@@ -69,6 +69,10 @@ final class API: Sendable {
             }
             return API.json(gateway.catalog.describe(t))
         }
+        router.post("/v1/tables/:table/form") { request, context in
+            _ = try self.session(request)
+            return try await self.form(request, table: context.parameters.get("table") ?? "")
+        }
         router.post("/v1/tables/:table/decide") { request, context in
             try await self.decide(request, context: context, extra: nil)
         }
@@ -221,6 +225,37 @@ final class API: Sendable {
             .init("seq", reply["seq"] ?? .null), .init("event_id", reply["event_id"] ?? .null),
             .init("idempotency_key", .string(idempotencyKey)), .init("decision", decision),
         ]), headers: [HTTPField.Name("Idempotency-Key")!: idempotencyKey])
+    }
+
+    // MARK: - The form
+
+    /// `POST /v1/tables/{table}/form` `{"call", "at"?}`: which facts the deciding branch reads given the answers
+    /// so far (``Table/formStep(for:at:operations:)``), labels in the call's language. Decides nothing; the
+    /// gateway answers from its own copy of the tables.
+    func form(_ request: Request, table name: String) async throws -> Response {
+        guard let table = gateway.catalog.table(name) else {
+            throw APIError(InputError(.unknownTable, "no table \"\(name)\": the gateway knows \(gateway.catalog.tables.map(\.name).joined(separator: ", ")).", field: "table"))
+        }
+        let body = try await API.object(request, limit: gateway.configuration.maximumBody, keys: ["call", "at"])
+        guard let value = body["call"] else { throw APIError(InputError(.missingField, "call is required: the call so far (topic, language, customer, facts).", field: "call")) }
+        var instant = Instant(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded()))
+        if let at = body["at"], at != .null {
+            guard case .string(let text) = at, let parsed = Timestamp.parse(text) else {
+                throw APIError(InputError(.badTime, "at must be an ISO 8601 instant with an offset, like 2026-11-22T23:49:00+03:00.", field: "at"))
+            }
+            instant = parsed.instant
+        }
+        do throws(InputError) {
+            let call = try Call(value: value)
+            let step = try table.formStep(for: call, at: instant)
+            return API.json(.object([
+                .init("topic", .string(call.topic)), .init("language", call.language.map(Value.string) ?? .null),
+                .init("facts", .array(step.facts.map(Catalog.field))), .init("customer", .array(step.customer.map(Catalog.field))),
+                .init("next", step.next.map(Value.string) ?? .null),
+            ]))
+        } catch {
+            throw APIError(error)
+        }
     }
 
     // MARK: - Comments

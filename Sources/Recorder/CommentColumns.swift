@@ -8,13 +8,9 @@ enum CommentColumns {
     static let names = ["event_id", "seq", "call_id", "at", "table_name", "table_version", "action", "target", "case_id", "rule", "comment", "phrases", "stored_at"]
 
     /// The values of an event's row, in the order of ``names``, as text (nil for NULL); the comment masked.
-    static func values(_ feedEvent: FeedEvent, storedAt: String) -> [String?] {
-        let e = feedEvent.event
-        let d = e.decision
-        var phrases = JSONWriter(capacity: 256)
-        phrases.strings(d.phrases)
-        return [e.eventID, String(e.seq), e.callID, e.atText, e.table, e.tableVersion, d.action.rawValue, d.target?.id, d.case?.id,
-                d.rule, SensitiveData.mask(d.comment), phrases.string, storedAt]
+    static func values(_ e: RecordedEvent, storedAt: String) -> [String?] {
+        [e.eventID, String(e.seq), e.callID, e.at, e.table, e.tableVersion, e.action, e.target, e.caseID,
+         e.rule, SensitiveData.mask(e.comment), e.phrasesJSON, storedAt]
     }
 
     /// A stored row as `switchboard comments` prints it, from a column's text by name.

@@ -12,11 +12,18 @@ public protocol CommentStorage: Sendable {
     /// The last `seq` stored; 0 when none.
     func lastSeq() throws -> UInt64
     /// Stores a contiguous batch of events and its last `seq` in one transaction, masking sensitive data.
-    func store(_ events: [FeedEvent]) throws
+    func store(_ events: [RecordedEvent]) throws
     /// The stored comments in `seq` order, of one call or all.
     func comments(callID: String?, _ body: (CommentStore.Row) -> Void) throws
     /// How many comments are stored, and how many distinct `event_id`s and `seq`s among them.
     func counts() throws -> (rows: Int, distinctEvents: Int, distinctSeqs: Int)
+}
+
+extension CommentStorage {
+    /// Stores events decoded whole (as the CTI adapter and the gateway receive them).
+    public func store(_ events: [FeedEvent]) throws {
+        try store(events.map { RecordedEvent($0.event) })
+    }
 }
 
 extension CommentStore: CommentStorage {

@@ -43,6 +43,9 @@ public final class CommentStore: Sendable {
         }
     }
 
+    private static let insertSQL = "INSERT INTO comment (\(CommentColumns.names.joined(separator: ", "))) VALUES ("
+        + Array(repeating: "?", count: CommentColumns.names.count).joined(separator: ", ") + ") ON CONFLICT DO NOTHING"
+
     /// Never edit a shipped migration: add the next one.
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
@@ -77,23 +80,17 @@ public final class CommentStore: Sendable {
     }
 
     /// Stores a contiguous batch of events and its last `seq` in one transaction, masking sensitive data.
-    public func store(_ events: [FeedEvent]) throws {
+    ///
+    /// One transaction a batch: with `synchronous = FULL` each commit waits for the disk, so the feed's
+    /// batches (up to 1,000 live events, or a replay reply's) are what make the rows a second.
+    public func store(_ events: [RecordedEvent]) throws {
         guard let last = events.last else { return }
         let now = Timestamp.format(Instant(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)), offsetSeconds: 0)
         try database.write { db in
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO comment (event_id, seq, call_id, at, table_name, table_version, action, target, case_id, rule, comment, phrases, stored_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-                """)
-            for feedEvent in events {
-                let e = feedEvent.event
-                let d = e.decision
-                var phrases = JSONWriter(capacity: 256)
-                phrases.strings(d.phrases)
-                try insert.execute(arguments: [
-                    e.eventID, Int64(e.seq), e.callID, e.atText, e.table, e.tableVersion, d.action.rawValue, d.target?.id, d.case?.id,
-                    d.rule, SensitiveData.mask(d.comment), phrases.string, now,
-                ])
+            let insert = try db.cachedStatement(sql: CommentStore.insertSQL)
+            for e in events {
+                // `seq` goes as text like every column; the INTEGER column stores it as a number.
+                try insert.execute(arguments: StatementArguments(CommentColumns.values(e, storedAt: now)))
             }
             try db.execute(sql: "UPDATE progress SET last_seq = max(last_seq, ?) WHERE id = 1", arguments: [Int64(last.seq)])
         }

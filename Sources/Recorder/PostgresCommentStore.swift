@@ -98,7 +98,7 @@ extension PostgresCommentStore: CommentStorage {
         }
     }
 
-    public func store(_ events: [FeedEvent]) throws {
+    public func store(_ events: [RecordedEvent]) throws {
         guard let last = events.last else { return }
         let now = Timestamp.format(Instant(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)), offsetSeconds: 0)
         let width = CommentColumns.names.count

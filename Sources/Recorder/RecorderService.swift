@@ -10,6 +10,9 @@ public struct RecorderService: Service {
     public let feed: EventFeed.Configuration
     private let logger: Logger
 
+    /// Events gathered into one transaction while catching up.
+    public static let catchUpBatch = 10_000
+
     public init(store: any CommentStorage, feed: EventFeed.Configuration, logger: Logger) {
         self.store = store
         self.feed = feed
@@ -18,14 +21,19 @@ public struct RecorderService: Service {
 
     public func run() async throws {
         let start = try store.lastSeq()
-        let feed = EventFeed(configuration: self.feed, after: start, logger: logger)
+        var configuration = self.feed
+        // Up to 10,000 events (about 10 MB) a transaction while catching up: each commit waits for the
+        // disk (synchronous = FULL), so rows a second follow the transaction size.
+        configuration.catchUpBatch = max(configuration.catchUpBatch, RecorderService.catchUpBatch)
+        let feed = EventFeed(configuration: configuration, after: start, logger: logger)
         let store = self.store
         let logger = self.logger
         logger.info("recording", metadata: ["db": "\(store.location)", "from_seq": "\(start + 1)"])
         // The feed blocks on sockets: it gets a thread of its own, never the cooperative pool.
         try await ServiceThread.run(name: "recorder-feed") { stop in
             stop.whenRequested { feed.stop() }
-            try feed.run { batch in
+            // Only the columns stored are read from each event (RecordedEvent), not the whole event.
+            try feed.run(as: RecordedEvent.self) { batch in
                 try store.store(batch)
                 logger.debug("stored", metadata: ["through_seq": "\(batch.last!.seq)", "rows": "\(batch.count)"])
             }

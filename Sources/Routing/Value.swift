@@ -51,7 +51,7 @@ public enum Value: Sendable, Hashable {
         }
     }
 
-    static func format(number: Double) -> String {
+    package static func format(number: Double) -> String {
         if number == number.rounded(), abs(number) < 1e15 { return String(Int64(number)) }
         return String(number)
     }

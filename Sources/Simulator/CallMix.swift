@@ -1,4 +1,5 @@
 import Routing
+import TableLanguage
 import Wire
 
 /// What a simulation sends: a weighted mix of calls over a time window, from a mix file.

@@ -404,14 +404,14 @@ public final class Simulation {
         while let from = missing.first, silent < configuration.replayEndpoints.count {
             // The missing seqs come in runs; ask for the run that starts here.
             let run = missing.prefix { $0 - from < 1000 }
-            guard case .events(let items) = try replay.request(fromSeq: from, max: Int(run.last! - from + 1)) else {
+            guard case .events(let items) = try replay.request(fromSeq: from, max: Int(run.last! - from + 1), as: FeedEvent.self) else {
                 silent += 1
                 continue
             }
             silent = 0
             var through = run.last!  // nothing returned: the journal does not hold these, they stay gaps
             for item in items {
-                guard let event = try? Wire.DecodedEvent(value: item) else { continue }
+                let event = item.event
                 through = event.seq
                 if receive(event) { summary.eventsReplayed += 1 }
             }

@@ -113,7 +113,7 @@ struct CTICommand: AsyncParsableCommand {
         configuration.successesToClear = successesToClear
         configuration.operatorCredentials = credentials
         let (commands, record, amiConfiguration, sipConfiguration, adapterConfiguration) = (self.commands, self.record, ami, sip, configuration)
-        let service = CTIService(feed: try subscriber.feed(), logger: logger) {
+        let service = CTIService(feed: try subscriber.feed(meteredAs: "cti"), logger: logger) {
             let telephony: CTIDriver
             if let sipConfiguration {
                 telephony = SIPDriver(configuration: sipConfiguration, logger: logger)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Routing
+import TableLanguage
 
 /// `switchboard check`: validate tables and run their scenario files.
 struct Check: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Routing
+import TableLanguage
 import Wire
 
 /// `switchboard coverage`: static analysis of tables, without calls.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Routing
+import TableLanguage
 import Wire
 
 /// `switchboard diff OLD NEW`: what a change to a table would change, before it goes live.

@@ -67,7 +67,7 @@ struct GatewayCommand: AsyncParsableCommand {
         let gateway = Gateway(
             configuration: configuration, catalog: Catalog(tables: loaded), directory: directory,
             engine: try EngineClient(endpoints: queryEndpoints, timeout: .milliseconds(queryTimeout), tries: queryTries, curve: try subscriber.curve()),
-            feed: try subscriber.feed(), readiness: readiness, logger: logger
+            feed: try subscriber.feed(meteredAs: "gateway"), readiness: readiness, logger: logger
         )
         logger.info("gateway starting", metadata: ["tables": "\(loaded.count)", "agents": "\(directory.count)", "engines": "\(queryEndpoints.joined(separator: ","))"])
         try await runUntilSignalled([gateway] + subscriber.logging.metricsServices(logger, readiness: readiness), logger: logger)

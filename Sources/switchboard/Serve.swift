@@ -68,7 +68,6 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap("switchboard.engine")
-        if logging.metrics != nil { EngineMetrics.install() }
         var configuration = EngineConfiguration()
         configuration.tablesDirectory = tables
         configuration.dataDirectory = data

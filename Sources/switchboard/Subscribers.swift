@@ -44,8 +44,10 @@ struct SubscriberOptions: ParsableArguments {
     /// Every engine's replay endpoint, the default when none is given.
     var replayEndpoints: [String] { Endpoints.list(replay.isEmpty ? [Endpoints.default.replay] : replay) }
 
-    func feed() throws -> EventFeed.Configuration {
+    /// - Parameter subscriber: its name in the feed's metrics (`switchboard_subscriber_lag_events{subscriber}`).
+    func feed(meteredAs subscriber: String) throws -> EventFeed.Configuration {
         var c = EventFeed.Configuration()
+        c.meteredAs = subscriber
         c.eventsEndpoints = eventsEndpoints
         c.replayEndpoints = replayEndpoints
         c.curve = try curve()
@@ -139,7 +141,7 @@ struct RecorderCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         RecorderMetrics.start(store: store)
-        try await runUntilSignalled([RecorderService(store: store, feed: try subscriber.feed(), logger: logger)]
+        try await runUntilSignalled([RecorderService(store: store, feed: try subscriber.feed(meteredAs: "recorder"), logger: logger)]
             + subscriber.logging.metricsServices(logger), logger: logger)
     }
 }

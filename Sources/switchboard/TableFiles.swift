@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Routing
+import TableLanguage
 import Wire
 
 /// Finds, reads and compiles table files: the CLI's side of loading, since `Routing` reads no files.

@@ -2,6 +2,7 @@ import EngineCore
 import Foundation
 import Logging
 import Routing
+import TableLanguage
 import Storage
 import Testing
 import Wire

@@ -3,6 +3,7 @@ import Testing
 @testable import Engine
 import EngineCore
 import Routing
+import TableLanguage
 import Wire
 
 /// The fraud-alert playbook over the query endpoint: sessions kept in the data folder across restarts,

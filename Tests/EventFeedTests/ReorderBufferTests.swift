@@ -3,7 +3,7 @@ import EventFeed
 
 @Suite(.timeLimit(.minutes(5))) struct ReorderBufferTests {
     @Test func handsOutTheContiguousRunOnceWhateverTheOrder() {
-        var b = ReorderBuffer(after: 0, capacity: 100)
+        var b = ReorderBuffer<FeedEvent>(after: 0, capacity: 100)
         for seq: UInt64 in [3, 1, 3, 5, 2, 1] { _ = b.admit(feedEvent(seq)) }
         #expect(b.ready().map(\.seq) == [1, 2, 3])
         b.handedOut(3)
@@ -17,7 +17,7 @@ import EventFeed
     }
 
     @Test func aHeartbeatAheadMakesTheNextSeqMissing() {
-        var b = ReorderBuffer(after: 10, capacity: 100)
+        var b = ReorderBuffer<FeedEvent>(after: 10, capacity: 100)
         b.sawHeartbeat(10)
         #expect(!b.isMissingNext)
         b.sawHeartbeat(12)
@@ -27,7 +27,7 @@ import EventFeed
 
     /// Full: later events are refused (replay recovers them), but the one wanted next is always taken.
     @Test func whenFullRefusesAllButTheNextSeq() {
-        var b = ReorderBuffer(after: 0, capacity: 3)
+        var b = ReorderBuffer<FeedEvent>(after: 0, capacity: 3)
         for seq: UInt64 in 2...4 { #expect(b.admit(feedEvent(seq)) == .accepted) }
         #expect(b.admit(feedEvent(5)) == .overflow)
         #expect(b.admit(feedEvent(1)) == .accepted)
@@ -36,7 +36,7 @@ import EventFeed
 
     /// Replay moves past events held live: they are forgotten, never handed out twice.
     @Test func replayedPastWhatIsHeld() {
-        var b = ReorderBuffer(after: 0, capacity: 100)
+        var b = ReorderBuffer<FeedEvent>(after: 0, capacity: 100)
         for seq: UInt64 in [5, 6, 9] { _ = b.admit(feedEvent(seq)) }
         b.handedOut(6)  // 1...6 came by replay
         #expect(b.next == 7 && b.count == 1 && b.ready().isEmpty && b.isMissingNext)

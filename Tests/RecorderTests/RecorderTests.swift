@@ -121,11 +121,13 @@ struct CommentStoreTests {
     }
 
     /// Runs a feed on its own thread until `until` says stop, collecting what it delivers.
-    func collect(_ h: Harness, after: UInt64, until: @escaping @Sendable ([UInt64]) -> Bool, failFirst: Bool = false) throws -> [UInt64] {
+    func collect(_ h: Harness, after: UInt64, until: @escaping @Sendable ([UInt64]) -> Bool, failFirst: Bool = false,
+                 catchUpBatch: Int = 1, seen: Seen = Seen()) throws -> [UInt64] {
         var logger = Logger(label: "feed")
         logger.logLevel = .critical
-        let feed = EventFeed(configuration: h.feedConfiguration, after: after, logger: logger)
-        let seen = Seen()
+        var configuration = h.feedConfiguration
+        configuration.catchUpBatch = catchUpBatch
+        let feed = EventFeed(configuration: configuration, after: after, logger: logger)
         let thread = Thread {
             try? feed.run { batch in
                 if failFirst && seen.failOnce() { throw CancellationError() }
@@ -143,10 +145,13 @@ struct CommentStoreTests {
     final class Seen: @unchecked Sendable {
         private let lock = NSLock()
         private var seqs: [UInt64] = []
+        private var sizes: [Int] = []
+        /// The size of each batch delivered.
+        var batchSizes: [Int] { lock.lock(); defer { lock.unlock() }; return sizes }
         private var failed = false
         private let done = DispatchSemaphore(value: 0)
         var all: [UInt64] { lock.lock(); defer { lock.unlock() }; return seqs }
-        func add(_ s: [UInt64]) { lock.lock(); seqs += s; lock.unlock() }
+        func add(_ s: [UInt64]) { lock.lock(); seqs += s; sizes.append(s.count); lock.unlock() }
         func failOnce() -> Bool { lock.lock(); defer { lock.unlock() }; if failed { return false }; failed = true; return true }
         func finish() { done.signal() }
         func wait(seconds: Double) -> Bool { done.wait(timeout: .now() + seconds) == .success }
@@ -166,6 +171,16 @@ struct CommentStoreTests {
         try h.decide(100)
         let seqs = try collect(h, after: 60) { $0.count >= 40 }
         #expect(seqs == Array(61...100))
+    }
+
+    /// Replies of 37 events each, gathered into batches of up to 200 while catching up; nothing lost or repeated.
+    @Test func catchingUpGathersRepliesIntoLargerBatches() throws {
+        let h = try Harness()
+        try h.decide(450)
+        let seen = Seen()
+        let seqs = try collect(h, after: 0, until: { $0.count >= 450 }, catchUpBatch: 200, seen: seen)
+        #expect(seqs == Array(1...450))
+        #expect(seen.batchSizes.max() ?? 0 > 37 && seen.batchSizes.max() ?? 0 <= 200 + 37, "\(seen.batchSizes)")
     }
 
     @Test func aFailedBatchIsOfferedAgain() throws {

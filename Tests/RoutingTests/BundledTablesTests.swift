@@ -1,5 +1,6 @@
 import Testing
 @testable import Routing
+import TableLanguage
 
 /// What every decision of the bundled tables gives the agent, over every scenario of their files (issue 14:
 /// a case opened with an empty comment and no subject, an agent left with nothing to say or do).

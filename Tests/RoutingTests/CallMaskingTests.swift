@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Routing
+import TableLanguage
 
 @Suite(.timeLimit(.minutes(5)))
 struct CallMaskingTests {

@@ -1,5 +1,6 @@
 import Testing
 @testable import Routing
+import TableLanguage
 
 @Suite(.timeLimit(.minutes(5)))
 struct EvaluationTests {

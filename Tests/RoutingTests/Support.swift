@@ -1,5 +1,6 @@
 import Foundation
 @testable import Routing
+import TableLanguage
 
 /// The repository's root, found from this file so tests run from any working directory.
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -21,16 +22,6 @@ func at(_ text: String) -> Instant {
 /// Compiles a small table written in a test, failing with the loader's messages.
 func table(_ yaml: String) throws -> Table {
     try TableLoader.load(yaml: yaml, file: "test.yaml")
-}
-
-/// The loader's errors for a table that must not load.
-func loadErrors(_ yaml: String) -> [TableError] {
-    do {
-        _ = try TableLoader.load(yaml: yaml, file: "test.yaml")
-        return []
-    } catch {
-        return error.errors
-    }
 }
 
 /// A one-target table around a schedule written in the test, for schedule behaviour through the evaluator.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Routing
+import TableLanguage
 @testable import Simulator
 import Wire
 

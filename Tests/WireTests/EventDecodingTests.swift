@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Routing
+import TableLanguage
 import Wire
 
 /// Events and replies written by the real encoders read back equal, member for member.

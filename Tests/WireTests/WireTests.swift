@@ -1,5 +1,6 @@
 import Testing
 @testable import Routing
+import TableLanguage
 @testable import Wire
 
 @Suite(.timeLimit(.minutes(5)))

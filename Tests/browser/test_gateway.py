@@ -75,6 +75,19 @@ def openapi(sys_, spec):
     assert s == 409 and e["error"]["code"] == "idempotency_key_reused", e; spec.validate("Error", e)
     s, e, _ = sys_.request("POST", "/v1/tables/retention-ru/decide", {"call": {"call_id": "x", "topic": "termination", "facts": {}}}, tok)
     assert s == 422 and e["error"]["code"] == "missing_fact" and e["error"]["field"] == "facts.insists", e
+    # The form walk: what the branch needs given the answers so far, labels in the call's language.
+    senior = {"call_id": "f-1", "topic": "demands_senior", "language": "ru", "facts": {"reason_given": True, "insists": True}}
+    s, f, _ = sys_.request("POST", "/v1/tables/retention-ru/form", {"at": OPEN_HOURS, "call": senior}, tok)
+    assert s == 200, f; spec.validate("FormStep", f)
+    assert [x["name"] for x in f["facts"]] == ["reason_given", "insists", "question"] and f["next"] == "facts.question", f
+    assert f["facts"][2]["labels"]["equipment"] == "вопрос по оборудованию", f
+    s, f, _ = sys_.request("POST", "/v1/tables/retention-ru/form", {"call": {**senior, "facts": {"reason_given": False}}}, tok)
+    assert s == 200 and [x["name"] for x in f["facts"]] == ["reason_given"] and f["next"] is None, f
+    spec.validate("FormStep", f)
+    s, e, _ = sys_.request("POST", "/v1/tables/retention-ru/form", {"call": {**senior, "facts": {"reason_given": "yes"}}}, tok)
+    assert s == 422 and e["error"]["code"] == "bad_type" and e["error"]["field"] == "facts.reason_given", e
+    s, e, _ = sys_.request("POST", "/v1/tables/nope/form", {"call": senior}, tok)
+    assert s == 404 and e["error"]["code"] == "unknown_table", e
     # The recorder's stored comment, read through the gateway.
     deadline = time.time() + 20
     while True:
@@ -174,7 +187,8 @@ def fill(driver, table, topic, facts=None, customer=None, at="", identification=
     driver.execute_script("document.getElementById('customer-set').open = true")
     for group, values in (("facts", facts or {}), ("customer", customer or {})):
         for k, v in values.items():
-            e = driver.find_element(By.ID, f"{group}.{k}")
+            # Facts appear as the branch needs them (the gateway is asked after each answer).
+            e = wait(driver, lambda d: d.find_element(By.ID, f"{group}.{k}"), what=f"the field {group}.{k}")
             if e.tag_name == "select":
                 Select(e).select_by_value(str(v).lower() if isinstance(v, bool) else str(v))
             else:
@@ -254,6 +268,34 @@ def panel_bad_fact(sys_, driver):
     err = wait(driver, lambda d: d.find_element(By.ID, "customer.balance-error").text, what="the balance's error")
     assert "bad_type" in err, err
     shot(driver, "07-bad-type")
+
+
+@check("panel: the form shows only the facts the chosen branch needs; one appears and disappears as answers change")
+def panel_branch_facts(sys_, driver):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+    shown = lambda d: [e.get_attribute("data-field") for e in d.find_elements(By.CSS_SELECTOR, "#facts [data-field]")]
+    def until(want, what):
+        wait(driver, lambda d: shown(d) == want, what=what)
+    fill(driver, "retention-ru", "demands_senior", {}, RU_CUSTOMER, OPEN_HOURS, "", "", "ru", call_id="branch-1")
+    # No reason asked yet: whether the client insists, and what the question is about, are not asked.
+    until(["facts.reason_given"], "only reason_given")
+    assert "next" in driver.find_element(By.ID, "facts-state").text.lower()
+    shot(driver, "08a-branch-first-fact")
+    Select(driver.find_element(By.ID, "facts.reason_given")).select_by_value("true")
+    until(["facts.reason_given", "facts.insists"], "insists after a reason was given")
+    Select(driver.find_element(By.ID, "facts.insists")).select_by_value("true")
+    until(["facts.reason_given", "facts.insists", "facts.question"], "question once the client insists")
+    labels = [o.text for o in driver.find_elements(By.CSS_SELECTOR, "#facts\\.question option")]
+    assert any("вопрос по оборудованию" in l for l in labels), labels
+    shot(driver, "08b-branch-question")
+    # Ruling the branch out again hides what only it needed.
+    Select(driver.find_element(By.ID, "facts.reason_given")).select_by_value("false")
+    until(["facts.reason_given"], "insists and question gone when no reason is given")
+    assert "decide" in driver.find_element(By.ID, "facts-state").text
+    decide(driver)
+    assert driver.find_element(By.ID, "decision-action").get_attribute("data-action") == "transfer"
+    shot(driver, "08c-branch-decided")
 
 
 @check("panel: tables in Russian, Spanish, Chinese and Portuguese render")
@@ -343,7 +385,7 @@ def metrics(sys_, spec):
     assert re.search(r'switchboard_gateway_errors_total\{code="unknown_topic"\} (\d+)', after), after
     assert "switchboard_gateway_query_duration_seconds_bucket" in after
     def settled(name, metric, labels, want):
-        # The engine counts on a queue of its own, the recorder and CTI adapter as their feeds deliver: wait a little.
+        # The recorder and CTI adapter count as their feeds deliver: wait a little.
         deadline = time.time() + 20
         while True:
             got = count_metric(scrape(sys_.metrics[name]), metric, labels)
@@ -354,6 +396,8 @@ def metrics(sys_, spec):
     assert settled("engine", "switchboard_engine_errors_total", {"code": "unknown_topic"}, 7) >= 7
     engine = scrape(sys_.metrics["engine"])
     assert "switchboard_engine_query_duration_seconds_bucket" in engine and "switchboard_engine_journal_seq" in engine
+    assert count_metric(engine, "switchboard_engine_journal_fsync_duration_seconds_count", {}) > 0, "no journal fsync recorded"
+    assert 'switchboard_engine_journal_fsync_duration_seconds_bucket{le="0.0001"}' in engine
     # Every transfer the engine decided was performed once, and every decision stored once (they may still be
     # catching up on earlier ones, so compare with the engine's totals, not with a reading taken before).
     transfers = sum(float(l.rsplit(" ", 1)[1]) for l in engine.splitlines()
@@ -362,6 +406,15 @@ def metrics(sys_, spec):
     assert settled("cti", "switchboard_cti_transfers_total", {"result": "ok"}, transfers) == transfers >= cti0 + sent
     assert settled("recorder", "switchboard_recorder_rows", {}, journal) == journal >= rows0 + sent
     assert count_metric(scrape(sys_.metrics["cti"]), "switchboard_cti_incident", {}) == 0
+    # Each subscriber's seq reaches the journal's head and its lag comes back to 0.
+    for name in ("recorder", "cti", "gateway"):
+        sub = {"subscriber": name}
+        assert settled(name, "switchboard_subscriber_seq", sub, journal) >= journal, name
+        deadline = time.time() + 20
+        while count_metric(scrape(sys_.metrics[name]), "switchboard_subscriber_lag_events", sub) != 0 and time.time() < deadline:
+            time.sleep(0.3)
+        text = scrape(sys_.metrics[name])
+        assert f'switchboard_subscriber_lag_events{{subscriber="{name}"}} 0' in text, (name, [l for l in text.splitlines() if "lag" in l])
     for name, url in sys_.metrics.items():
         text = scrape(url)
         path = os.path.join(ARTIFACTS, f"metrics-{name}.txt")
@@ -388,6 +441,7 @@ def main():
             panel_case(system, d1)
             panel_playbook(system, d1)
             panel_bad_fact(system, d1)
+            panel_branch_facts(system, d1)
             panel_languages(system, d1)
             panel_pop(system, d1, d2)
         finally:

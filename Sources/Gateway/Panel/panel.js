@@ -60,8 +60,13 @@ function newCallID() { $("call_id").value = "p-" + Date.now().toString(36) + "-"
 
 // ---- The form, built from the table ----
 $("table").addEventListener("change", () => { clearResult(); chooseTable($("table").value); });
-$("topic").addEventListener("change", () => { clearResult(); renderFacts(); });
-$("language").addEventListener("change", () => { for (const s of document.querySelectorAll("select[data-type='bool']")) boolOptions(s); });
+$("topic").addEventListener("change", () => { clearResult(); renderFacts(true); });
+$("language").addEventListener("change", () => { for (const s of document.querySelectorAll("select[data-type='bool']")) boolOptions(s); renderFacts(true); });
+// Every answer can open or close a branch: ask the gateway again which facts the branch needs.
+$("call-form").addEventListener("change", (ev) => {
+  const f = ev.target.dataset && ev.target.dataset.field;
+  if (ev.target.id === "at" || (f && (f.startsWith("facts.") || f.startsWith("customer.")))) renderFacts(false);
+});
 
 function clearResult() { $("result").hidden = true; $("decision").innerHTML = ""; state.lastFacts = {}; }
 
@@ -86,18 +91,53 @@ async function chooseTable(name) {
   if (lang) $("language").value = lang;
   const c = $("customer"); c.innerHTML = "";
   for (const f of state.table.customer) c.append(fieldInput("customer", f));
-  renderFacts();
+  await renderFacts(true);
 }
 
 function currentTopic() { return state.table.topics.find((t) => t.code === $("topic").value); }
 
-function renderFacts() {
-  const box = $("facts"); box.innerHTML = "";
+// The facts shown are those the chosen branch needs (POST /v1/tables/{table}/form): the topic's rules walked in
+// order with the answers so far; a fact only behind a branch already ruled out is not shown, and appears when an
+// answer opens its branch. Answers already given are kept across a redraw.
+let formAsked = 0;
+async function renderFacts(fresh) {
   const t = currentTopic();
-  if (!t) return;
-  if (!t.facts.length) box.append(el("p", { class: "muted", text: "This topic asks for no facts." }));
-  for (const f of t.facts) box.append(fieldInput("facts", f));
-  clearErrors();
+  const box = $("facts");
+  if (!t) { box.innerHTML = ""; return; }
+  if (fresh) { box.innerHTML = ""; clearErrors(); }
+  const asked = ++formAsked;
+  const call = buildCall(null);
+  if (!call.call_id) call.call_id = "form";
+  const body = { call };
+  if ($("at").value.trim()) body.at = $("at").value.trim();
+  const { data } = await api("POST", "/v1/tables/" + encodeURIComponent($("table").value) + "/form", body);
+  if (asked !== formAsked) return;  // a later answer has asked again
+  // The form's own complaint about an answer stands until an answer makes it go (a decide's error stays).
+  for (const e of document.querySelectorAll("#call-form .error[data-source='form']")) {
+    e.textContent = ""; delete e.dataset.source;
+    const input = document.querySelector("[id='" + CSS.escape(e.id.replace(/-error$/, "")) + "']");
+    if (input) input.removeAttribute("aria-invalid");
+  }
+  if (data.error) { showError(data.error, false, "form"); return; }
+  const shown = [...box.querySelectorAll("[data-field^='facts.']")].map((e) => e.dataset.field.slice(6));
+  const names = data.facts.map((f) => f.name);
+  if (fresh || shown.join("\n") !== names.join("\n")) {
+    const answers = readGroup("facts");
+    const focused = document.activeElement && document.activeElement.id;
+    box.innerHTML = "";
+    if (!t.facts.length) box.append(el("p", { class: "muted", text: "This topic asks for no facts." }));
+    for (const f of data.facts) {
+      const field = fieldInput("facts", f);
+      const input = field.querySelector("[data-field]");
+      if (answers[f.name] !== undefined) input.value = String(answers[f.name]);
+      box.append(field);
+    }
+    if (focused && $(focused)) $(focused).focus();
+  }
+  for (const e of document.querySelectorAll("#call-form .needed")) e.classList.remove("needed");
+  const next = data.next && document.querySelector("[data-field='" + CSS.escape(data.next) + "']");
+  if (next) next.closest(".field").classList.add("needed");
+  $("facts-state").textContent = data.next ? "Next: " + data.next.replace(/^facts\./, "") : (data.facts.length ? "The answers decide the call." : "");
 }
 
 function fieldInput(group, f) {
@@ -153,14 +193,15 @@ function clearErrors() {
   for (const e of document.querySelectorAll("[aria-invalid]")) e.removeAttribute("aria-invalid");
 }
 
-function showError(err) {
+function showError(err, focus = true, source = "decide") {
   const field = (err.field || "").replace(/^call\./, "");
   const input = field ? document.querySelector("[data-field='" + CSS.escape(field) + "']") : null;
   if (input) {
     const box = $(input.id + "-error") || $("form-error");
     box.textContent = err.message + " (" + err.code + ")";
+    box.dataset.source = source;
     input.setAttribute("aria-invalid", "true");
-    input.focus();
+    if (focus) input.focus();
   } else {
     $("form-error").textContent = (field ? field + ": " : "") + err.message + " (" + err.code + ")";
   }

@@ -10,6 +10,9 @@ struct EvaluationContext: ConditionContext {
     private var customer: [Value?]
     private var consulted: [Int] = []
     var trace: [String] = []
+    /// When not nil, every fact and customer field the evaluation reads, answered or not, in the order first
+    /// read (the form walk); nil while deciding, which keeps nothing.
+    var reached: [Operand]?
 
     init(table: Table, topic: Topic, call: Call, instant: Instant) throws(InputError) {
         self.table = table
@@ -17,27 +20,30 @@ struct EvaluationContext: ConditionContext {
         self.call = call
         self.instant = instant
         facts = Array(repeating: nil, count: topic.facts.count)
+        // The field's path (`facts.NAME`) is spelt only for an error: building it for every value was a
+        // tenth of an evaluation.
         for (name, value) in call.facts {
-            let field = "facts.\(name)"
             guard let i = topic.factIndex[name] else {
+                let field = "facts.\(name)"
                 throw InputError(.unknownField, topic.facts.isEmpty
                     ? "\(field) is not a fact of topic \(topic.code), which takes no facts."
                     : "\(field) is not a fact of topic \(topic.code); expected one of: \(topic.facts.map(\.name).joined(separator: ", ")).",
                     field: field)
             }
-            facts[i] = try EvaluationContext.checked(value, topic.facts[i], field)
+            facts[i] = try EvaluationContext.checked(value, topic.facts[i], "facts.\(name)")
         }
         customer = table.customerFields.map(\.defaultValue)
         for (name, value) in call.customer {
-            let field = "customer.\(name)"
             guard let i = table.customerIndex[name] else {
+                let field = "customer.\(name)"
                 throw InputError(.unknownField, "\(field) is not a customer field of table \(table.name); expected one of: \(table.customerFields.map(\.name).joined(separator: ", ")).", field: field)
             }
-            customer[i] = try EvaluationContext.checked(value, table.customerFields[i], field) ?? customer[i]
+            customer[i] = try EvaluationContext.checked(value, table.customerFields[i], "customer.\(name)") ?? customer[i]
         }
     }
 
     mutating func value(of operand: Operand, path: String) throws(InputError) -> Value? {
+        if reached != nil, !reached!.contains(operand) { reached!.append(operand) }
         if let v = optionalValue(of: operand) { return v }
         // The call's own optional fields may be absent; a fact or customer field a branch reads may not.
         switch operand {
@@ -60,9 +66,10 @@ struct EvaluationContext: ConditionContext {
     }
 
     /// The value if it has the field's type; nil for an explicit null, which counts as not given.
-    private static func checked(_ value: Value, _ spec: FieldSpec, _ field: String) throws(InputError) -> Value? {
+    private static func checked(_ value: Value, _ spec: FieldSpec, _ field: @autoclosure () -> String) throws(InputError) -> Value? {
         if case .null = value { return nil }
         guard spec.type.accepts(value) else {
+            let field = field()
             let got = if case .string(let s) = value { "\"\(s)\"" } else { value.kindDescription }
             throw InputError(.badType, "\(field) must be \(spec.type.expectation), got \(got).", field: field)
         }

@@ -40,6 +40,13 @@ extension Table {
         if let playbook = topic.playbook {
             return try advance(playbook, topic: topic, call: call, at: instant, operations: operations, sessions: &sessions)
         }
+        return try applyRules(topic: topic, context: &context, operations: operations)
+    }
+
+    /// A rule topic's decision: the global rules, then the topic's, in order, each condition stopping at its
+    /// first false part; the first that holds decides. The form walk (``formStep(for:at:operations:)``) runs
+    /// the same, so it asks for exactly what deciding reads.
+    func applyRules(topic: Topic, context: inout EvaluationContext, operations: Operations) throws(InputError) -> Decision {
         for rule in globalRules where try rule.condition.holds(in: &context) {
             return try decide(rule, topic: topic, context: &context, operations: operations)
         }
@@ -148,10 +155,7 @@ extension Table {
         if let notes = context.call.notes?.trimmingWhitespace, !notes.isEmpty { parts.append(SensitiveData.mask(notes)) }
         var out = ""
         for part in parts {
-            if !out.isEmpty {
-                let endsSentence = out.last.map { ".!?…".contains($0) } ?? false
-                out += endsSentence ? " " : commentFormat.separator
-            }
+            if !out.isEmpty { out += out.endsSentence ? " " : commentFormat.separator }
             out += part
         }
         return out
@@ -166,7 +170,7 @@ extension Outcome {
 }
 
 extension Outcome.Kind {
-    func summary(_ table: Table) -> String {
+    package func summary(_ table: Table) -> String {
         switch self {
         case .transfer(let t): "transfer to \(table.targets[t].id)"
         case .openCase(let c): "case \(table.cases[c].id)"
@@ -178,7 +182,15 @@ extension Outcome.Kind {
 }
 
 extension String {
-    var trimmingWhitespace: String {
+    /// Whether the last character is `.`, `!`, `?` or `…`. The last scalar is looked at first: comparing
+    /// `Character`s for every comment was a fifth of assembling it, and only a text ending in one of those
+    /// scalars can end in one of those characters.
+    var endsSentence: Bool {
+        guard let scalar = unicodeScalars.last, scalar == "." || scalar == "!" || scalar == "?" || scalar == "…" else { return false }
+        return last.map { ".!?…".contains($0) } ?? false
+    }
+
+    package var trimmingWhitespace: String {
         var s = Substring(self)
         while let f = s.first, f.isWhitespace { s.removeFirst() }
         while let l = s.last, l.isWhitespace { s.removeLast() }

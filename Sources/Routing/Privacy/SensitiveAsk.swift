@@ -20,7 +20,7 @@ public enum SensitiveAsk {
         "назовите", "продиктуйте", "сообщите", "скажите", "подтвердите", "введите", "какой у вас", "пришлите",
         "informe", "me passe", "me diga", "digite", "forneça", "forneca", "qual é o", "qual o", "confirme o", "me envie", "leia",
     ]
-    static let data: [String] = [
+    package static let data: [String] = [
         "完整卡号", "完整的卡号", "卡号全号", "全部卡号", "有效期", "安全码", "安全验证码", "cvv", "cvc", "cvn", "验证码", "短信码", "动态码", "动态密码",
         "背面的三位", "背面三位", "后三位", "末三位",
         "full card number", "whole card number", "card number in full", "long card number", "expiry", "expiration", "security code",

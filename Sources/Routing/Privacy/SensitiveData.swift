@@ -55,7 +55,7 @@ public enum SensitiveData {
         private var others: [(Unicode.Scalar, Int)] = []
         private var candidates: [[[Unicode.Scalar]]] = []
 
-        init(_ keywords: [[Unicode.Scalar]]) {
+        package init(_ keywords: [[Unicode.Scalar]]) {
             var firsts: [Unicode.Scalar] = []
             for k in keywords where !firsts.contains(k[0]) { firsts.append(k[0]) }
             for (slot, first) in firsts.enumerated() {

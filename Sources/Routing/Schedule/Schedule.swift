@@ -7,9 +7,9 @@
 public struct Schedule: Sendable {
     public let id: String
     /// Seven lists, Monday first.
-    let weekly: [[Window]]
-    let overrides: [CivilDate: Override]
-    let emergencies: [EmergencyClosure]
+    package let weekly: [[Window]]
+    package let overrides: [CivilDate: Override]
+    package let emergencies: [EmergencyClosure]
     /// A human summary of the weekly windows, for traces: `04:00–23:50 daily`.
     public let summary: String
     /// Open at every instant: no window edges, overrides or closures can change it.
@@ -19,34 +19,50 @@ public struct Schedule: Sendable {
     private let closedWords: String
 
     /// Minutes after local midnight; `close` may exceed 1440 for a window that crosses midnight.
-    struct Window: Sendable, Hashable {
-        let open: Int32
-        let close: Int32
+    package struct Window: Sendable, Hashable {
+        package let open: Int32
+        package let close: Int32
 
-        var description: String { "\(Window.clock(open))–\(Window.clock(close))" }
+        package var description: String { "\(Window.clock(open))–\(Window.clock(close))" }
 
-        static func clock(_ minutes: Int32) -> String {
+        package static func clock(_ minutes: Int32) -> String {
             let m = Int(minutes % 1440 == 0 && minutes > 0 ? 1440 : minutes % 1440)
             return "\(pad(m / 60, 2)):\(pad(m % 60, 2))"
         }
+
+        package init(open: Int32, close: Int32) {
+            self.open = open
+            self.close = close
+        }
     }
 
-    struct Override: Sendable {
-        let windows: [Window]
-        let reason: String?
+    package struct Override: Sendable {
+        package let windows: [Window]
+        package let reason: String?
+
+        package init(windows: [Window], reason: String?) {
+            self.windows = windows
+            self.reason = reason
+        }
     }
 
-    struct EmergencyClosure: Sendable {
-        let from: Instant
-        let until: Instant
-        let reason: String?
+    package struct EmergencyClosure: Sendable {
+        package let from: Instant
+        package let until: Instant
+        package let reason: String?
+
+        package init(from: Instant, until: Instant, reason: String?) {
+            self.from = from
+            self.until = until
+            self.reason = reason
+        }
     }
 
     /// The years the schedule's holiday calendar (its overrides) covers, as the table states them
     /// (`calendar_years: "2026-2027"`); nil when it states none. See ``Table/calendarExpiries(at:within:)``.
     public let calendarYears: ClosedRange<Int>?
 
-    init(id: String, zone: String, weekly: [[Window]], overrides: [CivilDate: Override], emergencies: [EmergencyClosure],
+    package init(id: String, zone: String, weekly: [[Window]], overrides: [CivilDate: Override], emergencies: [EmergencyClosure],
          calendarYears: ClosedRange<Int>? = nil) {
         self.id = id
         self.calendarYears = calendarYears
@@ -134,12 +150,12 @@ public struct Schedule: Sendable {
         return nil
     }
 
-    func windows(on day: CivilDate) -> [Window] {
+    package func windows(on day: CivilDate) -> [Window] {
         if let o = overrides[day] { return o.windows }
         return weekly[day.weekday]
     }
 
-    static let dayNames = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    package static let dayNames = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
     static func summarize(_ weekly: [[Window]]) -> String {
         // Group consecutive weekdays with the same windows: "mon–fri 08:00–22:00; sat 09:00–15:00".

@@ -27,7 +27,7 @@ public struct Session: Sendable, Hashable {
     /// Unique across tables and topics.
     public var key: String { Session.key(table: table, topic: topic, id: id) }
 
-    static func key(table: String, topic: String, id: String) -> String { "\(table)/\(topic)/\(id)" }
+    package static func key(table: String, topic: String, id: String) -> String { "\(table)/\(topic)/\(id)" }
 
     /// Where later sessions with the same merge key find this one; nil for a session others cannot merge into.
     var mergeSlot: String? {

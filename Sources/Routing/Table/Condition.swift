@@ -1,5 +1,5 @@
 /// Something a condition or template reads from the call, resolved to an index at load time.
-enum Operand: Sendable, Hashable {
+package enum Operand: Sendable, Hashable {
     case fact(Int)
     case customer(Int)
     case language
@@ -12,7 +12,7 @@ enum Operand: Sendable, Hashable {
 ///
 /// Conjunctions are evaluated in written order and stop at the first false part, so a fact is
 /// required only when evaluation reaches it: the deciding branch's facts, no others.
-indirect enum Condition: Sendable {
+package indirect enum Condition: Sendable {
     case always
     case all([Condition])
     case any([Condition])
@@ -23,11 +23,11 @@ indirect enum Condition: Sendable {
 
     /// What a comparison reads, by name, with its trace lines made once for the values a bool or an
     /// enumerated field can take.
-    struct Probe: Sendable {
-        let path: String
-        let lines: [Value: (whenTrue: String, whenFalse: String)]
+    package struct Probe: Sendable {
+        package let path: String
+        package let lines: [Value: (whenTrue: String, whenFalse: String)]
 
-        init(path: String, comparison: Comparison, domain: [Value]) {
+        package init(path: String, comparison: Comparison, domain: [Value]) {
             self.path = path
             var lines: [Value: (String, String)] = [:]
             for v in domain {
@@ -36,20 +36,20 @@ indirect enum Condition: Sendable {
             self.lines = lines
         }
 
-        func line(_ value: Value?, _ comparison: Comparison, _ result: Bool) -> String {
+        package func line(_ value: Value?, _ comparison: Comparison, _ result: Bool) -> String {
             if let value, let made = lines[value] { return result ? made.whenTrue : made.whenFalse }
             return Condition.traceLine(path, value, comparison, result)
         }
     }
 
     /// `facts.insists=true`, or `customer.vip=false (not customer.vip=true)`: a comparison as a supervisor reads it.
-    static func traceLine(_ path: String, _ value: Value?, _ comparison: Comparison, _ result: Bool) -> String {
+    package static func traceLine(_ path: String, _ value: Value?, _ comparison: Comparison, _ result: Bool) -> String {
         let shown = value.map { $0.text } ?? "absent"
         if result, case .equals = comparison { return "\(path)=\(shown)" }
         return "\(path)=\(shown) (\(result ? "" : "not ")\(path)\(comparison.symbol))"
     }
 
-    enum Comparison: Sendable, Hashable {
+    package enum Comparison: Sendable, Hashable {
         case equals(Value)
         case notEquals(Value)
         case oneOf([Value])
@@ -59,7 +59,7 @@ indirect enum Condition: Sendable {
         case greater(Double)
         case greaterOrEqual(Double)
 
-        func holds(for value: Value) -> Bool {
+        package func holds(for value: Value) -> Bool {
             switch self {
             case .equals(let v): return value == v
             case .notEquals(let v): return value != v
@@ -77,7 +77,7 @@ indirect enum Condition: Sendable {
         }
 
         /// The constants this comparison mentions, for enumerating a numeric or string domain.
-        var constants: [Value] {
+        package var constants: [Value] {
             switch self {
             case .equals(let v), .notEquals(let v): [v]
             case .oneOf(let vs), .noneOf(let vs): vs
@@ -100,7 +100,7 @@ indirect enum Condition: Sendable {
     }
 
     /// Every operand the condition reads, with the comparisons made on it.
-    func visitComparisons(_ body: (Operand, Comparison) -> Void) {
+    package func visitComparisons(_ body: (Operand, Comparison) -> Void) {
         switch self {
         case .always, .targetOpen: break
         case .all(let cs), .any(let cs): cs.forEach { $0.visitComparisons(body) }
@@ -109,7 +109,7 @@ indirect enum Condition: Sendable {
         }
     }
 
-    func visitTargets(_ body: (Int) -> Void) {
+    package func visitTargets(_ body: (Int) -> Void) {
         switch self {
         case .always, .compare: break
         case .all(let cs), .any(let cs): cs.forEach { $0.visitTargets(body) }
@@ -120,7 +120,7 @@ indirect enum Condition: Sendable {
 }
 
 /// What a condition needs to be evaluated: values of operands, and schedule states.
-protocol ConditionContext {
+package protocol ConditionContext {
     /// The operand's value; nil when the call leaves it out and it has no default.
     /// - Throws: `missing_fact` when the operand is required and absent.
     mutating func value(of operand: Operand, path: String) throws(InputError) -> Value?
@@ -132,7 +132,7 @@ protocol ConditionContext {
 }
 
 extension Condition {
-    func holds<C: ConditionContext>(in context: inout C) throws(InputError) -> Bool {
+    package func holds<C: ConditionContext>(in context: inout C) throws(InputError) -> Bool {
         switch self {
         case .always:
             return true

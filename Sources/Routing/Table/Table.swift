@@ -14,18 +14,18 @@ public struct Table: Sendable {
     public let schedules: [Schedule]
     public let customerFields: [FieldSpec]
     /// Positions in `customerFields` by name.
-    let customerIndex: [String: Int]
-    let topicIndex: [String: Int]
+    package let customerIndex: [String: Int]
+    package let topicIndex: [String: Int]
     public let topics: [Topic]
     /// Rules every topic tries before its own (`global_rules`).
-    let globalRules: [Rule]
-    let redirects: [Redirect]
-    let commentFormat: CommentFormat
+    package let globalRules: [Rule]
+    package let redirects: [Redirect]
+    package let commentFormat: CommentFormat
     /// Named phrases, verbatim, by id (a localized phrase: its first language's text).
     public let phrases: [String: String]
     /// A localized text's first language's text → its text per language: phrases (`phrases: {id: {es: …, en: …}}`),
     /// self-service texts and what they ask for.
-    let translations: [String: [String: String]]
+    package let translations: [String: [String: String]]
     /// What static analysis found at load (only warnings and notes, unless loaded leniently).
     public let coverage: CoverageReport
 
@@ -43,14 +43,35 @@ public struct Table: Sendable {
     }
 
     /// Every text phrase `id` may be said in; nil for an unknown id.
-    func phraseVariants(_ id: String) -> Set<String>? {
+    package func phraseVariants(_ id: String) -> Set<String>? {
         phrases[id].map { Set([$0] + (translations[$0]?.values.map { $0 } ?? [])) }
     }
 
     /// `text` (as compiled: a localized text's first language) in `language`, when it has a text in it.
-    func localized(_ text: String, language: String?) -> String {
+    package func localized(_ text: String, language: String?) -> String {
         guard let language, let translations = translations[text] else { return text }
         return translations[language] ?? text
+    }
+
+    package init(name: String, description: String?, version: String, zone: ZoneRules, parameters: [String: Value], targets: [Target], cases: [CaseCategory], schedules: [Schedule], customerFields: [FieldSpec], customerIndex: [String: Int], topicIndex: [String: Int], topics: [Topic], globalRules: [Rule], redirects: [Redirect], commentFormat: CommentFormat, phrases: [String: String], translations: [String: [String: String]], coverage: CoverageReport) {
+        self.name = name
+        self.description = description
+        self.version = version
+        self.zone = zone
+        self.parameters = parameters
+        self.targets = targets
+        self.cases = cases
+        self.schedules = schedules
+        self.customerFields = customerFields
+        self.customerIndex = customerIndex
+        self.topicIndex = topicIndex
+        self.topics = topics
+        self.globalRules = globalRules
+        self.redirects = redirects
+        self.commentFormat = commentFormat
+        self.phrases = phrases
+        self.translations = translations
+        self.coverage = coverage
     }
 }
 
@@ -68,6 +89,18 @@ public struct Target: Sendable {
     public let mode: TransferMode
     public let phrases: [String]
     public let checks: [String]
+
+    package init(id: String, name: String, address: String?, number: String?, regionAddresses: [String: String], schedule: Int?, mode: TransferMode, phrases: [String], checks: [String]) {
+        self.id = id
+        self.name = name
+        self.address = address
+        self.number = number
+        self.regionAddresses = regionAddresses
+        self.schedule = schedule
+        self.mode = mode
+        self.phrases = phrases
+        self.checks = checks
+    }
 }
 
 public enum TransferMode: String, Sendable {
@@ -90,6 +123,15 @@ public struct CaseCategory: Sendable {
     public enum Priority: String, Sendable {
         case normal, urgent
     }
+
+    package init(id: String, category: String, priority: Priority, subject: String?, fields: [String], phrases: [String]) {
+        self.id = id
+        self.category = category
+        self.priority = priority
+        self.subject = subject
+        self.fields = fields
+        self.phrases = phrases
+    }
 }
 
 /// The declared type of a fact or customer field.
@@ -111,7 +153,7 @@ public enum FieldType: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// What a value of this type looks like, for error messages.
-    var expectation: String {
+    package var expectation: String {
         switch self {
         case .bool: "true or false"
         case .integer: "a whole number"
@@ -121,7 +163,7 @@ public enum FieldType: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    func accepts(_ value: Value) -> Bool {
+    package func accepts(_ value: Value) -> Bool {
         switch (self, value) {
         case (.bool, .bool), (.number, .number), (.string, .string): true
         case (.integer, .number(let n)): n == n.rounded() && abs(n) < 1e15
@@ -140,6 +182,14 @@ public struct FieldSpec: Sendable {
     public let description: String?
     /// How an enumerated value reads in a comment or phrase (`callback` → `клиент просит перезвонить`).
     public let labels: [String: String]
+
+    package init(name: String, type: FieldType, defaultValue: Value?, description: String?, labels: [String: String]) {
+        self.name = name
+        self.type = type
+        self.defaultValue = defaultValue
+        self.description = description
+        self.labels = labels
+    }
 }
 
 /// A call reason with its facts and ordered rules.
@@ -147,32 +197,44 @@ public struct Topic: Sendable {
     public let code: String
     public let name: String
     public let facts: [FieldSpec]
-    let factIndex: [String: Int]
+    package let factIndex: [String: Int]
     /// The comment used when a rule gives none.
-    let comment: Template?
-    let rules: [Rule]
+    package let comment: Template?
+    package let rules: [Rule]
     /// An IVR menu instead of rules.
-    let menu: Menu?
+    package let menu: Menu?
     /// A playbook instead of rules.
-    let playbook: Playbook?
+    package let playbook: Playbook?
     /// `topic=<code>`, the trace's first line.
-    let traceLine: String
+    package let traceLine: String
     public var ruleIDs: [String] { rules.map(\.id) }
 
     /// What decides the topic: `rules`, `menu` or `playbook`.
     public var kind: String { menu != nil ? "menu" : playbook != nil ? "playbook" : "rules" }
+
+    package init(code: String, name: String, facts: [FieldSpec], factIndex: [String: Int], comment: Template?, rules: [Rule], menu: Menu?, playbook: Playbook?, traceLine: String) {
+        self.code = code
+        self.name = name
+        self.facts = facts
+        self.factIndex = factIndex
+        self.comment = comment
+        self.rules = rules
+        self.menu = menu
+        self.playbook = playbook
+        self.traceLine = traceLine
+    }
 }
 
 /// A rule: when its condition holds, its outcome decides.
-struct Rule: Sendable {
-    let id: String
-    let condition: Condition
-    let outcome: Outcome
-    let mark: SourceMark
+package struct Rule: Sendable {
+    package let id: String
+    package let condition: Condition
+    package let outcome: Outcome
+    package let mark: SourceMark
     /// `rule <id>`, the trace's line for it.
-    let traceLine: String
+    package let traceLine: String
 
-    init(id: String, condition: Condition, outcome: Outcome, mark: SourceMark) {
+    package init(id: String, condition: Condition, outcome: Outcome, mark: SourceMark) {
         self.id = id
         self.condition = condition
         self.outcome = outcome
@@ -182,8 +244,8 @@ struct Rule: Sendable {
 }
 
 /// What a rule decides, and where to go instead when its target is closed.
-struct Outcome: Sendable {
-    enum Kind: Sendable {
+package struct Outcome: Sendable {
+    package enum Kind: Sendable {
         case transfer(Int)
         case openCase(Int)
         case firstLine(Template)
@@ -192,33 +254,55 @@ struct Outcome: Sendable {
         case selfService(Template, asks: [String])
     }
 
-    let kind: Kind
+    package let kind: Kind
     /// Replace the target's or case's phrases; nil keeps them.
-    let phrases: [String]?
-    let checks: [String]
-    let comment: Template?
+    package let phrases: [String]?
+    package let checks: [String]
+    package let comment: Template?
     /// Case subject replacing the category's.
-    let subject: String?
+    package let subject: String?
     /// Transfer address replacing the target's (an operator's number from the call).
-    let address: Template?
+    package let address: Template?
     /// Tried in order when the transfer target is closed.
-    let whenClosed: [Outcome]
+    package let whenClosed: [Outcome]
+
+    package init(kind: Kind, phrases: [String]?, checks: [String], comment: Template?, subject: String?, address: Template?, whenClosed: [Outcome]) {
+        self.kind = kind
+        self.phrases = phrases
+        self.checks = checks
+        self.comment = comment
+        self.subject = subject
+        self.address = address
+        self.whenClosed = whenClosed
+    }
 }
 
 /// Send transfers meant for one target to another when a condition holds (a VIP's regional line).
-struct Redirect: Sendable {
-    let id: String
-    let from: Int
-    let to: Int
-    let condition: Condition
+package struct Redirect: Sendable {
+    package let id: String
+    package let from: Int
+    package let to: Int
+    package let condition: Condition
+
+    package init(id: String, from: Int, to: Int, condition: Condition) {
+        self.id = id
+        self.from = from
+        self.to = to
+        self.condition = condition
+    }
 }
 
 /// How the interaction comment is put together from the rule's comment, identification and notes.
-struct CommentFormat: Sendable {
+package struct CommentFormat: Sendable {
     /// Rendered when the call gives `identification`: `идент. {identification}`.
-    let identification: Template
+    package let identification: Template
     /// Between the parts; dropped to a single space after a part that already ends a sentence.
-    let separator: String
+    package let separator: String
+
+    package init(identification: Template, separator: String) {
+        self.identification = identification
+        self.separator = separator
+    }
 }
 
 /// Where in a source file something was written; 1-based.

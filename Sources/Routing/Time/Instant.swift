@@ -15,10 +15,10 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
 }
 
 extension Int64 {
-    func floorDiv(_ d: Int64) -> Int64 {
+    package func floorDiv(_ d: Int64) -> Int64 {
         let q = self / d
         return (self % d != 0 && (self < 0) != (d < 0)) ? q - 1 : q
     }
 
-    func floorMod(_ d: Int64) -> Int64 { self - floorDiv(d) * d }
+    package func floorMod(_ d: Int64) -> Int64 { self - floorDiv(d) * d }
 }

@@ -8,7 +8,7 @@ import Foundation
 public struct ZoneRules: Sendable {
     public let identifier: String
     /// UTC seconds at which a new offset takes effect, ascending.
-    let transitions: [Int64]
+    package let transitions: [Int64]
     /// `offsets[0]` holds before the first transition; `offsets[i + 1]` from `transitions[i]` on.
     let offsets: [Int32]
 
