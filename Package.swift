@@ -133,8 +133,12 @@ let package = Package(
         .testTarget(name: "TableLanguageTests", dependencies: ["TableLanguage", "Routing"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Routing", "TableLanguage"]),
-        .testTarget(name: "SwitchboardCLITests", dependencies: ["Wire", "Routing", "Recorder", "CTIAdapter", "ZeroMQ", "Postgres", "LocalPostgres"], exclude: ["decisions"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "EventFeed", "Wire", "Routing", "ZeroMQ"]),
+        .testTarget(
+            name: "SwitchboardCLITests",
+            dependencies: ["Wire", "Routing", "Recorder", "CTIAdapter", "ZeroMQ", "Gateway", "EventFeed", "Postgres", "LocalPostgres", .product(name: "Logging", package: "swift-log")],
+            exclude: ["decisions"]
+        ),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "EventFeed", "Wire", "Routing", "ZeroMQ", "CTIAdapter", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "LocalPostgres"]),
         .testTarget(name: "RecorderTests", dependencies: ["Recorder", "EventFeed", "Engine", "LocalPostgres", "Postgres", "Wire", "Routing", "TableLanguage", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),

@@ -57,6 +57,8 @@ public final class CTIAdapter {
     private let logger: Logger
     /// Read between storage retries: a shutdown does not wait for the storage to come back.
     public var isStopping: @Sendable () -> Bool = { false }
+    /// Where each result goes once recorded as done (`--results`); nil publishes nothing.
+    public var results: ResultPublisher?
     private let clock = ContinuousClock()
 
     private var consecutiveFailures = 0
@@ -140,7 +142,7 @@ public final class CTIAdapter {
             failure = error
         }
         let outcome: TransferRecord.Outcome = failure == nil ? .ok : failure!.kind == .unknownOutcome ? .unknown : .failed
-        try durably { () throws(StorageError) in try record.done(seq: transfer.seq, eventID: transfer.eventID, outcome: outcome) }
+        try recordDone(transfer, outcome)
         let call = SensitiveData.mask(transfer.callID)
         guard let failure else {
             logger.info("transferred", metadata: ["call_id": "\(call)", "to": "\(transfer.target)", "mode": "\(transfer.mode.rawValue)",
@@ -168,15 +170,23 @@ public final class CTIAdapter {
     private func settle(_ transfer: Transfer) throws {
         switch driver.wasPerformed(transfer) {
         case true?:
-            try durably { () throws(StorageError) in try record.done(seq: transfer.seq, eventID: transfer.eventID, outcome: .ok) }
+            try recordDone(transfer, .ok)
         case false?:
             logger.notice("performing a transfer a restart interrupted", metadata: ["seq": "\(transfer.seq)"])
             try perform(transfer)
         case nil:
             logger.warning("a transfer was interrupted and the driver cannot tell whether it happened; it is not performed again",
                            metadata: ["seq": "\(transfer.seq)", "event_id": "\(transfer.eventID)"])
-            try durably { () throws(StorageError) in try record.done(seq: transfer.seq, eventID: transfer.eventID, outcome: .unknown) }
+            try recordDone(transfer, .unknown)
         }
+    }
+
+    /// Records the outcome, then publishes it. (A crash before the record is synced leaves the transfer to be
+    /// settled after the restart, which publishes its result again at the same position.)
+    private func recordDone(_ transfer: Transfer, _ outcome: TransferRecord.Outcome) throws {
+        try durably { () throws(StorageError) in try record.done(seq: transfer.seq, eventID: transfer.eventID, outcome: outcome) }
+        results?.publish(TransferResult(position: UInt64(record.doneCount), seq: transfer.seq, eventID: transfer.eventID, callID: transfer.callID,
+                                        target: transfer.target, outcome: TransferResult.Outcome(rawValue: outcome.rawValue)!))
     }
 
     private func succeeded() {

@@ -95,9 +95,10 @@ final class API: Sendable {
             let q = context.request.uri.queryParameters
             guard let token = q.get("access_token"), let session = gateway.directory.session(token) else { return }
             let after = q.get("after").flatMap { UInt64($0) } ?? 0
-            let (stream, sub) = gateway.hub.subscribe(agent: session.agent.id, after: after)
+            let popsAfter = q.get("pops_after").flatMap { UInt64($0) } ?? after
+            let (stream, sub) = gateway.hub.subscribe(agent: session.agent.id, after: after, popsAfter: popsAfter)
             defer { gateway.hub.unsubscribe(sub) }
-            try await outbound.write(.text("{\"type\":\"hello\",\"agent\":\(API.quote(session.agent.id)),\"after\":\(after),\"engine_seq\":\(gateway.hub.lastSeq)}"))
+            try await outbound.write(.text("{\"type\":\"hello\",\"agent\":\(API.quote(session.agent.id)),\"after\":\(after),\"pops_after\":\(popsAfter),\"engine_seq\":\(gateway.hub.lastSeq)}"))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for try await _ in inbound.messages(maxSize: 4096) {}  // the panel says nothing; a close ends the stream

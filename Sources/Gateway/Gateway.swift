@@ -22,6 +22,9 @@ public struct Gateway: Service {
         public var maximumBody = 64 * 1024
         /// The recorder's SQLite file, read for `GET /v1/calls/{id}/comments`.
         public var commentsDB: String?
+        /// The CTI adapter's results (`--cti-results`): screen pops wait for the adapter's `ok`. Without it
+        /// a transfer pops on the engine's decision.
+        public var ctiResults: CTIResultFeed.Configuration?
         public init() {}
     }
 
@@ -42,7 +45,7 @@ public struct Gateway: Service {
         self.directory = directory
         self.engine = engine
         self.feed = feed
-        self.hub = PopHub(directory: directory)
+        self.hub = PopHub(directory: directory, popsOnResults: configuration.ctiResults != nil, logger: logger)
         self.readiness = readiness
         self.logger = logger
         self.onBound = onBound
@@ -75,7 +78,17 @@ public struct Gateway: Service {
         }
         thread.start()
         defer { eventFeed.stop() }
-        try await app.runService()
+        // The CTI adapter's results, on a thread of their own: a transfer pops when the adapter reports it done.
+        let resultFeed = configuration.ctiResults.map { CTIResultFeed(configuration: $0, logger: logger) }
+        if let resultFeed {
+            Thread {
+                do { try resultFeed.run { hub.take($0) } } catch { logger.error("the CTI results feed stopped: \(error)") }
+            }.start()
+        }
+        defer { resultFeed?.stop() }
+        // The process's ServiceGroup owns SIGTERM/SIGINT and shuts this down in order; an app catching them
+        // itself would finish before its turn, which the group reports as "finished unexpectedly" (exit 1).
+        try await app.runService(gracefulShutdownSignals: [])
     }
 }
 

@@ -1,40 +1,55 @@
 import EventFeed
 import Foundation
+import Logging
 import Metrics
 import Routing
 import Synchronization
 import Wire
 
-/// What each agent's WebSocket stream carries, built from the engine's events, in `seq` order.
+/// What each agent's WebSocket stream carries, built from the engine's events and the CTI adapter's results.
 ///
 /// For a transfer decision, every agent serving its target gets a `pop`: the call arriving on their phone
-/// with the first line's comment, identification and trace. The agent whose gateway query made a decision
-/// gets it as a `decision`. Messages are kept (the last `capacity`) so a panel that reconnects with
-/// `after=<last seq it saw>` gets exactly what it missed, then live messages, none twice: replay and
-/// registration happen under one lock, and each stream skips any `seq` at or below its last.
+/// with the first line's comment, identification and trace. With `popsOnResults` (the gateway's
+/// `--cti-results`) the decision is held by `event_id` until the CTI adapter reports the transfer, and pops
+/// only on `ok`; without it, it pops on the decision. The agent whose gateway query made a decision gets it
+/// as a `decision`.
+///
+/// Decisions reach the hub in `seq` order, and so do pops (results come in `seq` order from one adapter,
+/// and a pop goes out when the later of its decision and its result arrives), but a pop may follow a later
+/// decision: each kind has its own cursor. Messages are kept (the last `capacity`) so a panel that
+/// reconnects with `after=<last decision seq>&pops_after=<last pop seq>` gets exactly what it missed, then
+/// live messages, none twice: replay and registration happen under one lock, and each stream skips any
+/// message at or below its cursor for that kind.
 public final class PopHub: Sendable {
     public struct Message: Sendable {
         public let seq: UInt64
         public let agents: Set<String>
+        public let isPop: Bool
         public let json: String
     }
 
     public final class Subscription: Sendable {
         let agent: String
         let continuation: AsyncStream<String>.Continuation
-        let last: Mutex<UInt64>
+        /// The last decision's and the last pop's `seq` this stream has had.
+        let last: Mutex<(decision: UInt64, pop: UInt64)>
 
-        init(agent: String, after: UInt64, continuation: AsyncStream<String>.Continuation) {
+        init(agent: String, after: UInt64, popsAfter: UInt64, continuation: AsyncStream<String>.Continuation) {
             self.agent = agent
             self.continuation = continuation
-            last = Mutex(after)
+            last = Mutex((after, popsAfter))
         }
 
         func offer(_ m: Message) {
             guard m.agents.contains(agent) else { return }
             let fresh = last.withLock { last -> Bool in
-                guard m.seq > last else { return false }
-                last = m.seq
+                if m.isPop {
+                    guard m.seq > last.pop else { return false }
+                    last.pop = m.seq
+                } else {
+                    guard m.seq > last.decision else { return false }
+                    last.decision = m.seq
+                }
                 return true
             }
             if fresh { continuation.yield(m.json) }
@@ -47,6 +62,11 @@ public final class PopHub: Sendable {
         var deciders: [String: String] = [:]  // call_id → the agent who decided it through the gateway
         var deciderOrder: [String] = []
         var lastSeq: UInt64 = 0
+        /// With `popsOnResults`: transfer decisions waiting for their result, and results whose decision has
+        /// not arrived yet (the two feeds run apart), by `event_id`, oldest first for eviction.
+        var held = BoundedMap<Wire.DecodedEvent>()
+        var early = BoundedMap<TransferResult.Outcome>()
+        var droppedReasons: Set<String> = []
     }
 
     private let state = Mutex(State())
@@ -54,10 +74,18 @@ public final class PopHub: Sendable {
     /// The last engine `seq` the gateway's streams have: the engine's `switchboard_engine_journal_seq` minus it is their lag.
     private let seqGauge = Gauge(label: "switchboard_gateway_stream_seq")
     public let capacity: Int
+    public let popsOnResults: Bool
+    private let logger: Logger
+    private let pops = Counter(label: "switchboard_gateway_pops_total")
+    /// Transfer decisions waiting for the CTI adapter's result: grows while the adapter is down or behind.
+    private let heldGauge = Gauge(label: "switchboard_gateway_pops_held")
 
-    public init(directory: AgentDirectory, capacity: Int = 10_000) {
+    /// - Parameter popsOnResults: pop on the CTI adapter's `ok` result (``take(_:)-(TransferResult)``), not on the decision.
+    public init(directory: AgentDirectory, capacity: Int = 10_000, popsOnResults: Bool = false, logger: Logger = Logger(label: "switchboard.gateway")) {
         self.directory = directory
         self.capacity = capacity
+        self.popsOnResults = popsOnResults
+        self.logger = logger
     }
 
     /// The last `seq` the hub has seen from the engine.
@@ -90,27 +118,68 @@ public final class PopHub: Sendable {
                 messages.append(([decider], Self.render(event, type: "decision")))
             }
         }
-        if d.action == .transfer, let target = d.target {
-            let receivers = Set(directory.agents(servingTarget: target.id).map(\.id))
-            if !receivers.isEmpty { messages.append((receivers, Self.render(event, type: "pop"))) }
+        if let decider = messages.first { send(Message(seq: event.seq, agents: decider.0, isPop: false, json: decider.1)) }
+        guard d.action == .transfer else { return }
+        guard popsOnResults else { return pop(event) }
+        let (result, evicted): (TransferResult.Outcome?, String?) = state.withLock { s in
+            if let outcome = s.early.remove(event.eventID) { return (outcome, nil) }
+            return (nil, s.held.insert(event, for: event.eventID, capacity: capacity))
         }
-        guard !messages.isEmpty else { return }
+        heldGauge.record(Int64(heldCount))
+        if result == .ok { pop(event) }
+        if evicted != nil { dropped(reason: "no_result") }
+    }
+
+    /// A held decision or an early result pushed out by newer ones: its pop will never be shown. Counted
+    /// always, logged the first time (at a gateway's start, decisions older than what the adapter still
+    /// keeps are expected to go this way).
+    private func dropped(reason: String) {
+        Counter(label: "switchboard_gateway_pops_dropped_total", dimensions: [("reason", reason)]).increment()
+        let first = state.withLock { s in s.droppedReasons.insert(reason).inserted }
+        if first {
+            logger.warning("screen pops dropped (\(reason == "no_result" ? "a transfer decision's CTI result never came" : "a CTI result's decision never came") before \(capacity) newer ones); counted in switchboard_gateway_pops_dropped_total, not logged again")
+        }
+    }
+
+    /// Takes the CTI adapter's result for a transfer (``CTIResultFeed``, in position order): pops on `ok`.
+    public func take(_ result: TransferResult) {
+        var evicted = false
+        let event: Wire.DecodedEvent? = state.withLock { s in
+            if let event = s.held.remove(result.eventID) { return event }
+            if s.early.insert(result.outcome, for: result.eventID, capacity: capacity) != nil { evicted = true }
+            return nil
+        }
+        if evicted { dropped(reason: "no_decision") }
+        heldGauge.record(Int64(heldCount))
+        guard let event else { return }
+        if result.outcome == .ok { pop(event) }
+    }
+
+    /// Transfer decisions still waiting for their result (a gauge's worth: the CTI adapter's backlog as seen here).
+    public var heldCount: Int { state.withLock { $0.held.count } }
+
+    private func pop(_ event: Wire.DecodedEvent) {
+        guard let target = event.decision.target else { return }
+        let receivers = Set(directory.agents(servingTarget: target.id).map(\.id))
+        guard !receivers.isEmpty else { return }
+        pops.increment()
+        send(Message(seq: event.seq, agents: receivers, isPop: true, json: Self.render(event, type: "pop")))
+    }
+
+    private func send(_ m: Message) {
         state.withLock { s in
-            for (agents, json) in messages {
-                let m = Message(seq: event.seq, agents: agents, json: json)
-                s.kept.append(m)
-                for sub in s.subscriptions.values { sub.offer(m) }
-            }
+            s.kept.append(m)
+            for sub in s.subscriptions.values { sub.offer(m) }
             if s.kept.count > capacity + capacity / 4 { s.kept.removeFirst(s.kept.count - capacity) }
         }
     }
 
     /// Opens an agent's stream: the kept messages after `after`, then live ones.
-    public func subscribe(agent: String, after: UInt64) -> (AsyncStream<String>, Subscription) {
+    public func subscribe(agent: String, after: UInt64, popsAfter: UInt64? = nil) -> (AsyncStream<String>, Subscription) {
         let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
-        let sub = Subscription(agent: agent, after: after, continuation: continuation)
+        let sub = Subscription(agent: agent, after: after, popsAfter: popsAfter ?? after, continuation: continuation)
         state.withLock { s in
-            for m in s.kept where m.seq > after { sub.offer(m) }
+            for m in s.kept { sub.offer(m) }  // each kind against its own cursor
             s.subscriptions[ObjectIdentifier(sub)] = sub
         }
         return (stream, sub)
@@ -138,4 +207,32 @@ public final class PopHub: Sendable {
         }
         return w.string
     }
+}
+
+/// A map that keeps its newest `capacity` entries: inserting past that removes the oldest.
+struct BoundedMap<Value> {
+    private var values: [String: Value] = [:]
+    /// Keys in insertion order from `head` on; some may have been removed since.
+    private var order: [String] = []
+    private var head = 0
+
+    var count: Int { values.count }
+
+    /// - Returns: the key pushed out, if any.
+    mutating func insert(_ value: Value, for key: String, capacity: Int) -> String? {
+        if values.updateValue(value, forKey: key) == nil { order.append(key) }
+        var evicted: String?
+        while values.count > capacity, head < order.count {
+            let oldest = order[head]
+            head += 1
+            if values.removeValue(forKey: oldest) != nil { evicted = oldest }
+        }
+        if head > capacity || order.count - head > 2 * capacity + 16 {
+            order = order[head...].filter { values[$0] != nil }  // drop what was evicted or removed
+            head = 0
+        }
+        return evicted
+    }
+
+    mutating func remove(_ key: String) -> Value? { values.removeValue(forKey: key) }
 }

@@ -132,7 +132,9 @@ public struct MetricsServer: Service {
             },
             logger: logger
         )
-        try await app.runService()
+        // The process's ServiceGroup owns SIGTERM/SIGINT and shuts this down in order; an app catching them
+        // itself would finish before its turn, which the group reports as "finished unexpectedly" (exit 1).
+        try await app.runService(gracefulShutdownSignals: [])
     }
 
     /// `/metrics`, `/healthz` and `/readyz` on any router (the gateway serves them on its own port too).

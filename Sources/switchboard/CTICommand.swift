@@ -53,6 +53,12 @@ struct CTICommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("sip driver: the configuration file (agents' softphones, targets' SIP URIs); see docs/OPERATIONS.md.", valueName: "PATH"))
     var sipConfig: String?
 
+    @Option(help: ArgumentHelp("PUB endpoint to bind: each transfer result once recorded, for the gateway's screen pops (with --results-replay).", valueName: "EP"))
+    var results: String?
+
+    @Option(help: ArgumentHelp("ROUTER endpoint to bind: results from a position on, for a subscriber that missed some.", valueName: "EP"))
+    var resultsReplay: String?
+
     @Option(help: ArgumentHelp("Failed transfers in a row that declare a CTI mass incident.", valueName: "N"))
     var failuresForIncident = 3
 
@@ -69,6 +75,7 @@ struct CTICommand: AsyncParsableCommand {
                 throw ValidationError("--sip-config \(error)")
             }
         }
+        guard (results == nil) == (resultsReplay == nil) else { throw ValidationError("--results and --results-replay go together: live results and their replay.") }
         guard failuresForIncident >= 1, successesToClear >= 1 else { throw ValidationError("--failures-for-incident and --successes-to-clear must be at least 1.") }
     }
 
@@ -112,7 +119,17 @@ struct CTICommand: AsyncParsableCommand {
         configuration.failuresForIncident = failuresForIncident
         configuration.successesToClear = successesToClear
         configuration.operatorCredentials = credentials
-        let (commands, record, amiConfiguration, sipConfiguration, adapterConfiguration) = (self.commands, self.record, ami, sip, configuration)
+        var publisher: ResultPublisher?
+        if let results, let resultsReplay {
+            do {
+                publisher = try ResultPublisher(configuration: .init(resultsEndpoint: results, replayEndpoint: resultsReplay), logger: logger)
+                logger.notice("publishing transfer results", metadata: ["results": "\(publisher!.boundEndpoints.results)", "results_replay": "\(publisher!.boundEndpoints.replay)"])
+            } catch {
+                throw RuntimeError("cannot bind --results \(results) / --results-replay \(resultsReplay): \(error)")
+            }
+        }
+        defer { publisher?.stop() }
+        let (commands, record, amiConfiguration, sipConfiguration, adapterConfiguration, resultPublisher) = (self.commands, self.record, ami, sip, configuration, publisher)
         let service = CTIService(feed: try subscriber.feed(meteredAs: "cti"), logger: logger) {
             let telephony: CTIDriver
             if let sipConfiguration {
@@ -125,6 +142,7 @@ struct CTICommand: AsyncParsableCommand {
             let metered = MeteredDriver(telephony)
             let adapter = CTIAdapter(configuration: adapterConfiguration, driver: metered, record: try TransferRecord(path: record), logger: logger)
             metered.adapter = adapter
+            adapter.results = resultPublisher
             return adapter
         }
         try await runUntilSignalled([service] + subscriber.logging.metricsServices(logger), logger: logger)

@@ -44,6 +44,18 @@ struct GatewayCommand: AsyncParsableCommand {
     /// Every engine's query endpoint, the default when none is given.
     var queryEndpoints: [String] { Endpoints.list(query.isEmpty ? [Endpoints.default.query] : query) }
 
+    @Option(help: ArgumentHelp("The CTI adapter's --results endpoint: a transfer pops the receiving agent's panel when the adapter reports it done (ok), not on the decision. With --cti-results-replay.", valueName: "EP"))
+    var ctiResults: String?
+
+    @Option(help: ArgumentHelp("The CTI adapter's --results-replay endpoint, for results missed while disconnected.", valueName: "EP"))
+    var ctiResultsReplay: String?
+
+    func validate() throws {
+        guard (ctiResults == nil) == (ctiResultsReplay == nil) else {
+            throw ValidationError("--cti-results and --cti-results-replay go together: the CTI adapter's --results and --results-replay.")
+        }
+    }
+
     func run() async throws {
         let logger = subscriber.logger("switchboard.gateway")
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
@@ -63,6 +75,9 @@ struct GatewayCommand: AsyncParsableCommand {
         configuration.host = String(listen[..<colon])
         configuration.port = port
         configuration.commentsDB = commentsDb
+        if let ctiResults, let ctiResultsReplay {
+            configuration.ctiResults = .init(resultsEndpoint: ctiResults, replayEndpoint: ctiResultsReplay)
+        }
         let readiness = Readiness()
         let gateway = Gateway(
             configuration: configuration, catalog: Catalog(tables: loaded), directory: directory,

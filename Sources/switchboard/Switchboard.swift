@@ -61,7 +61,7 @@ enum FirstUse {
     /// Options every command takes, besides those its help lists.
     static let builtIn: Set<String> = ["--help", "--version", "--experimental-dump-help", "--generate-completion-script"]
     /// Options whose value is a ZeroMQ endpoint (`tcp://host:port`).
-    static let endpointOptions: Set<String> = ["--query", "--events", "--replay", "--control"]
+    static let endpointOptions: Set<String> = ["--query", "--events", "--replay", "--control", "--results", "--results-replay", "--cti-results", "--cti-results-replay"]
 
     /// What is wrong with `arguments`, in one sentence, or nil to let the parser go on.
     static func mistake(in arguments: [String]) -> String? {

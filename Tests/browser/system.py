@@ -50,12 +50,16 @@ class System:
         sub = ["--events", self.ep["events"], "--replay", self.ep["replay"], "--metrics", "127.0.0.1:0"]
         self._start("recorder", ["recorder", "--db", os.path.join(d, "comments.sqlite")] + sub, r"recording")
         self.metrics["recorder"] = self._metrics_port("recorder")
-        self._start("cti", ["cti", "--driver", "log", "--control", self.ep["control"], "--operator-key", os.path.join(d, "operator.key"),
-                            "--record", os.path.join(d, "cti-record.log"), "--commands", os.path.join(d, "cti-commands.jsonl")] + sub,
-                    r"performing transfers")
+        # The CTI adapter publishes its transfer results; the gateway pops a panel only on the adapter's ok.
+        _, m = self._start("cti", ["cti", "--driver", "log", "--control", self.ep["control"], "--operator-key", os.path.join(d, "operator.key"),
+                                   "--record", os.path.join(d, "cti-record.log"), "--commands", os.path.join(d, "cti-commands.jsonl"),
+                                   "--results", star, "--results-replay", star] + sub,
+                           r"[^\n]*publishing transfer results[^\n]*")
+        results = {n: re.search(r"(?:^| )" + n + r"=(tcp://[0-9.:]+)", m.group(0)).group(1) for n in ["results", "results_replay"]}
         self.metrics["cti"] = self._metrics_port("cti")
         _, m = self._start("gateway", ["gateway", "--listen", "127.0.0.1:0", "--query", self.ep["query"], "--tables", "routing-tables",
-                                       "--agents", os.path.join(d, "agents.jsonl"), "--comments-db", os.path.join(d, "comments.sqlite")] + sub,
+                                       "--agents", os.path.join(d, "agents.jsonl"), "--comments-db", os.path.join(d, "comments.sqlite"),
+                                       "--cti-results", results["results"], "--cti-results-replay", results["results_replay"]] + sub,
                            r"panel at (http://[0-9.]+:\d+/)")
         self.url = m.group(1).rstrip("/")
         self.metrics["gateway"] = self._metrics_port("gateway")

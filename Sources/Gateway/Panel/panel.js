@@ -2,7 +2,8 @@
 "use strict";
 const $ = (id) => document.getElementById(id);
 const state = { session: sessionStorage.getItem("sb.session"), agent: null, tables: {}, table: null, last: null, ws: null,
-                lastSeq: Number(sessionStorage.getItem("sb.lastSeq") || 0), retry: 500, seen: new Set() };
+                lastSeq: Number(sessionStorage.getItem("sb.lastSeq") || 0), lastPopSeq: Number(sessionStorage.getItem("sb.lastPopSeq") || 0),
+                retry: 500, seen: new Set() };
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -306,17 +307,19 @@ function renderDecision(reply) {
 function connect() {
   if (!state.session) return;
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  const ws = new WebSocket(proto + "//" + location.host + "/v1/stream?access_token=" + encodeURIComponent(state.session) + "&after=" + state.lastSeq);
+  const ws = new WebSocket(proto + "//" + location.host + "/v1/stream?access_token=" + encodeURIComponent(state.session) + "&after=" + state.lastSeq + "&pops_after=" + state.lastPopSeq);
   state.ws = ws;
   $("stream-state").textContent = "connecting…";
   ws.onopen = () => { $("stream-state").textContent = "live"; state.retry = 500; };
   ws.onmessage = (ev) => {
     const m = JSON.parse(ev.data);
     if (m.type === "hello") return;
-    if (m.seq <= state.lastSeq && state.seen.has(m.type + m.seq)) return;
+    // Pops and decisions each resume from their own seq: a pop waits for the CTI adapter, so it can follow a later decision.
+    const cursor = m.type === "pop" ? "lastPopSeq" : "lastSeq";
+    if (m.seq <= state[cursor] && state.seen.has(m.type + m.seq)) return;
     state.seen.add(m.type + m.seq);
-    state.lastSeq = Math.max(state.lastSeq, m.seq);
-    sessionStorage.setItem("sb.lastSeq", String(state.lastSeq));
+    state[cursor] = Math.max(state[cursor], m.seq);
+    sessionStorage.setItem("sb." + cursor, String(state[cursor]));
     if (m.type === "pop") showPop(m);
   };
   ws.onclose = () => {
