@@ -38,16 +38,24 @@ let package = Package(
         .systemLibrary(name: "CLibZMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         // A small, safe Swift wrapper; the only target that touches libzmq.
         .target(name: "ZeroMQ", dependencies: ["CLibZMQ"]),
+        // libpq, PostgreSQL's C client (Debian's libpq-dev): synchronous, so it fits the engine's own thread like libzmq.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // A small, safe Swift wrapper; the only target that touches libpq.
+        .target(name: "Postgres", dependencies: ["CLibPQ"]),
+        // A throwaway PostgreSQL server for tests (tools/pg-local).
+        .target(name: "LocalPostgres"),
         // The engine without sockets: tables, sessions, idempotency keys, journal; queries, replay, control.
         .target(
             name: "EngineCore",
             dependencies: ["Routing", "TableLanguage", "Wire", "Storage", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")]
         ),
+        // The journal, keys, sessions and operations state in PostgreSQL, shared by several engines.
+        .target(name: "PostgresStore", dependencies: ["EngineCore", "Postgres", "Routing", "Storage", "Wire", .product(name: "Logging", package: "swift-log")]),
         // The server: a thread that owns the sockets and hands messages to the core.
         .target(
             name: "Engine",
             dependencies: [
-                "EngineCore", "Routing", "Wire", "Storage", "ZeroMQ", "ServiceThread",
+                "EngineCore", "PostgresStore", "Routing", "Wire", "Storage", "ZeroMQ", "ServiceThread",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -66,11 +74,11 @@ let package = Package(
             name: "EventFeed",
             dependencies: ["Routing", "Wire", "ZeroMQ", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")]
         ),
-        // Stores every decision's interaction comment in SQLite; the only target that uses GRDB.
+        // Stores every decision's interaction comment in SQLite (the only target that uses GRDB) or PostgreSQL.
         .target(
             name: "Recorder",
             dependencies: [
-                "EventFeed", "Routing", "ServiceThread", "Wire",
+                "EventFeed", "Postgres", "Routing", "ServiceThread", "Wire",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -113,7 +121,7 @@ let package = Package(
         // Load generation against a running engine, with latency histograms and event accounting.
         .target(
             name: "Simulator",
-            dependencies: ["Routing", "TableLanguage", "Wire", "ZeroMQ", .product(name: "Histogram", package: "hdrhistogram-swift")]
+            dependencies: ["EventFeed", "Routing", "TableLanguage", "Wire", "ZeroMQ", .product(name: "Histogram", package: "hdrhistogram-swift")]
         ),
         // What the fuzzers exercise, shared with the tests that replay kept inputs (tools/fuzz).
         .target(name: "FuzzTargets", dependencies: ["Routing", "TableLanguage", "Wire"]),
@@ -127,19 +135,21 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire", "Routing", "TableLanguage"]),
         .testTarget(
             name: "SwitchboardCLITests",
-            dependencies: ["Wire", "Routing", "Recorder", "CTIAdapter", "ZeroMQ", "Gateway", "EventFeed", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Wire", "Routing", "Recorder", "CTIAdapter", "ZeroMQ", "Gateway", "EventFeed", "Postgres", "LocalPostgres", .product(name: "Logging", package: "swift-log")],
             exclude: ["decisions"]
         ),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "EventFeed", "Wire", "Routing", "CTIAdapter", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "EventFeed", "Wire", "Routing", "ZeroMQ", "CTIAdapter", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
-        .testTarget(name: "RecorderTests", dependencies: ["Recorder", "EventFeed", "Engine", "Wire", "Routing", "TableLanguage", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "LocalPostgres"]),
+        .testTarget(name: "RecorderTests", dependencies: ["Recorder", "EventFeed", "Engine", "LocalPostgres", "Postgres", "Wire", "Routing", "TableLanguage", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CTIAdapterTests", dependencies: ["CTIAdapter", "EventFeed", "Engine", "Storage", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "EventFeedTests", dependencies: ["EventFeed", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Routing", "TableLanguage", "Wire", "ZeroMQ"]),
         .testTarget(name: "ServiceThreadTests", dependencies: [
             "ServiceThread", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"], resources: [.copy("corpus")]),
-        .testTarget(name: "EngineCoreTests", dependencies: ["EngineCore", "Storage", "Wire", "Routing", "TableLanguage", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "EngineCoreTests", dependencies: ["EngineCore", "PostgresStore", "LocalPostgres", "Storage", "Wire", "Routing", "TableLanguage", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "EngineCore", "Storage", "Wire", "Routing", "TableLanguage", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]

@@ -23,7 +23,9 @@ import ZeroMQ
 /// Belongs to one thread: the one that calls ``handle(_:)``.
 public final class CTIAdapter {
     public struct Configuration: Sendable {
-        public var controlEndpoint = Endpoints.default.control
+        /// Every engine's control endpoint: a declaration the first one does not confirm goes to the next
+        /// (engines sharing a PostgreSQL store share the incident, so any one of them is enough).
+        public var controlEndpoints = [Endpoints.default.control]
         public var failuresForIncident = 3
         public var successesToClear = 3
         /// The operator's credentials for the control endpoint (`DATA/operator.key`); nil talks plain text,
@@ -36,6 +38,12 @@ public final class CTIAdapter {
         public var controlRetryInterval: Duration = .seconds(5)
 
         public init() {}
+
+        /// The first control endpoint; setting it makes it the only one.
+        public var controlEndpoint: String {
+            get { controlEndpoints[0] }
+            set { controlEndpoints = [newValue] }
+        }
     }
 
     /// Why the adapter is stopping in the middle of a batch (a shutdown while its storage was failing).
@@ -58,6 +66,8 @@ public final class CTIAdapter {
     /// Whether this adapter has declared an incident it has not cleared yet.
     public private(set) var incidentDeclared = false
     private var control: (context: Context, socket: Socket)?
+    /// Which of the control endpoints to try next; moves on after each refusal or silence.
+    private var controlIndex = 0
     private var nextControlAttempt: ContinuousClock.Instant?
 
     /// The storage error in force, while the transfer record cannot be written.
@@ -227,7 +237,7 @@ public final class CTIAdapter {
                 try socket.set(.linger, Int32(0))
                 try socket.set(.receiveTimeout, Int32(5000))
                 if let credentials = configuration.operatorCredentials { try socket.makeOperatorClient(credentials) }
-                try socket.connect(configuration.controlEndpoint)
+                try socket.connect(configuration.controlEndpoints[controlIndex % configuration.controlEndpoints.count])
                 control = (context, socket)
             }
             let socket = control!.socket
@@ -247,7 +257,8 @@ public final class CTIAdapter {
     }
 
     private func refused(_ why: String) -> Bool {
-        control = nil  // a fresh connection next time
+        control = nil  // a fresh connection next time, to the next engine
+        controlIndex += 1
         let first = nextControlAttempt == nil
         nextControlAttempt = clock.now + configuration.controlRetryInterval
         if first { logger.error("\(why); retrying every \(configuration.controlRetryInterval)") }

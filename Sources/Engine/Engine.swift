@@ -1,6 +1,7 @@
 import EngineCore
 import Foundation
 import Logging
+import PostgresStore
 import Routing
 import Storage
 import Synchronization
@@ -77,15 +78,27 @@ public final class Engine: Sendable {
             throw EngineError("cannot load the tables in \(configuration.tablesDirectory):\n\(error)")
         }
         let now = Instant.now
-        let journal: FileJournal
+        let retention = Int64(configuration.idempotencyRetention.components.seconds) * 1000
+        let read: ReplayServer.Reader
         do {
-            journal = try FileJournal(directory: data, syncInterval: configuration.syncInterval, syncEvery: configuration.syncEvery, logger: logger)
-            let keys = try IdempotencyKeys(directory: data, retentionMilliseconds: Int64(configuration.idempotencyRetention.components.seconds) * 1000,
-                                           capacity: configuration.idempotencyCapacity, journalLastSeq: journal.lastSeq, now: now, logger: logger)
-            if let log = keys.log { journal.syncFirst(log) }
-            core = try EngineCore(tables: tables, journal: journal, keys: keys,
-                                  sessionFile: try SessionFile(path: FileIO.join(data, "sessions.jsonl"), now: now, logger: logger),
-                                  operationsFile: OperationsFile(directory: data), configuration: configuration.core, meters: meters, logger: logger)
+            if let url = configuration.store {
+                // Shared with other engines: the data folder keeps only the lock and the control keys.
+                let store = try PostgresStore(url: url, retentionMilliseconds: retention, logger: logger)
+                let keys = try IdempotencyKeys(directory: nil, retentionMilliseconds: retention, capacity: configuration.idempotencyCapacity,
+                                               journalLastSeq: store.lastSeq, now: now, logger: logger)
+                core = EngineCore(tables: tables, store: store, keys: keys, configuration: configuration.core, meters: meters, logger: logger)
+                let reader = store.makeReader()
+                read = { seq, max, maxBytes throws(StorageError) in try reader.read(from: seq, max: max, maxBytes: maxBytes) }
+            } else {
+                let journal = try FileJournal(directory: data, syncInterval: configuration.syncInterval, syncEvery: configuration.syncEvery, logger: logger)
+                let keys = try IdempotencyKeys(directory: data, retentionMilliseconds: retention,
+                                               capacity: configuration.idempotencyCapacity, journalLastSeq: journal.lastSeq, now: now, logger: logger)
+                if let log = keys.log { journal.syncFirst(log) }
+                core = try EngineCore(tables: tables, journal: journal, keys: keys,
+                                      sessionFile: try SessionFile(path: FileIO.join(data, "sessions.jsonl"), now: now, logger: logger),
+                                      operationsFile: OperationsFile(directory: data), configuration: configuration.core, meters: meters, logger: logger)
+                read = journal.reader
+            }
         } catch {
             throw EngineError("\(error)")
         }
@@ -94,7 +107,7 @@ public final class Engine: Sendable {
         } catch {
             throw EngineError("cannot set up the control endpoint's keys: \(error)")
         }
-        replays = ReplayServer(read: journal.reader, configuration: configuration.core, meters: meters, logger: logger)
+        replays = ReplayServer(read: read, configuration: configuration.core, meters: meters, logger: logger)
         core.warnAboutCalendars(now: now)
         shared.withLock { $0.snapshot.lastSeq = core.journal.lastSeq }
     }

@@ -5,6 +5,9 @@ import Wire
 public struct EngineConfiguration: Sendable {
     public var tablesDirectory = "routing-tables"
     public var dataDirectory = ".switchboard"
+    /// A PostgreSQL URL (or libpq keyword string) for the journal, keys, sessions and operations state,
+    /// shared with every engine given the same; nil keeps them in ``dataDirectory``.
+    public var store: String?
     public var queryEndpoint = Endpoints.default.query
     public var eventsEndpoint = Endpoints.default.events
     public var replayEndpoint = Endpoints.default.replay

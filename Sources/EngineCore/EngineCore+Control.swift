@@ -77,6 +77,7 @@ extension EngineCore {
         let changed = Operations(ctiIncident: on)
         do {
             try operationsFile?.save(changed)
+            try sharedStore?.saveOperations(changed)
         } catch {
             logger.error("CTI incident not \(on ? "declared" : "cleared"): \(error)")
             return errorReply(InputError(.unavailable, "the CTI-incident flag cannot be saved (\(error)); it is unchanged."))

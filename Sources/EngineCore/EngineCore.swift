@@ -48,6 +48,8 @@ public final class EngineCore {
     public internal(set) var tables: TableSet
     public let journal: any EventJournal
     public let keys: IdempotencyKeys
+    /// The state several engines share (PostgreSQL), also ``journal``; nil for the data folder's files.
+    public let sharedStore: (any SharedStore)?
     public private(set) var sessions: SessionBook
     private let sessionFile: SessionFile?
     let operationsFile: OperationsFile?
@@ -70,11 +72,31 @@ public final class EngineCore {
         self.meters = meters
         self.tables = tables
         self.journal = journal
+        self.sharedStore = nil
         self.keys = keys
         self.sessionFile = sessionFile
         self.sessions = sessionFile?.loaded ?? SessionBook()
         self.operationsFile = operationsFile
         self.operations = try operationsFile?.load() ?? Operations()
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// A core on a store shared with other engines: journal, keys, sessions and operations state all live
+    /// there, and each batch is one of its transactions (``SharedStore``).
+    /// - Parameter keys: an in-memory cache of answered keys (`directory: nil`); the store is asked for
+    ///   every key a batch carries.
+    public init(tables: TableSet, store: any SharedStore, keys: IdempotencyKeys, configuration: Configuration = .init(),
+                meters: EngineMeters = EngineMeters(), logger: Logger) {
+        self.meters = meters
+        self.tables = tables
+        self.journal = store
+        self.sharedStore = store
+        self.keys = keys
+        self.sessionFile = nil
+        self.sessions = SessionBook()
+        self.operationsFile = nil
+        self.operations = Operations()
         self.configuration = configuration
         self.logger = logger
     }
@@ -116,14 +138,31 @@ public final class EngineCore {
         var published: [Published] = []
         var newKeys: [(key: String, entry: IdempotencyKeys.Entry)] = []
         var batchKeys: [String: (digest: RequestDigest, index: Int)] = [:]
-        var nextSeq = journal.lastSeq + 1
+        let requests = bodies.map(QueryRequest.decodeKeepingID)
         // A failing sync refuses at once; a failing write is found by trying it, so each batch tries again
         // and deciding resumes by itself when space returns.
-        let refusal = journal.failure.map(EngineCore.unavailable)
+        var refusal = journal.failure.map(EngineCore.unavailable)
         keys.expire(now: now)
-        for body in bodies {
+        var sharedBatchOpen = false
+        if let sharedStore {
+            // Before anything is decided: the seq lock, the keys as any engine answered them, the sessions
+            // and operations state as other engines left them.
+            let carried = requests.compactMap { (try? $0.1.get())?.idempotencyKey }
+            do {
+                let view = try sharedStore.beginBatch(keys: carried, now: now)
+                sharedBatchOpen = true
+                operations = view.operations
+                sessions.absorb(view.sessions)
+                keys.commit(view.keys.map { ($0.key, $0.value) })
+            } catch {
+                if writeFailure == nil { logger.critical("cannot reach the shared store; refusing decisions until it recovers: \(error)") }
+                writeFailure = error
+                refusal = EngineCore.unavailable(error)
+            }
+        }
+        var nextSeq = journal.lastSeq + 1
+        for (id, decoded) in requests {
             meters.queries.increment()
-            let (id, decoded) = QueryRequest.decodeKeepingID(body)
             let request: QueryRequest
             switch decoded {
             case .failure(let error):
@@ -164,7 +203,7 @@ public final class EngineCore {
                 nextSeq += 1
             }
         }
-        let journalled = record(events: events, keys: newKeys)
+        let journalled = sharedBatchOpen ? recordShared(events: events, keys: newKeys) : record(events: events, keys: newKeys)
         var replies: [[UInt8]] = []
         replies.reserveCapacity(answers.count)
         for answer in answers {
@@ -232,6 +271,26 @@ public final class EngineCore {
         keys.commit(new)
         if writeFailure != nil {
             logger.notice("storage recovered: decisions are recorded again")
+            writeFailure = nil
+        }
+        return true
+    }
+
+    /// Writes a batch to the shared store in its open transaction; on failure takes everything back.
+    /// - Returns: whether the batch's decisions may be answered (the transaction committed).
+    private func recordShared(events: [[UInt8]], keys new: [(key: String, entry: IdempotencyKeys.Entry)]) -> Bool {
+        do throws(StorageError) {
+            try sharedStore?.commitBatch(events: events, keys: new, sessions: sessions.pendingChanges)
+        } catch {
+            sessions.rollBack()
+            if writeFailure == nil { logger.critical("cannot record decisions in the shared store; refusing them until it recovers: \(error)") }
+            writeFailure = error
+            return false
+        }
+        sessions.commit()
+        keys.commit(new)
+        if writeFailure != nil {
+            logger.notice("shared store recovered: decisions are recorded again")
             writeFailure = nil
         }
         return true

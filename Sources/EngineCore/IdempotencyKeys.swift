@@ -32,7 +32,8 @@ public struct RequestDigest: Sendable, Hashable, CustomStringConvertible {
         return String(repeating: "0", count: 32 - hex.count) + hex
     }
 
-    init?(hex: String) {
+    /// Reads ``description`` back; nil when it is not 32 hex digits.
+    public init?(hex: String) {
         guard hex.utf8.count == 32, let v = UInt128(hex, radix: 16) else { return nil }
         value = v
     }

@@ -13,7 +13,7 @@ import Wire
 final class API: Sendable {
     let gateway: Gateway
     let counter = Atomic<UInt64>(0)
-    let store = Mutex<CommentStore?>(nil)
+    let store = Mutex<(any CommentStorage)?>(nil)
     let panel: [String: (type: String, bytes: [UInt8])]
 
     init(gateway: Gateway) {
@@ -265,12 +265,12 @@ final class API: Sendable {
         guard let path = gateway.configuration.commentsDB else {
             throw APIError(InputError(.unavailable, "the gateway was started without --comments-db: no comment store to read."))
         }
-        let store: CommentStore = try self.store.withLock { s in
+        let store: any CommentStorage = try self.store.withLock { s in
             if let s { return s }
-            guard FileManager.default.fileExists(atPath: path) else {
+            guard isPostgresURL(path) || FileManager.default.fileExists(atPath: path) else {
                 throw APIError(InputError(.unavailable, "no comment store at \(path) yet: is the recorder running?"))
             }
-            let opened = try CommentStore(path: path)
+            let opened = try openCommentStorage(path)
             s = opened
             return opened
         }

@@ -43,6 +43,9 @@ public final class CommentStore: Sendable {
         }
     }
 
+    private static let insertSQL = "INSERT INTO comment (\(CommentColumns.names.joined(separator: ", "))) VALUES ("
+        + Array(repeating: "?", count: CommentColumns.names.count).joined(separator: ", ") + ") ON CONFLICT DO NOTHING"
+
     /// Never edit a shipped migration: add the next one.
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
@@ -84,23 +87,13 @@ public final class CommentStore: Sendable {
         guard let last = events.last else { return }
         let now = Timestamp.format(Instant(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)), offsetSeconds: 0)
         try database.write { db in
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO comment (event_id, seq, call_id, at, table_name, table_version, action, target, case_id, rule, comment, phrases, stored_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-                """)
+            let insert = try db.cachedStatement(sql: CommentStore.insertSQL)
             for e in events {
-                try insert.execute(arguments: [
-                    e.eventID, Int64(e.seq), e.callID, e.at, e.table, e.tableVersion, e.action, e.target, e.caseID,
-                    e.rule, SensitiveData.mask(e.comment), e.phrasesJSON, now,
-                ])
+                // `seq` goes as text like every column; the INTEGER column stores it as a number.
+                try insert.execute(arguments: StatementArguments(CommentColumns.values(e, storedAt: now)))
             }
             try db.execute(sql: "UPDATE progress SET last_seq = max(last_seq, ?) WHERE id = 1", arguments: [Int64(last.seq)])
         }
-    }
-
-    /// Stores events decoded whole (as the CTI adapter and the gateway receive them).
-    public func store(_ events: [FeedEvent]) throws {
-        try store(events.map { RecordedEvent($0.event) })
     }
 
     /// One stored comment, as `switchboard comments` prints it.

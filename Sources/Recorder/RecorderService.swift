@@ -6,14 +6,14 @@ import ServiceThread
 
 /// `switchboard recorder` as a swift-service-lifecycle `Service`: stores every decision's comment until shutdown.
 public struct RecorderService: Service {
-    public let store: CommentStore
+    public let store: any CommentStorage
     public let feed: EventFeed.Configuration
     private let logger: Logger
 
     /// Events gathered into one transaction while catching up.
     public static let catchUpBatch = 10_000
 
-    public init(store: CommentStore, feed: EventFeed.Configuration, logger: Logger) {
+    public init(store: any CommentStorage, feed: EventFeed.Configuration, logger: Logger) {
         self.store = store
         self.feed = feed
         self.logger = logger
@@ -28,7 +28,7 @@ public struct RecorderService: Service {
         let feed = EventFeed(configuration: configuration, after: start, logger: logger)
         let store = self.store
         let logger = self.logger
-        logger.info("recording", metadata: ["db": "\(store.path)", "from_seq": "\(start + 1)"])
+        logger.info("recording", metadata: ["db": "\(store.location)", "from_seq": "\(start + 1)"])
         // The feed blocks on sockets: it gets a thread of its own, never the cooperative pool.
         try await ServiceThread.run(name: "recorder-feed") { stop in
             stop.whenRequested { feed.stop() }

@@ -1,3 +1,4 @@
+import EventFeed
 import Foundation
 import Histogram
 import Routing
@@ -17,6 +18,12 @@ import ZeroMQ
 /// Pirate. The client's socket is closed and reconnected (a DEALER cannot otherwise tell a lost request
 /// from a slow one), its other outstanding queries resent with it, and a query is given up after `tries`
 /// sends. The engine answers a repeat with the first reply, so a retry never makes a second decision.
+///
+/// Several engines: client `c` starts on query endpoint `c mod n` and moves to the next one at each
+/// reconnect, so a dead engine's clients fail over (engines that share their keys answer a retry with the
+/// first reply). The subscriber connects to every events endpoint and counts each `seq` once, whichever
+/// engines publish it; with replay endpoints, the `seq`s it missed live are fetched at the end of the run
+/// from whichever engine answers, so only `seq`s the journal lacks count as gaps.
 public final class Simulation {
     public enum Mode: Sendable {
         case openLoop(rate: Double)
@@ -24,8 +31,14 @@ public final class Simulation {
     }
 
     public struct Configuration: Sendable {
-        public var queryEndpoint = Endpoints.default.query
-        public var eventsEndpoint = Endpoints.default.events
+        /// Every engine's query endpoint; clients spread over them and fail over in turn.
+        public var queryEndpoints = [Endpoints.default.query]
+        /// Every engine's events endpoint; one SUB connects to all.
+        public var eventsEndpoints = [Endpoints.default.events]
+        /// Replay endpoints to fetch, at the end of the run, the events missed live (none: they count as gaps).
+        public var replayEndpoints: [String] = []
+        /// How long a replay request may take before the next engine is asked.
+        public var replayTimeout: Duration = .seconds(5)
         public var mode = Mode.openLoop(rate: 1000)
         /// Stop sending after this long, or after `calls`, whichever comes first (at least one is set).
         public var duration: Duration? = .seconds(10)
@@ -42,6 +55,18 @@ public final class Simulation {
         public var tries = 3
 
         public init() {}
+
+        /// The first query endpoint; setting it makes it the only one.
+        public var queryEndpoint: String {
+            get { queryEndpoints[0] }
+            set { queryEndpoints = [newValue] }
+        }
+
+        /// The first events endpoint; setting it makes it the only one.
+        public var eventsEndpoint: String {
+            get { eventsEndpoints[0] }
+            set { eventsEndpoints = [newValue] }
+        }
     }
 
     /// What a run measured.
@@ -62,6 +87,8 @@ public final class Simulation {
         /// Latency percentiles in microseconds: p50, p90, p99, p99.9, max.
         public var latency: [String: UInt64] = [:]
         public var eventsReceived = 0
+        /// Events missed live and fetched by replay at the end (counted in `eventsReceived` too).
+        public var eventsReplayed = 0
         public var eventsMatched = 0
         public var eventsMismatched = 0
         /// Decisions answered whose event never arrived.
@@ -114,7 +141,12 @@ public final class Simulation {
     private var earlyEvents: [Int: (Decision, String)] = [:]
     /// Calls whose event has arrived.
     private var published: Set<Int> = []
-    private var lastSeq: UInt64?
+    /// Every seq up to this one has been received (the first heartbeat's seq to begin with).
+    private var receivedThrough: UInt64?
+    /// Seqs received above `receivedThrough`, out of order or across a gap.
+    private var receivedAbove: Set<UInt64> = []
+    /// The highest seq any event or heartbeat has shown.
+    private var headSeq: UInt64 = 0
     private var lastReply: UInt64 = 0
     private var callPrefix = ""
 
@@ -129,31 +161,38 @@ public final class Simulation {
         case .openLoop: (clients, inFlight) = (1, Int.max)
         case .closedLoop(let c, let f): (clients, inFlight) = (max(1, c), max(1, f))
         }
-        func dealer() throws -> Socket {
+        // Which query endpoint each client uses: spread at first, the next one after each reconnect.
+        var endpointOf = (0..<clients).map { $0 % configuration.queryEndpoints.count }
+        func dealer(_ client: Int) throws -> Socket {
             let d = try Socket(context, .dealer)
             try d.set(.linger, Int32(0))
             try d.set(.sendHighWaterMark, Int32(0))
             try d.set(.receiveHighWaterMark, Int32(0))
             if let curve = configuration.curve { try d.makeCurveClient(serverKey: curve.serverKey, keys: curve.keys) }
-            try d.connect(configuration.queryEndpoint)
+            try d.connect(configuration.queryEndpoints[endpointOf[client]])
             return d
         }
-        for _ in 0..<clients { dealers.append(try dealer()) }
+        for c in 0..<clients { dealers.append(try dealer(c)) }
         let sub = try Socket(context, .sub)
         try sub.set(.linger, Int32(0))
         try sub.set(.receiveHighWaterMark, Int32(0))
         if let curve = configuration.curve { try sub.makeCurveClient(serverKey: curve.serverKey, keys: curve.keys) }
         try sub.subscribe("decision.")
         try sub.subscribe("heartbeat")
-        try sub.connect(configuration.eventsEndpoint)
+        for endpoint in configuration.eventsEndpoints { try sub.connect(endpoint) }
         defer {
             for s in dealers + [sub] { s.close() }
         }
         // Wait for a heartbeat, so no event of the run is published before the subscription is in place.
         try sub.set(.receiveTimeout, Int32(5000))
         var subscribed = false
-        while !subscribed, let frames = try sub.receiveMultipart() { subscribed = frames.first == Array("heartbeat".utf8) }
-        guard subscribed else { throw SimulationError("no heartbeat from \(configuration.eventsEndpoint) within 5 s: is the engine running?") }
+        while !subscribed, let frames = try sub.receiveMultipart() {
+            subscribed = frames.first == Array("heartbeat".utf8)
+            if subscribed, frames.count == 2, let seq = try? Wire.decodeHeartbeat(frames[1]) { (receivedThrough, headSeq) = (seq, seq) }
+        }
+        guard subscribed else {
+            throw SimulationError("no heartbeat from \(configuration.eventsEndpoints.joined(separator: ", ")) within 5 s: is the engine running?")
+        }
 
         var rng = SplitMix64(seed: configuration.seed ?? UInt64.random(in: 1...UInt64.max))
         let runID = String(UInt32.random(in: 0...UInt32.max, using: &rng), radix: 36)
@@ -188,7 +227,8 @@ public final class Simulation {
         /// Lazy Pirate: a fresh socket for `client`, its unanswered queries sent again, byte for byte.
         func reconnect(_ client: Int) throws {
             dealers[client].close()
-            dealers[client] = try dealer()
+            endpointOf[client] = (endpointOf[client] + 1) % configuration.queryEndpoints.count
+            dealers[client] = try dealer(client)
             poller = Poller(dealers + [sub])
             let now = elapsedNanoseconds()
             for id in pending.keys.sorted() where pending[id]!.client == client {
@@ -268,6 +308,8 @@ public final class Simulation {
                 nextProgress = t + 1_000_000_000
             }
         }
+        try replayMissed(context)
+        summary.seqGaps = missingSeqs().count
         // The run lasts until its last reply; the grace period spent waiting for stragglers does not count.
         summary.seconds = Double(max(lastReply, 1)) / 1e9
         progress(Progress(seconds: summary.seconds, sent: summary.sent, answered: summary.answered, ratePerSecond: summary.achievedRate,
@@ -312,31 +354,68 @@ public final class Simulation {
 
     private func receiveEvent(topic: [UInt8], body: [UInt8]) {
         if topic == Array("heartbeat".utf8) {
-            guard let seq = try? Wire.decodeHeartbeat(body) else { return }
-            if let last = lastSeq, seq > last { summary.seqGaps += Int(seq - last) }  // events up to `seq` never arrived
-            if lastSeq.map({ seq > $0 }) ?? true { lastSeq = seq }
+            // Events up to `seq` exist; any not received by the end is a gap. Several engines: the highest.
+            if let seq = try? Wire.decodeHeartbeat(body) { headSeq = max(headSeq, seq) }
             return
         }
         guard let event = try? Wire.DecodedEvent(json: body) else {
             summary.eventsMismatched += 1  // an event a subscriber cannot read
             return
         }
-        if let last = lastSeq {
-            if event.seq > last + 1 { summary.seqGaps += Int(event.seq - last - 1) }
-            if event.seq <= last { return }  // a repeat
-        }
-        lastSeq = event.seq
+        receive(event)
+    }
+
+    /// Counts an event once per `seq`, whichever engine published it, live or replayed.
+    /// - Returns: false for a seq already received (another engine's copy) or from before the run.
+    @discardableResult private func receive(_ event: Wire.DecodedEvent) -> Bool {
+        guard let through = receivedThrough, event.seq > through, receivedAbove.insert(event.seq).inserted else { return false }
+        headSeq = max(headSeq, event.seq)
+        var advanced = through
+        while receivedAbove.remove(advanced + 1) != nil { advanced += 1 }
+        receivedThrough = advanced
         summary.eventsReceived += 1
-        guard event.callID.hasPrefix(callPrefix), let id = Int(event.callID.dropFirst(callPrefix.count)) else { return }
+        guard event.callID.hasPrefix(callPrefix), let id = Int(event.callID.dropFirst(callPrefix.count)) else { return true }
         if published.contains(id) || earlyEvents[id] != nil {
             summary.eventsDuplicated += 1
-            return
+            return true
         }
         if let (answered, eventID) = answeredDecisions.removeValue(forKey: id) {
             published.insert(id)
             if answered == event.decision && (eventID == nil || eventID == event.eventID) { summary.eventsMatched += 1 } else { summary.eventsMismatched += 1 }
         } else {
             earlyEvents[id] = (event.decision, event.eventID)
+        }
+        return true
+    }
+
+    /// The seqs up to the head that no event brought.
+    private func missingSeqs() -> [UInt64] {
+        guard let through = receivedThrough, headSeq > through else { return [] }
+        return (through + 1...headSeq).filter { !receivedAbove.contains($0) }
+    }
+
+    /// Fetches the seqs missed live from whichever replay endpoint answers, and accounts for them.
+    private func replayMissed(_ context: Context) throws {
+        guard !configuration.replayEndpoints.isEmpty else { return }
+        let replay = ReplayClient(context: context, endpoints: configuration.replayEndpoints, timeout: configuration.replayTimeout, curve: configuration.curve)
+        defer { replay.close() }
+        var missing = missingSeqs()[...]
+        var silent = 0
+        while let from = missing.first, silent < configuration.replayEndpoints.count {
+            // The missing seqs come in runs; ask for the run that starts here.
+            let run = missing.prefix { $0 - from < 1000 }
+            guard case .events(let items) = try replay.request(fromSeq: from, max: Int(run.last! - from + 1), as: FeedEvent.self) else {
+                silent += 1
+                continue
+            }
+            silent = 0
+            var through = run.last!  // nothing returned: the journal does not hold these, they stay gaps
+            for item in items {
+                let event = item.event
+                through = event.seq
+                if receive(event) { summary.eventsReplayed += 1 }
+            }
+            missing = missing.drop { $0 <= through }
         }
     }
 }

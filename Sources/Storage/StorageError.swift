@@ -21,6 +21,8 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let damaged = Code(name: "damaged")
         /// Another process holds the lock.
         public static let locked = Code(name: "locked")
+        /// The database of a shared store cannot be reached or refused a statement.
+        public static let database = Code(name: "database")
     }
 
     public let code: Code

@@ -30,3 +30,22 @@ public struct Endpoints: Sendable, Hashable {
         control: "tcp://127.0.0.1:5573"
     )
 }
+
+extension Endpoints {
+    /// The endpoints of several engines as a command line gives them: a repeated option, a comma list, or both.
+    ///
+    /// ```swift
+    /// Endpoints.list(["tcp://10.0.0.1:5570,tcp://10.0.0.2:5570", "tcp://10.0.0.3:5570"])  // three endpoints
+    /// ```
+    /// Blanks around commas are ignored, and so is an endpoint given twice (it would only be asked twice).
+    public static func list(_ values: [String]) -> [String] {
+        var out: [String] = []
+        for value in values {
+            for part in value.split(separator: ",") {
+                let endpoint = String(part.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+                if !endpoint.isEmpty && !out.contains(endpoint) { out.append(endpoint) }
+            }
+        }
+        return out
+    }
+}

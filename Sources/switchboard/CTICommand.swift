@@ -20,8 +20,8 @@ struct CTICommand: AsyncParsableCommand {
 
     @OptionGroup var subscriber: SubscriberOptions
 
-    @Option(help: ArgumentHelp("The engine's control endpoint, for declaring and clearing CTI incidents.", valueName: "EP"))
-    var control = Endpoints.default.control
+    @Option(help: ArgumentHelp("The engine's control endpoint, for declaring and clearing CTI incidents; several engines: repeat the option or give a comma list, tried in turn (default \(Endpoints.default.control)).", valueName: "EP"))
+    var control: [String] = []
 
     @Option(help: ArgumentHelp("log, ami or sip.", valueName: "NAME"))
     var driver = "log"
@@ -115,7 +115,7 @@ struct CTICommand: AsyncParsableCommand {
             }
         }
         var configuration = CTIAdapter.Configuration()
-        configuration.controlEndpoint = control
+        configuration.controlEndpoints = Endpoints.list(control.isEmpty ? [Endpoints.default.control] : control)
         configuration.failuresForIncident = failuresForIncident
         configuration.successesToClear = successesToClear
         configuration.operatorCredentials = credentials

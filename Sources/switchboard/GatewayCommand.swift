@@ -21,8 +21,8 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Where to listen for HTTP; port 0 picks a free one (the panel's address is logged).", valueName: "HOST:PORT"))
     var listen = "127.0.0.1:5580"
 
-    @Option(help: ArgumentHelp("The engine's query endpoint.", valueName: "EP"))
-    var query = Endpoints.default.query
+    @Option(help: ArgumentHelp("An engine's query endpoint; several engines: repeat the option or give a comma list, tried in turn on timeout (default \(Endpoints.default.query)).", valueName: "EP"))
+    var query: [String] = []
 
     @OptionGroup var subscriber: SubscriberOptions
 
@@ -32,7 +32,7 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The agents file: one JSON line per agent with a PBKDF2 hash of its token.", valueName: "PATH"))
     var agents = TableFiles.defaultDataDirectory + "/agents.jsonl"
 
-    @Option(help: ArgumentHelp("The recorder's SQLite file, read for stored comments.", valueName: "PATH"))
+    @Option(help: ArgumentHelp("The recorder's SQLite file, or its postgres:// URL, read for stored comments.", valueName: "PATH|URL"))
     var commentsDb = TableFiles.defaultDataDirectory + "/comments.sqlite"
 
     @Option(help: ArgumentHelp("How long to wait for the engine per try, in milliseconds (Lazy Pirate).", valueName: "MS"))
@@ -40,6 +40,9 @@ struct GatewayCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("How many tries per query before answering unavailable.", valueName: "N"))
     var queryTries = 3
+
+    /// Every engine's query endpoint, the default when none is given.
+    var queryEndpoints: [String] { Endpoints.list(query.isEmpty ? [Endpoints.default.query] : query) }
 
     @Option(help: ArgumentHelp("The CTI adapter's --results endpoint: a transfer pops the receiving agent's panel when the adapter reports it done (ok), not on the decision. With --cti-results-replay.", valueName: "EP"))
     var ctiResults: String?
@@ -78,10 +81,10 @@ struct GatewayCommand: AsyncParsableCommand {
         let readiness = Readiness()
         let gateway = Gateway(
             configuration: configuration, catalog: Catalog(tables: loaded), directory: directory,
-            engine: try EngineClient(endpoint: query, timeout: .milliseconds(queryTimeout), tries: queryTries, curve: try subscriber.curve()),
+            engine: try EngineClient(endpoints: queryEndpoints, timeout: .milliseconds(queryTimeout), tries: queryTries, curve: try subscriber.curve()),
             feed: try subscriber.feed(meteredAs: "gateway"), readiness: readiness, logger: logger
         )
-        logger.info("gateway starting", metadata: ["tables": "\(loaded.count)", "agents": "\(directory.count)", "engine": "\(query)"])
+        logger.info("gateway starting", metadata: ["tables": "\(loaded.count)", "agents": "\(directory.count)", "engines": "\(queryEndpoints.joined(separator: ","))"])
         try await runUntilSignalled([gateway] + subscriber.logging.metricsServices(logger, readiness: readiness), logger: logger)
     }
 }
@@ -115,7 +118,7 @@ struct GatewayAgentCommand: ParsableCommand {
 
 /// The recorder's rows as gauges, read from its store every second (the recorder's own counters).
 enum RecorderMetrics {
-    static func start(store: CommentStore) {
+    static func start(store: any CommentStorage) {
         let rows = Gauge(label: "switchboard_recorder_rows")
         let lastSeq = Gauge(label: "switchboard_recorder_last_seq")
         let thread = Thread {

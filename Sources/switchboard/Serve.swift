@@ -19,6 +19,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Folder for the journal and state; $SWITCHBOARD_DATA sets the default.", valueName: "DIR"))
     var data = TableFiles.defaultDataDirectory
 
+    @Option(help: ArgumentHelp("Keep the journal, idempotency keys, playbook sessions and CTI-incident flag in PostgreSQL, shared by every engine given the same URL (postgres://USER@HOST/DB or a libpq keyword string); the data folder then holds only the lock and control keys. Default: the data folder's files.", valueName: "URL"))
+    var store: String?
+
     @Option(help: ArgumentHelp("Query endpoint (ROUTER).", valueName: "EP"))
     var query = Endpoints.default.query
 
@@ -53,6 +56,9 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         guard syncInterval >= 1 else { throw ValidationError("--sync-interval must be at least 1 ms.") }
+        if let store, !(store.hasPrefix("postgres://") || store.hasPrefix("postgresql://") || store.contains("=")) {
+            throw ValidationError("--store must be a postgres:// URL or a libpq keyword string (host=… dbname=…); got \"\(store)\".")
+        }
         guard syncEvery >= 1 else { throw ValidationError("--sync-every must be at least 1.") }
         guard idempotencyRetention >= 1 else { throw ValidationError("--idempotency-retention must be at least 1 hour.") }
         guard (curveSecretKeyFile == nil) == (curveAllow == nil) else {
@@ -65,6 +71,7 @@ struct Serve: AsyncParsableCommand {
         var configuration = EngineConfiguration()
         configuration.tablesDirectory = tables
         configuration.dataDirectory = data
+        configuration.store = store
         configuration.queryEndpoint = query
         configuration.eventsEndpoint = events
         configuration.replayEndpoint = replay

@@ -21,11 +21,14 @@ struct Simulate: AsyncParsableCommand {
         """
     )
 
-    @Option(help: ArgumentHelp("The engine's query endpoint.", valueName: "EP"))
-    var query = Endpoints.default.query
+    @Option(help: ArgumentHelp("An engine's query endpoint; several engines: repeat the option or give a comma list, clients spread over them and fail over in turn (default \(Endpoints.default.query)).", valueName: "EP"))
+    var query: [String] = []
 
-    @Option(help: ArgumentHelp("The engine's events endpoint.", valueName: "EP"))
-    var events = Endpoints.default.events
+    @Option(help: ArgumentHelp("An engine's events endpoint; several engines: repeat the option or give a comma list (default \(Endpoints.default.events)).", valueName: "EP"))
+    var events: [String] = []
+
+    @Option(help: ArgumentHelp("Replay endpoints (repeat or comma list): events missed live are fetched from them at the end, so only seqs the journal lacks count as gaps.", valueName: "EP"))
+    var replay: [String] = []
 
     @Option(help: ArgumentHelp("Open loop: calls a second, Poisson arrivals.", valueName: "N"))
     var rate: Double = 1000
@@ -79,8 +82,9 @@ struct Simulate: AsyncParsableCommand {
             throw ValidationError("\(error)")
         }
         var c = Simulation.Configuration()
-        c.queryEndpoint = query
-        c.eventsEndpoint = events
+        c.queryEndpoints = Endpoints.list(query.isEmpty ? [Endpoints.default.query] : query)
+        c.eventsEndpoints = Endpoints.list(events.isEmpty ? [Endpoints.default.events] : events)
+        c.replayEndpoints = Endpoints.list(replay)
         c.mode = clients.map { .closedLoop(clients: $0, inFlight: inFlight) } ?? .openLoop(rate: rate)
         c.calls = calls
         c.duration = duration.map { .milliseconds(Int64($0 * 1000)) } ?? (calls == nil ? .seconds(10) : nil)
@@ -130,6 +134,7 @@ struct Simulate: AsyncParsableCommand {
             o.member("events") { w in
                 w.object { o in
                     o.member("received") { $0.number(Int64(s.eventsReceived)) }
+                    o.member("replayed") { $0.number(Int64(s.eventsReplayed)) }
                     o.member("matched") { $0.number(Int64(s.eventsMatched)) }
                     o.member("mismatched") { $0.number(Int64(s.eventsMismatched)) }
                     o.member("missing") { $0.number(Int64(s.eventsMissing)) }
@@ -149,7 +154,7 @@ struct Simulate: AsyncParsableCommand {
         answered    \(s.answered) (\(s.decisions) decisions, errors: \(errors)), unanswered \(s.unanswered)
         retries     \(s.retries) resent with their key, \(s.gaveUp) given up after \(tries) tries, \(s.duplicateReplies) duplicate replies
         latency ms  p50 \(ms("p50"))  p90 \(ms("p90"))  p99 \(ms("p99"))  p99.9 \(ms("p99.9"))  max \(ms("max"))
-        events      received \(s.eventsReceived), matched \(s.eventsMatched) of \(s.decisions) decisions, mismatched \(s.eventsMismatched), missing \(s.eventsMissing), duplicated \(s.eventsDuplicated), seq gaps \(s.seqGaps)
+        events      received \(s.eventsReceived) (\(s.eventsReplayed) by replay), matched \(s.eventsMatched) of \(s.decisions) decisions, mismatched \(s.eventsMismatched), missing \(s.eventsMissing), duplicated \(s.eventsDuplicated), seq gaps \(s.seqGaps)
         """
     }
 }

@@ -10,11 +10,11 @@ import ZeroMQ
 
 /// What every subscriber of the engine is told: where the engine is, and its CURVE keys when it uses CURVE.
 struct SubscriberOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The engine's events endpoint.", valueName: "EP"))
-    var events = Endpoints.default.events
+    @Option(help: ArgumentHelp("An engine's events endpoint; several engines: repeat the option or give a comma list (default \(Endpoints.default.events)).", valueName: "EP"))
+    var events: [String] = []
 
-    @Option(help: ArgumentHelp("The engine's replay endpoint.", valueName: "EP"))
-    var replay = Endpoints.default.replay
+    @Option(help: ArgumentHelp("An engine's replay endpoint; several engines: repeat the option or give a comma list (default \(Endpoints.default.replay)).", valueName: "EP"))
+    var replay: [String] = []
 
     @Option(help: ArgumentHelp("With a CURVE engine: the file holding its public key (NAME.pub from keygen).", valueName: "PATH"))
     var curveServerKeyFile: String?
@@ -38,12 +38,18 @@ struct SubscriberOptions: ParsableArguments {
         return (server, CurveKeyPair(publicKey: try CurveKeyPair.publicKey(forSecret: secret), secretKey: secret))
     }
 
+    /// Every engine's events endpoint, the default when none is given.
+    var eventsEndpoints: [String] { Endpoints.list(events.isEmpty ? [Endpoints.default.events] : events) }
+
+    /// Every engine's replay endpoint, the default when none is given.
+    var replayEndpoints: [String] { Endpoints.list(replay.isEmpty ? [Endpoints.default.replay] : replay) }
+
     /// - Parameter subscriber: its name in the feed's metrics (`switchboard_subscriber_lag_events{subscriber}`).
     func feed(meteredAs subscriber: String) throws -> EventFeed.Configuration {
         var c = EventFeed.Configuration()
         c.meteredAs = subscriber
-        c.eventsEndpoint = events
-        c.replayEndpoint = replay
+        c.eventsEndpoints = eventsEndpoints
+        c.replayEndpoints = replayEndpoints
         c.curve = try curve()
         return c
     }
@@ -116,22 +122,22 @@ func runUntilSignalled(_ services: [any Service], logger: Logger) async throws {
 struct RecorderCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recorder",
-        abstract: "Store every decision's interaction comment in SQLite, once per event_id, replaying whatever it missed.",
+        abstract: "Store every decision's interaction comment in SQLite or PostgreSQL, once per event_id, replaying whatever it missed.",
         discussion: "Card numbers, CVV and SMS codes and passport numbers are masked before they are stored. See docs/OPERATIONS.md."
     )
 
     @OptionGroup var subscriber: SubscriberOptions
 
-    @Option(help: ArgumentHelp("The SQLite file.", valueName: "PATH"))
+    @Option(help: ArgumentHelp("The SQLite file, or a postgres:// URL (schema recorder; see docs/OPERATIONS.md).", valueName: "PATH|URL"))
     var db = TableFiles.defaultDataDirectory + "/comments.sqlite"
 
     func run() async throws {
         let logger = subscriber.logger("switchboard.recorder")
-        let store: CommentStore
+        let store: any CommentStorage
         do {
-            store = try CommentStore(path: db)
+            store = try openCommentStorage(db)
         } catch {
-            logger.critical("cannot open \(db): \(error)")
+            logger.critical("cannot open \(isPostgresURL(db) ? PostgresCommentStore.redacted(db) : db): \(error)")
             throw ExitCode.failure
         }
         RecorderMetrics.start(store: store)
@@ -147,17 +153,22 @@ struct CommentsCommand: AsyncParsableCommand {
         abstract: "Print the stored interaction comments as JSON lines, in seq order."
     )
 
-    @Option(help: ArgumentHelp("The recorder's SQLite file.", valueName: "PATH"))
+    @Option(help: ArgumentHelp("The recorder's SQLite file, or its postgres:// URL.", valueName: "PATH|URL"))
     var db = TableFiles.defaultDataDirectory + "/comments.sqlite"
 
     @Option(help: ArgumentHelp("Only the comments of this call.", valueName: "ID"))
     var call: String?
 
     func run() async throws {
-        guard FileManager.default.fileExists(atPath: db) else {
+        guard isPostgresURL(db) || FileManager.default.fileExists(atPath: db) else {
             throw RuntimeError("no comment store at \(db); run switchboard recorder first, or give --db.")
         }
-        let store = try CommentStore(path: db)
+        let store: any CommentStorage
+        do {
+            store = try openCommentStorage(db)
+        } catch {
+            throw RuntimeError("cannot open \(isPostgresURL(db) ? PostgresCommentStore.redacted(db) : db): \(error)")
+        }
         let out = OutputBuffer()
         try store.comments(callID: call) { row in
             var w = JSONWriter(capacity: 1024)

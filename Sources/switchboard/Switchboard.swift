@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Wire
 
 @main
 struct Switchboard: AsyncParsableCommand {
@@ -94,8 +95,9 @@ enum FirstUse {
             }
             if endpointOptions.contains(name) {
                 let value = token.contains("=") ? String(token.split(separator: "=", maxSplits: 1)[1]) : rest.next()
-                if let value, !value.contains("://") {
-                    return "\(name) \(value) is not a ZeroMQ endpoint: it needs its transport, like tcp://\(value)."
+                // A comma list names several engines: each must be an endpoint.
+                if let value, let bad = Endpoints.list([value]).first(where: { !$0.contains("://") }) ?? (Endpoints.list([value]).isEmpty ? value : nil) {
+                    return "\(name) \(bad) is not a ZeroMQ endpoint: it needs its transport, like tcp://\(bad)."
                 }
             }
         }

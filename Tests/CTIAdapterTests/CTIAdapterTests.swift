@@ -255,19 +255,37 @@ struct TransferRecordTests {
     }
 }
 
-/// The adapter against a real engine: failing transfers declare the incident, successes clear it.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct IncidentTests {
-    @Test func declaredAfterFailuresAndClearedAfterSuccesses() throws {
-        let tables = folder("tables"), data = folder("data"), dir = folder("cti")
-        defer { for d in [tables, data, dir] { try? FileManager.default.removeItem(at: d) } }
+/// A real engine on loopback serving the flagship table, in folders of its own, stopped and removed with the value.
+final class LoopbackEngine {
+    let tables = folder("tables"), data = folder("data")
+    let engine: Engine
+
+    init() throws {
         try FileManager.default.copyItem(at: repositoryRoot.appendingPathComponent("routing-tables/retention-ru.yaml"), to: tables.appendingPathComponent("retention-ru.yaml"))
         var c = EngineConfiguration()
         c.tablesDirectory = tables.path
         c.dataDirectory = data.path
         for kp in [\EngineConfiguration.queryEndpoint, \.eventsEndpoint, \.replayEndpoint, \.controlEndpoint] { c[keyPath: kp] = "tcp://127.0.0.1:*" }
-        let engine = try Engine(configuration: c, logger: quietLogger)
+        engine = try Engine(configuration: c, logger: quietLogger)
         try engine.start()
-        defer { engine.stop(); engine.wait() }
+    }
+
+    deinit {
+        engine.stop()
+        engine.wait()
+        for d in [tables, data] { try? FileManager.default.removeItem(at: d) }
+    }
+}
+
+/// The adapter against a real engine: failing transfers declare the incident, successes clear it.
+@Suite(.serialized, .timeLimit(.minutes(5))) struct IncidentTests {
+    @Test func declaredAfterFailuresAndClearedAfterSuccesses() throws {
+        let loopback = try LoopbackEngine()
+        let (engine, data, dir) = (loopback.engine, loopback.data, folder("cti"))
+        defer {
+            try? FileManager.default.removeItem(at: dir)
+            withExtendedLifetime(loopback) {}  // the engine runs until the test ends
+        }
         let context = try Context()
         let req = try Socket(context, .req)
         try req.set(.linger, Int32(0))
@@ -341,3 +359,39 @@ struct TransferRecordTests {
 
 // The test hands the adapter to the feed's thread and does not touch it after.
 extension IncidentTests.Box: @unchecked Sendable {}
+
+/// Several engines: the incident declared through the first control endpoint that answers.
+@Suite(.serialized, .timeLimit(.minutes(5))) struct ControlFailoverTests {
+    @Test func aSilentControlEndpointIsLeftForTheNext() throws {
+        let loopback = try LoopbackEngine()
+        let (engine, data, dir) = (loopback.engine, loopback.data, folder("cti"))
+        defer {
+            try? FileManager.default.removeItem(at: dir)
+            withExtendedLifetime(loopback) {}  // the engine runs until the test ends
+        }
+        let credentials = try OperatorCredentials(text: String(contentsOf: data.appendingPathComponent("operator.key"), encoding: .utf8))
+        let silent = try ControlRecorder()  // accepts TCP, never answers: an engine that hangs
+        let peer = try ScriptedAMIPeer(refuse: 10)
+        var ami = AMIDriver.Configuration()
+        ami.port = peer.port
+        ami.secret = "s3cret"
+        var configuration = CTIAdapter.Configuration()
+        configuration.controlEndpoints = [silent.endpoint, engine.snapshot.controlEndpoint]
+        configuration.operatorCredentials = credentials
+        configuration.failuresForIncident = 1
+        configuration.controlRetryInterval = .milliseconds(100)
+        let adapter = CTIAdapter(configuration: configuration, driver: AMIDriver(configuration: ami),
+                                 record: try TransferRecord(path: dir.appendingPathComponent("r.log").path), logger: quietLogger)
+        // The first failure asks the silent engine (5 s without an answer); a later one asks the next, which confirms.
+        var seq: UInt64 = 0
+        while !adapter.incidentDeclared && seq < 10 {
+            seq += 1
+            try adapter.handle([transferEvent(seq)])
+            usleep(150_000)
+        }
+        #expect(adapter.incidentDeclared)
+        // Declared on the second failure, by the live engine (incidentDeclared is set only on its "ok"): the
+        // first went to the silent endpoint (its CURVE handshake never completes: nothing reaches it) and timed out.
+        #expect(seq == 2)
+    }
+}

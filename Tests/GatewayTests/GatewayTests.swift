@@ -1,8 +1,10 @@
 import EventFeed
 import Foundation
 import Routing
+import Synchronization
 import Testing
 import Wire
+import ZeroMQ
 @testable import Gateway
 
 struct PBKDF2Tests {
@@ -78,5 +80,65 @@ struct PopHubTests {
         let got = await Self.collect(stream, count: 1)
         hub.unsubscribe(sub)
         #expect(got.first?.contains("\"type\":\"decision\"") == true)
+    }
+}
+
+/// The gateway's engine client across several engines: real sockets, a silent engine first.
+@Suite(.serialized, .timeLimit(.minutes(5))) struct EngineClientFailoverTests {
+    /// An engine that answers every request with its bytes, and counts them.
+    final class EchoEngine: @unchecked Sendable {  // the socket belongs to its thread; the count is atomic
+        let endpoint: String
+        private let stopping = Atomic<Bool>(false)
+        private let count = Atomic<Int>(0)
+        private let finished = DispatchSemaphore(value: 0)
+        init() throws {
+            let context = try Context()
+            let router = try Socket(context, .router)
+            try router.set(.linger, Int32(0))
+            try router.bind("tcp://127.0.0.1:*")
+            endpoint = router.lastEndpoint
+            let box = Box(context: context, router: router)
+            Thread { [self] in
+                var poller = Poller([box.router])
+                while !stopping.load(ordering: .acquiring) {
+                    guard (try? poller.poll(timeoutMilliseconds: 20))?[0] == true else { continue }
+                    while let frames = try? box.router.receiveMultipart(wait: false) {
+                        count.add(1, ordering: .relaxed)
+                        _ = try? box.router.send(multipart: frames)
+                    }
+                }
+                box.router.close()
+                finished.signal()
+            }.start()
+        }
+        var requests: Int { count.load(ordering: .relaxed) }
+        func stop() { stopping.store(true, ordering: .releasing); finished.wait() }
+        final class Box: @unchecked Sendable {  // handed to the engine's thread
+            let context: Context
+            let router: Socket
+            init(context: Context, router: Socket) { (self.context, self.router) = (context, router) }
+        }
+    }
+
+    @Test func aSilentEngineIsLeftForTheNextAndTheNextStaysPreferred() async throws {
+        let context = try Context()
+        let silent = try Socket(context, .router)
+        try silent.set(.linger, Int32(0))
+        try silent.bind("tcp://127.0.0.1:*")
+        defer { silent.close() }
+        let live = try EchoEngine()
+        defer { live.stop() }
+        let client = try EngineClient(endpoints: [silent.lastEndpoint, live.endpoint], timeout: .milliseconds(300), tries: 2)
+        let request = Array(#"{"id":1,"idempotency_key":"k-1"}"#.utf8)
+        #expect(try await client.query(request) == request)  // after one timeout on the silent engine
+        // The next queries start on the engine that answered: the silent one got only the first.
+        for _ in 0..<5 { _ = try await client.query(request) }
+        #expect(live.requests == 6)
+        var reachedSilent = 0
+        while (try silent.receiveMultipart(wait: false)) != nil { reachedSilent += 1 }
+        #expect(reachedSilent == 1)
+        // One try on the silent engine only: unanswered.
+        let lonely = try EngineClient(endpoints: [silent.lastEndpoint], timeout: .milliseconds(100), tries: 1)
+        await #expect(throws: EngineClient.Unanswered.self) { _ = try await lonely.query(request) }
     }
 }

@@ -173,3 +173,29 @@ extension ScriptedEngine: @unchecked Sendable {}  // its mutable state is a Mute
         #expect(summary.eventsMatched == 7 && summary.eventsMissing == 0)
     }
 }
+
+/// Several engines: a silent one first in the list, the scripted engine second.
+@Suite(.serialized, .timeLimit(.minutes(5))) struct FailoverTests {
+    /// The first engine accepts connections and never answers (hung, or cut off after the handshake): the
+    /// clients that start on it send again, the same bytes with the same key, to the next engine.
+    @Test func aSilentEngineFirstFailsOverToTheNext() throws {
+        let context = try Context()
+        let silent = try Socket(context, .router)
+        try silent.set(.linger, Int32(0))
+        try silent.bind("tcp://127.0.0.1:*")
+        defer { silent.close() }
+        let engine = try ScriptedEngine { _, _ in false }
+        defer { engine.stop() }
+        var c = LazyPirateTests.configuration(engine, calls: 40)
+        c.queryEndpoints = [silent.lastEndpoint, engine.queryEndpoint]
+        c.eventsEndpoints = ["tcp://127.0.0.1:1", engine.eventsEndpoint]  // a dead events endpoint is no obstacle either
+        let summary = try Simulation(configuration: c, mix: LazyPirateTests.mix()).run()
+        #expect(summary.sent == 40 && summary.answered == 40 && summary.unanswered == 0 && summary.gaveUp == 0)
+        #expect(summary.retries >= 1)  // the client that began on the silent engine
+        #expect(summary.eventsMatched == 40 && summary.eventsDuplicated == 0 && summary.seqGaps == 0)
+        // Whatever reached the silent engine first reached the live one too, byte for byte, and was decided once.
+        let received = engine.received
+        #expect(Set(received.map(\.0)).count == 40)
+        for id in Set(received.map(\.0)) { #expect(Set(received.filter { $0.0 == id }.map(\.1)).count == 1) }
+    }
+}

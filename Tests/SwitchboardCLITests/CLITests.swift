@@ -205,6 +205,7 @@ struct FirstUseTests {
         (["journal", "exprot"], "'exprot' is not a command of switchboard journal. Did you mean 'export'?"),
         (["simulate", "--query", "127.0.0.1:6570"], "--query 127.0.0.1:6570 is not a ZeroMQ endpoint: it needs its transport, like tcp://127.0.0.1:6570."),
         (["serve", "--control=127.0.0.1:6573"], "--control 127.0.0.1:6573 is not a ZeroMQ endpoint"),
+        (["recorder", "--events", "tcp://127.0.0.1:5571,10.0.0.2:5571"], "--events 10.0.0.2:5571 is not a ZeroMQ endpoint: it needs its transport, like tcp://10.0.0.2:5571."),
     ])
     func aTypoIsNamedWithASuggestion(_ arguments: [String], _ message: String) throws {
         let r = try CLI.run(arguments)

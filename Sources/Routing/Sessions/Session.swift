@@ -94,6 +94,14 @@ public struct SessionBook: Sendable {
         if sessions.count != before { rebuildMergeTargets() }
     }
 
+    /// Takes in sessions another engine changed (a shared store), replacing this book's copies; they are
+    /// not pending changes of this engine.
+    public mutating func absorb(_ changed: [Session]) {
+        guard !changed.isEmpty else { return }
+        for session in changed { sessions[session.key] = session }
+        rebuildMergeTargets()
+    }
+
     mutating func save(_ session: Session) {
         changes.append((session.key, sessions[session.key]))
         sessions[session.key] = session
