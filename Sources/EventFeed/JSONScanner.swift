@@ -1,3 +1,4 @@
+import Wire
 /// Reads the parts of the engine's own JSON that a subscriber needs, in place, without building a `Value` tree.
 ///
 /// A replay reply carries hundreds of events; parsing it whole (`JSONReader`) builds a tree of every string
@@ -185,14 +186,7 @@ public struct JSONScanner {
             guard at + 4 <= content.endIndex else { throw Failure(offset: at, expected: "four hexadecimal digits") }
             var value: UInt32 = 0
             for k in at..<(at + 4) {
-                let c = content[k]
-                let digit: UInt32
-                switch c {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(c - UInt8(ascii: "0"))
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(c - UInt8(ascii: "a") + 10)
-                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(c - UInt8(ascii: "A") + 10)
-                default: throw Failure(offset: k, expected: "a hexadecimal digit")
-                }
+                guard let digit = JSONReader.hexDigitValue(content[k]) else { throw Failure(offset: k, expected: "a hexadecimal digit") }
                 value = value << 4 | digit
             }
             return value

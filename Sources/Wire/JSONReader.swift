@@ -326,14 +326,7 @@ public enum JSONReader {
             guard i + 4 <= b.count else { throw fail("short \\u escape") }
             var v: UInt32 = 0
             for _ in 0..<4 {
-                let c = b[i]
-                let d: UInt32
-                switch c {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): d = UInt32(c - UInt8(ascii: "0"))
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): d = UInt32(c - UInt8(ascii: "a") + 10)
-                case UInt8(ascii: "A")...UInt8(ascii: "F"): d = UInt32(c - UInt8(ascii: "A") + 10)
-                default: throw fail("bad hex digit in \\u escape")
-                }
+                guard let d = JSONReader.hexDigitValue(b[i]) else { throw fail("bad hex digit in \\u escape") }
                 v = v << 4 | d
                 i += 1
             }
@@ -383,5 +376,17 @@ public enum JSONReader {
         }
 
         func isDigit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
+    }
+}
+
+extension JSONReader {
+    /// The value of one hexadecimal digit of a `\\u` escape, or nil for any other byte.
+    public static func hexDigitValue(_ c: UInt8) -> UInt32? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(c - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt32(c - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt32(c - UInt8(ascii: "A") + 10)
+        default: nil
+        }
     }
 }
