@@ -81,6 +81,20 @@ import Wire
 
         let recorder = try RecorderProcess(db: postgres.url, endpoints: ["events": all("events"), "replay": all("replay")])
         recorder.waitUntilRecording()
+        // The CTI adapter with the log driver, across all three: its command file shows every transfer performed.
+        let ctiFolder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: ctiFolder) }
+        let commands = ctiFolder.appendingPathComponent("commands.jsonl")
+        let cti = Process()
+        cti.executableURL = CLI.executable
+        // No incident is declared here: the operator key is CTIProcessTests' placeholder.
+        cti.arguments = ["cti", "--driver", "log", "--commands", commands.path, "--record", ctiFolder.appendingPathComponent("record.log").path,
+                         "--events", all("events"), "--replay", all("replay"), "--control", engines[2].endpoints["control"]!,
+                         "--log-level", "error", "--operator-key", try CTIProcessTests.operatorKey(ctiFolder)]
+        cti.standardOutput = FileHandle.nullDevice
+        cti.standardError = FileHandle.nullDevice
+        try cti.run()
+        defer { if cti.isRunning { kill(cti.processIdentifier, SIGKILL); cti.waitUntilExit() } }
 
         // simulate in the root namespace, across all three, for the whole of the disturbance.
         let summary = temporaryFolder().appendingPathComponent("simulate.json")
@@ -146,6 +160,22 @@ import Wire
         #expect(counts.rows == counts.distinctEvents && counts.distinctEvents == counts.distinctSeqs, "a comment stored twice")
         #expect(try comments.lastSeq() == UInt64(seqs.count), "the recorder did not reach the journal's end")
         #expect(recorder.terminate() == 0, "\(recorder.stderr)")
+
+        // The CTI adapter: each transfer performed once, each one a journalled decision.
+        func performed() -> [String] {
+            ((try? String(contentsOf: commands, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { try? JSONReader.parse(String($0))["event_id"]?.text }
+        }
+        var previous = -1
+        let settle = Date().addingTimeInterval(60)
+        while performed().count != previous && Date() < settle { previous = performed().count; usleep(1_000_000) }
+        kill(cti.processIdentifier, SIGTERM)
+        cti.waitUntilExit()
+        let transfers = performed()
+        #expect(!transfers.isEmpty)
+        #expect(Set(transfers).count == transfers.count, "a transfer performed twice: \(transfers.count - Set(transfers).count)")
+        let journalled = Set(events.compactMap { $0["event_id"]?.text })
+        #expect(Set(transfers).isSubset(of: journalled), "a transfer of no journalled decision")
+        print("NetnsFailoverProcessTests: \(transfers.count) transfers performed, \(transfers.count - Set(transfers).count) of them a repeat")
         for e in engines where e.process.isRunning { e.signal(SIGTERM); #expect(e.waitForExit() == 0, "\(e.stderr.suffix(2000))") }
     }
 }
