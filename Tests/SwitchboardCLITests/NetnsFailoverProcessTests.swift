@@ -124,7 +124,24 @@ import Wire
         #expect(probed != nil, "no engine answered after the kill")
         sleep(2)
         engines[0] = try start(0)
-        sleep(3)
+        sleep(1)
+
+        // A playbook session advanced on the restarted engine and on the third in turn, under the load.
+        let alert = "A-" + lab.prefix
+        let playbook = [(0, #""customer":{"id":"C1","landline":true,"office":"oficina"},"facts":{"alert_id":"\#(alert)","operation":"OP1"}"#),
+                        (2, #""facts":{"alert_id":"\#(alert)","step":"contact","outcome":"no_answer"}"#),
+                        (0, #""facts":{"alert_id":"\#(alert)","step":"contact","outcome":"confirmed"}"#)]
+        var steps: [Value] = []
+        for (n, (engine, call)) in playbook.enumerated() {
+            let body = #"{"id":\#(n + 1),"table":"es-fraud-alerts","idempotency_key":"\#(alert)-\#(n)","call":{"call_id":"\#(alert)-\#(n)","topic":"alert",\#(call)}}"#
+            steps.append(try #require(try askOnce(queries[engine], body), "engine \(engine + 1) did not answer playbook step \(n + 1)"))
+        }
+        let played = steps.map { $0["decision"]?["playbook"] }
+        // contact (attempt 1), contact again after no answer (attempt 2), then the outcome step, done.
+        #expect(played.map { $0?["step"]?.text } == ["contact", "contact", "confirmed"], "\(steps)")
+        #expect(played.map { $0?["attempt"] } == [.number(1), .number(2), .number(1)], "\(steps)")
+        #expect(played.map { $0?["done"] } == [.bool(false), .bool(false), .bool(true)], "\(steps)")
+        sleep(2)
 
         // Cut the second engine off the network, then restore it.
         try lab.link("e2", up: false)
@@ -151,6 +168,11 @@ import Wire
         #expect(keys.count == Set(keys).count, "an idempotency key decided twice")
         // A SIGKILL mid-batch may leave decisions committed but never answered: never fewer than answered.
         #expect(keys.count >= Int(decided) + 1, "journal holds \(keys.count) keyed decisions, \(Int(decided)) + 1 answered")
+
+        // The session's decisions are journalled once each, in the order they were taken.
+        let sessionSeqs = rows.filter { ($0[1] ?? "").contains(alert) }.map { Int($0[0] ?? "") ?? -1 }
+        #expect(sessionSeqs.count == playbook.count && sessionSeqs == sessionSeqs.sorted(), "\(sessionSeqs)")
+        #expect(steps.map { $0["seq"] } == sessionSeqs.map { .number(Double($0)) }, "\(steps)")
 
         // The recorder, on the same PostgreSQL: each comment once, up to the journal's last seq.
         let comments = try openCommentStorage(postgres.url)
