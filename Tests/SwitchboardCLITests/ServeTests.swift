@@ -11,12 +11,25 @@ final class ServeProcess {
     private(set) var endpoints: [String: String] = [:]
     private var log = Data()
 
-    init(data: URL, extra: [String] = []) throws {
+    /// - Parameters:
+    ///   - address: the address every endpoint binds.
+    ///   - fixedPorts: bind query, events, replay and control on 5570…5573 (the defaults) rather than ports
+    ///     the system picks, so an engine restarted on its own address is where its clients left it.
+    ///   - networkNamespace: runs the engine inside this `ip netns` namespace (`ip netns exec` execs it, so
+    ///     the process signalled is the engine itself).
+    init(data: URL, extra: [String] = [], address: String = "127.0.0.1", fixedPorts: Bool = false, networkNamespace: String? = nil) throws {
         self.data = data
-        process.executableURL = CLI.executable
+        let names = ["query", "events", "replay", "control"]
+        let serve = ["serve", "--data", data.path]
+            + names.enumerated().flatMap { ["--\($1)", "tcp://\(address):" + (fixedPorts ? String(5570 + $0) : "*")] } + extra
+        if let networkNamespace {
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            process.arguments = ["netns", "exec", networkNamespace, CLI.executable.path] + serve
+        } else {
+            process.executableURL = CLI.executable
+            process.arguments = serve
+        }
         process.currentDirectoryURL = CLI.root
-        process.arguments = ["serve", "--data", data.path, "--query", "tcp://127.0.0.1:*", "--events", "tcp://127.0.0.1:*",
-                             "--replay", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*"] + extra
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try process.run()

@@ -59,7 +59,9 @@ pg_local_start() {
   fi
   port="$(sed -n "s/^port = \([0-9]*\)$/\1/p" "$dir/data/postgresql.conf" | tail -1)"
   if ! pg_local_as "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
-    local run=(pg_local_as "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start)
+    local run=("$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start)
+    # Spelled out rather than pg_local_as: `ip netns exec` runs programs, not shell functions.
+    if [ "$(id -u)" -eq 0 ]; then run=(runuser -u postgres -- "${run[@]}"); fi
     if [ -n "$netns" ]; then run=(ip netns exec "$netns" "${run[@]}"); fi
     # The server outlives us and inherits our descriptors: none of our caller's may stay open in it
     # (Foundation's Process, for one, waits for its child by a socket that must close).
