@@ -129,8 +129,14 @@ let package = Package(
         .executableTarget(name: "fuzz-table", dependencies: ["FuzzTargets"], swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         // Release-mode throughput benchmark of the routing core (tools/bench-core).
         .executableTarget(name: "CoreBenchmark", dependencies: ["Routing", "TableLanguage", "Wire"]),
-        .testTarget(name: "RoutingTests", dependencies: ["Routing", "TableLanguage", "Wire"]),
-        .testTarget(name: "TableLanguageTests", dependencies: ["TableLanguage", "Routing"]),
+        // Helpers shared by test targets (table fixtures, a log capture): test targets cannot share a file.
+        .target(
+            name: "TestSupport",
+            dependencies: ["Routing", "TableLanguage", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "RoutingTests", dependencies: ["Routing", "TableLanguage", "Wire", "TestSupport"]),
+        .testTarget(name: "TableLanguageTests", dependencies: ["TableLanguage", "Routing", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Routing", "TableLanguage"]),
         .testTarget(
@@ -141,9 +147,9 @@ let package = Package(
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "EventFeed", "Wire", "Routing", "ZeroMQ", "CTIAdapter", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "LocalPostgres"]),
-        .testTarget(name: "RecorderTests", dependencies: ["Recorder", "EventFeed", "Engine", "LocalPostgres", "Postgres", "Wire", "Routing", "TableLanguage", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "CTIAdapterTests", dependencies: ["CTIAdapter", "EventFeed", "Engine", "Storage", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "EventFeedTests", dependencies: ["EventFeed", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "RecorderTests", dependencies: ["TestSupport", "Recorder", "EventFeed", "Engine", "LocalPostgres", "Postgres", "Wire", "Routing", "TableLanguage", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "CTIAdapterTests", dependencies: ["TestSupport", "CTIAdapter", "EventFeed", "Engine", "Storage", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "EventFeedTests", dependencies: ["TestSupport", "EventFeed", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Routing", "TableLanguage", "Wire", "ZeroMQ"]),
         .testTarget(name: "ServiceThreadTests", dependencies: [
             "ServiceThread", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),

@@ -7,6 +7,7 @@ import Testing
 import Routing
 import Wire
 import ZeroMQ
+import TestSupport
 
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

@@ -7,6 +7,7 @@ import Routing
 import Wire
 #if canImport(Glibc)
 import Glibc
+import TestSupport
 #endif
 
 /// A baresip softphone's `ctrl_tcp` as measured with baresip 1.0 (netstring JSON; `callfind` traps;

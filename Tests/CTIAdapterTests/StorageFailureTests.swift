@@ -6,6 +6,7 @@ import Testing
 import Routing
 import Storage
 import Wire
+import TestSupport
 
 /// A transfer record that cannot be written is not a failed transfer: the adapter stops performing
 /// transfers, says why once, retries, and when the disk is back performs each transfer exactly once,

@@ -6,6 +6,7 @@ import Synchronization
 import Testing
 import Wire
 import ZeroMQ
+import TestSupport
 
 /// An event as an engine publishes it, encoded by the real encoder.
 func eventBytes(_ seq: UInt64) -> [UInt8] {
@@ -173,32 +174,5 @@ final class FeedRun: @unchecked Sendable {  // guarded by the lock
         let ok = done.wait(timeout: .now() + seconds) == .success
         if !ok { feed.stop(); done.wait() }
         return ok
-    }
-}
-
-/// Collects what a logger is given at warning level and above.
-final class LogLines: @unchecked Sendable {  // guarded by the lock
-    private let lock = NSLock()
-    private var lines: [String] = []
-
-    var warnings: [String] { lock.withLock { lines } }
-
-    var logger: Logger { Logger(label: "feed") { _ in Handler(sink: self) } }
-
-    fileprivate func add(_ line: String) { lock.withLock { lines.append(line) } }
-
-    struct Handler: LogHandler {
-        let sink: LogLines
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .warning
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
-            sink.add("\(message)")
-        }
     }
 }

@@ -2,6 +2,7 @@ import EventFeed
 import Foundation
 import Logging
 import Testing
+import TestSupport
 
 /// A subscriber of several engines that share one journal: real sockets on loopback, engines that publish
 /// every `seq` or only their own, one killed mid-stream. Every `seq` is delivered exactly once, in order.
@@ -85,7 +86,7 @@ import Testing
         var c = Self.configuration(cluster)
         c.reorderCapacity = 20
         c.reorderWait = .seconds(30)  // only the overflow may trigger the replay
-        let log = LogLines()
+        let log = LogCapture()
         let run = FeedRun(c, logger: log.logger, until: 201)
         cluster.decide(publishedBy: [0, 1])
         Thread.sleep(forTimeInterval: 0.5)
@@ -94,8 +95,8 @@ import Testing
         #expect(run.wait(seconds: 20), "delivered \(run.delivered.count)")
         #expect(run.delivered == Array(1...201))
         #expect(run.feed.reorderOverflows > 0)
-        let overflows = log.warnings.filter { $0.contains(EventFeedError.reorderBufferFull.description) }
-        #expect(overflows.count == 1, "\(log.warnings)")
+        let overflows = log.lines(atLeast: .warning).filter { $0.contains(EventFeedError.reorderBufferFull.description) }
+        #expect(overflows.count == 1, "\(log.lines(atLeast: .warning))")
     }
 
     /// At start the first replay endpoint is silent (a hung engine that accepts and never answers): the catch-up

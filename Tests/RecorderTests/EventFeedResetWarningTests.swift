@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 import EventFeed
+import TestSupport
 
 /// The "was it reset?" warning (issue 13, finding 9): never during a normal catch-up, once when the journal really
 /// ends before what the subscriber has handled.
@@ -11,7 +12,7 @@ import EventFeed
     @Test func catchingUpWhileTheEngineDecidesWarnsOfNothing() throws {
         let h = try EventFeedTests.Harness()
         try h.decide(100)
-        let log = LogLines()
+        let log = LogCapture()
         let feed = EventFeed(configuration: h.feedConfiguration, after: 0, logger: log.logger)
         let decided = DispatchSemaphore(value: 0)
         let done = DispatchSemaphore(value: 0)
@@ -32,14 +33,14 @@ import EventFeed
         #expect(done.wait(timeout: .now() + 60) == .success, "the feed did not finish; got \(seen.all.count) events")
         feed.stop()
         #expect(seen.all == Array(1...1600))
-        #expect(log.warnings.isEmpty, "\(log.warnings)")
+        #expect(log.lines(atLeast: .warning).isEmpty, "\(log.lines(atLeast: .warning))")
     }
 
     /// A subscriber that has handled more than the journal holds is told so, once, however many heartbeats say it.
     @Test func aJournalThatEndsEarlierIsReportedOnce() throws {
         let h = try EventFeedTests.Harness()
         try h.decide(10)
-        let log = LogLines()
+        let log = LogCapture()
         let feed = EventFeed(configuration: h.feedConfiguration, after: 500, logger: log.logger)
         let done = DispatchSemaphore(value: 0)
         Thread {
@@ -49,37 +50,7 @@ import EventFeed
         Thread.sleep(forTimeInterval: 1.5)  // about fifteen heartbeats at seq 10
         feed.stop()
         #expect(done.wait(timeout: .now() + 10) == .success)
-        #expect(log.warnings.count == 1, "\(log.warnings)")
-        #expect(log.warnings.first?.contains("ends at seq 10, before this subscriber's 500: was it reset?") == true)
-    }
-}
-
-/// Collects what a logger is given at warning level and above.
-final class LogLines: @unchecked Sendable {  // guarded by the lock
-    private let lock = NSLock()
-    private var lines: [String] = []
-
-    var warnings: [String] { lock.withLock { lines } }
-
-    var logger: Logger {
-        Logger(label: "feed") { _ in Handler(sink: self) }
-    }
-
-    fileprivate func add(_ line: String) { lock.withLock { lines.append(line) } }
-
-    struct Handler: LogHandler {
-        let sink: LogLines
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .warning
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String,
-                 line: UInt) {
-            sink.add("\(level): \(message)")
-        }
+        #expect(log.lines(atLeast: .warning).count == 1, "\(log.lines(atLeast: .warning))")
+        #expect(log.lines(atLeast: .warning).first?.contains("ends at seq 10, before this subscriber's 500: was it reset?") == true)
     }
 }

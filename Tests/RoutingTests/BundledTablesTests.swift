@@ -1,6 +1,7 @@
 import Testing
 @testable import Routing
 import TableLanguage
+import TestSupport
 
 /// What every decision of the bundled tables gives the agent, over every scenario of their files (issue 14:
 /// a case opened with an empty comment and no subject, an agent left with nothing to say or do).

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Routing
 import TableLanguage
+import TestSupport
 
 @Suite(.timeLimit(.minutes(5)))
 struct CallMaskingTests {

@@ -1,6 +1,7 @@
 import Testing
 @testable import Routing
 import TableLanguage
+import TestSupport
 
 @Suite(.timeLimit(.minutes(5)))
 struct EvaluationTests {

@@ -1,6 +1,7 @@
 import Testing
 @testable import Routing
 import TableLanguage
+import TestSupport
 
 /// The form walk (``Table/formStep(for:at:operations:)``): only what the deciding branch reads is asked.
 @Suite(.timeLimit(.minutes(5)))

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Routing
+import TestSupport
 
 /// Generated notes in the five table languages, each carrying card numbers and codes joined by every separator
 /// Unicode has, next to numbers that are not secret: the secrets never survive masking, the rest always does.

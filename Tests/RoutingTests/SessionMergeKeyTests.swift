@@ -1,5 +1,6 @@
 import Testing
 @testable import Routing
+import TestSupport
 
 /// The merge key of a playbook session is a list of values, kept as a list in the session file.
 @Suite(.timeLimit(.minutes(5)))

@@ -1,5 +1,6 @@
 import Testing
 @testable import Routing
+import TestSupport
 
 @Suite(.timeLimit(.minutes(5)))
 struct TimestampTests {

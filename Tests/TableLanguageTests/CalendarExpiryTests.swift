@@ -1,6 +1,7 @@
 import Testing
 @testable import Routing
 @testable import TableLanguage
+import TestSupport
 
 /// Holiday calendars state the years they cover, and a table reports a calendar that ends within 90 days or has ended.
 @Suite(.timeLimit(.minutes(5)))

@@ -1,6 +1,7 @@
 import Testing
 @testable import Routing
 @testable import TableLanguage
+import TestSupport
 
 /// Crafted pairs of tables: each change shows exactly the expected differences, and nothing else.
 @Suite(.timeLimit(.minutes(5)))

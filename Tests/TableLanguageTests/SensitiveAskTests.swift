@@ -1,6 +1,7 @@
 import Testing
 @testable import Routing
 @testable import TableLanguage
+import TestSupport
 
 /// The load-time lint: a table may not make an agent ask for the full card number, expiry, CVV or SMS codes.
 @Suite(.timeLimit(.minutes(5)))

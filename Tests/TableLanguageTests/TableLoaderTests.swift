@@ -1,6 +1,7 @@
 import Testing
 @testable import Routing
 @testable import TableLanguage
+import TestSupport
 
 /// Each way a table can be wrong is reported at its file, line and column, saying what was expected.
 @Suite(.timeLimit(.minutes(5)))
