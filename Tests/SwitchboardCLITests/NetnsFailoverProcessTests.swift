@@ -153,6 +153,8 @@ import Wire
         defer { if cti.isRunning { kill(cti.processIdentifier, SIGKILL); cti.waitUntilExit() } }
 
         // simulate in the root namespace, across all three, for the whole of the disturbance; every answer listed.
+        // Six clients, two starting on each engine, each with a query always outstanding: whichever way slow replies
+        // have moved them round by the time of the kill and of the cut, some are talking to the engine that fails.
         let runFolder = temporaryFolder()
         defer { try? FileManager.default.removeItem(at: runFolder) }
         let summary = runFolder.appendingPathComponent("simulate.json")
@@ -163,7 +165,7 @@ import Wire
         simulate.executableURL = CLI.executable
         simulate.currentDirectoryURL = CLI.root
         simulate.arguments = ["simulate", "--query", all("query")] + engines.flatMap { ["--events", $0.endpoints["events"]!] }
-            + ["--replay", all("replay"), "--clients", "3", "--duration", "24", "--timeout-ms", String(Int(timeout * 1000)), "--tries", "40",
+            + ["--replay", all("replay"), "--clients", "6", "--duration", "24", "--timeout-ms", String(Int(timeout * 1000)), "--tries", "40",
                "--seed", "18", "--answers", answersFile.path, "--json"]
         simulate.standardOutput = try FileHandle(forWritingTo: summary)
         let simulateErrors = StreamText()
