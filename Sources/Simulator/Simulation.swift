@@ -24,6 +24,9 @@ import ZeroMQ
 /// first reply). The subscriber connects to every events endpoint and counts each `seq` once, whichever
 /// engines publish it; with replay endpoints, the `seq`s it missed live are fetched at the end of the run
 /// from whichever engine answers, so only `seq`s the journal lacks count as gaps.
+///
+/// An `unavailable` reply (an engine that cannot reach its store decided nothing) is a retry, not an answer:
+/// the query is sent again with its key, after a short pause, on the next engine, within its `tries`.
 public final class Simulation {
     public enum Mode: Sendable {
         case openLoop(rate: Double)
@@ -97,6 +100,11 @@ public final class Simulation {
         public var eventsDuplicated = 0
         /// Sequence numbers skipped between consecutive events.
         public var seqGaps = 0
+        /// Per query endpoint: how often a client left it because a reply was overdue or `unavailable` (with
+        /// one engine, reconnected to it). The endpoints a run never left are listed with 0.
+        public var failovers: [String: Int] = [:]
+        /// `unavailable` replies, each sent again (not answers: nothing was decided).
+        public var unavailableReplies = 0
         public var achievedRate: Double { seconds > 0 ? Double(answered) / seconds : 0 }
     }
 
@@ -124,12 +132,19 @@ public final class Simulation {
     private struct Pending {
         let client: Int
         let bytes: [UInt8]
+        let idempotencyKey: String?
         /// When it counts as sent, for latency (ns since the run began).
         let intended: UInt64
-        /// When it was last sent, for its reply timeout.
-        var lastSent: UInt64
+        /// When it was first sent, and to which query endpoint (an index).
+        let firstSent: UInt64
+        let sentTo: Int
+        /// When its reply is overdue: its last send plus the reply timeout (or, after `unavailable`, the pause).
+        var due: UInt64
         var tries: Int
     }
+
+    /// How long an `unavailable` query waits before it is sent again (to the next engine).
+    static let unavailablePause: UInt64 = 100_000_000
 
     // Run state.
     private var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
@@ -151,9 +166,14 @@ public final class Simulation {
     private var callPrefix = ""
 
     /// Runs the simulation on the calling thread (it blocks; give it a thread of its own).
-    /// - Parameter shouldStop: read about every 100 ms; when it says so, sending stops and the run ends as
-    ///   if its duration were over.
-    public func run(until shouldStop: () -> Bool = { false }, progress: (Progress) -> Void = { _ in }) throws -> Summary {
+    /// - Parameters:
+    ///   - shouldStop: read about every 100 ms; when it says so, sending stops and the run ends as if its
+    ///     duration were over.
+    ///   - progress: called about once a second.
+    ///   - answered: called with each query's answer as it arrives, once per query (a duplicate reply is not
+    ///     an answer); what it throws ends the run.
+    public func run(until shouldStop: () -> Bool = { false }, progress: (Progress) -> Void = { _ in },
+                    answered: (Answer) throws -> Void = { _ in }) throws -> Summary {
         let context = try Context()
         var dealers: [Socket] = []
         let clients: Int, inFlight: Int
@@ -163,6 +183,7 @@ public final class Simulation {
         }
         // Which query endpoint each client uses: spread at first, the next one after each reconnect.
         var endpointOf = (0..<clients).map { $0 % configuration.queryEndpoints.count }
+        for endpoint in configuration.queryEndpoints { summary.failovers[endpoint] = 0 }
         func dealer(_ client: Int) throws -> Socket {
             let d = try Socket(context, .dealer)
             try d.set(.linger, Int32(0))
@@ -201,6 +222,9 @@ public final class Simulation {
         let keyPrefix = "sim-" + String(UInt64.random(in: 0...UInt64.max), radix: 36) + "-"
         let clock = ContinuousClock()
         let begin = clock.now
+        // Answers carry wall-clock times, to be set beside what else happened meanwhile (a kill, a cut link).
+        let beginWall = Date().timeIntervalSince1970
+        func wallClock(_ elapsed: UInt64) -> Double { beginWall + Double(elapsed) / 1e9 }
         func elapsedNanoseconds() -> UInt64 { UInt64((clock.now - begin).nanoseconds) }
         let stopSendingAt = configuration.duration.map { UInt64($0.nanoseconds) } ?? UInt64.max
         let timeout = UInt64(configuration.replyTimeout.nanoseconds)
@@ -218,7 +242,9 @@ public final class Simulation {
             let id = summary.sent
             let key = configuration.idempotencyKeys ? keyPrefix + String(id) : nil
             let (bytes, _) = mix.query(id: id, runID: runID, idempotencyKey: key, using: &rng)
-            pending[id] = Pending(client: client, bytes: bytes, intended: intended, lastSent: elapsedNanoseconds(), tries: 1)
+            let now = elapsedNanoseconds()
+            pending[id] = Pending(client: client, bytes: bytes, idempotencyKey: key, intended: intended, firstSent: now, sentTo: endpointOf[client],
+                                  due: now + timeout, tries: 1)
             try dealers[client].send(bytes)
             summary.sent += 1
             outstanding[client] += 1
@@ -227,20 +253,21 @@ public final class Simulation {
         /// Lazy Pirate: a fresh socket for `client`, its unanswered queries sent again, byte for byte.
         func reconnect(_ client: Int) throws {
             dealers[client].close()
+            summary.failovers[configuration.queryEndpoints[endpointOf[client]], default: 0] += 1
             endpointOf[client] = (endpointOf[client] + 1) % configuration.queryEndpoints.count
             dealers[client] = try dealer(client)
             poller = Poller(dealers + [sub])
             let now = elapsedNanoseconds()
             for id in pending.keys.sorted() where pending[id]!.client == client {
                 // Given up: a query whose last try timed out. Others lost their reply with the socket: sent again.
-                if pending[id]!.tries >= configuration.tries && now >= pending[id]!.lastSent + timeout {
+                if pending[id]!.tries >= configuration.tries && now >= pending[id]!.due {
                     pending[id] = nil
                     outstanding[client] -= 1
                     summary.gaveUp += 1
                     continue
                 }
                 pending[id]!.tries += 1
-                pending[id]!.lastSent = now
+                pending[id]!.due = now + timeout
                 try dealers[client].send(pending[id]!.bytes)
                 summary.retries += 1
             }
@@ -274,7 +301,7 @@ public final class Simulation {
                 nextTimeoutCheck = now + 50_000_000
                 let t = elapsedNanoseconds()  // later than `now`: queries may have been sent since
                 var overdue = Set<Int>()
-                for p in pending.values where t >= p.lastSent + timeout { overdue.insert(p.client) }
+                for p in pending.values where t >= p.due { overdue.insert(p.client) }
                 for c in overdue.sorted() { try reconnect(c) }
             }
             // After the last send: until every query is answered or given up, then the grace period for events.
@@ -288,7 +315,15 @@ public final class Simulation {
             let ready = try poller.poll(timeoutMilliseconds: min(wait, 100))
             for c in 0..<clients where ready[c] {
                 while let frames = try dealers[c].receiveMultipart(wait: false), let body = frames.last {
-                    receiveReply(body, at: elapsedNanoseconds(), outstanding: &outstanding)
+                    let at = elapsedNanoseconds()
+                    if let (id, query, reply) = receiveReply(body, at: at, outstanding: &outstanding) {
+                        var decided: (seq: UInt64?, eventID: String?)?
+                        if case .decision(_, let seq, let eventID) = reply.outcome { decided = (seq, eventID) }
+                        try answered(Answer(id: id, callID: callPrefix + String(id), idempotencyKey: query.idempotencyKey, seq: decided?.seq,
+                                            eventID: decided?.eventID, error: reply.errorCode?.rawValue,
+                                            sentTo: configuration.queryEndpoints[query.sentTo], answeredBy: configuration.queryEndpoints[endpointOf[c]],
+                                            tries: query.tries, sentAt: wallClock(query.firstSent), answeredAt: wallClock(at)))
+                    }
                     if case .closedLoop = configuration.mode, !sendingDone, summary.sent < maximumCalls, elapsedNanoseconds() < stopSendingAt {
                         while outstanding[c] < inFlight && summary.sent < maximumCalls { try send(on: c, intended: elapsedNanoseconds()) }
                     }
@@ -324,15 +359,26 @@ public final class Simulation {
         return summary
     }
 
-    private func receiveReply(_ body: [UInt8], at now: UInt64, outstanding: inout [Int]) {
+    /// Accounts for a reply.
+    /// - Returns: the query it answers and the reply; nil for an unreadable or duplicate reply, and for an
+    ///   `unavailable` one with tries left (the query stays pending, to be sent again after a short pause).
+    private func receiveReply(_ body: [UInt8], at now: UInt64, outstanding: inout [Int]) -> (Int, Pending, Wire.DecodedReply)? {
         guard let reply = try? Wire.DecodedReply(json: body), case .number(let n) = reply.id, n >= 0, n == n.rounded(), n < 1e15 else {
             summary.errors["unreadable_reply", default: 0] += 1
-            return
+            return nil
         }
         let id = Int(n)
         guard let query = pending.removeValue(forKey: id) else {
             summary.duplicateReplies += 1
-            return
+            return nil
+        }
+        if reply.errorCode == .unavailable && query.tries < configuration.tries {
+            // Nothing was decided: due again after the pause, when the reply-timeout check moves the client on.
+            summary.unavailableReplies += 1
+            var again = query
+            again.due = now + Self.unavailablePause
+            pending[id] = again
+            return nil
         }
         outstanding[query.client] -= 1
         lastReply = now
@@ -350,6 +396,7 @@ public final class Simulation {
                 answeredDecisions[id] = (decision, eventID)
             }
         }
+        return (id, query, reply)
     }
 
     private func receiveEvent(topic: [UInt8], body: [UInt8]) {

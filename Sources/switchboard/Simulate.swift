@@ -16,8 +16,10 @@ struct Simulate: AsyncParsableCommand {
         send time (no coordinated omission). With --clients N: closed loop, N DEALER clients each keeping \
         --in-flight calls outstanding, for maximum throughput. It subscribes to the events meanwhile and checks \
         every decision was published once, identical to the reply, without seq gaps. Every query carries a unique \
-        idempotency_key; one unanswered within --timeout-ms is sent again with the same key on a fresh connection \
-        (Lazy Pirate), up to --tries sends. See docs/SIMULATION.md and docs/PROTOCOL.md.
+        idempotency_key; one unanswered within --timeout-ms, or answered unavailable, is sent again with the same key \
+        on a fresh connection to the next engine (Lazy Pirate), up to --tries sends. --answers FILE lists every \
+        answer (key, seq, event_id, which engine, when) to check against the journal. See docs/SIMULATION.md and \
+        docs/PROTOCOL.md.
         """
     )
 
@@ -60,6 +62,9 @@ struct Simulate: AsyncParsableCommand {
     @Flag(help: "Send queries without idempotency keys, for an engine before contract 1.1 (retries may then decide twice).")
     var noIdempotencyKeys = false
 
+    @Option(help: ArgumentHelp("Write one JSON line per answered query to this file as the answers come: idempotency_key, call_id, seq and event_id (or error), sent_to, answered_by, tries, sent_at, answered_at.", valueName: "PATH"))
+    var answers: String?
+
     @Flag(help: "Print the summary as JSON on stdout (progress still goes to stderr).")
     var json = false
 
@@ -97,12 +102,16 @@ struct Simulate: AsyncParsableCommand {
         let described = clients.map { "closed loop, \($0) clients × \(inFlight) in flight" } ?? "open loop at \(Int(rate))/s"
         FileHandle.standardError.write(Data("simulating \(described), \(calls.map { "\($0) calls" } ?? "\(c.duration.map { "\($0)" } ?? "")"), mix \(mix)\n".utf8))
         // Sockets block: the simulation gets a thread of its own, never the cooperative pool.
+        let answersPath = answers
         let summary = try await ServiceThread.run(name: "simulate") { stop in
-            try simulation.run(until: { stop.isRequested }) { p in
+            let answerFile = try answersPath.map(AnswerFile.init(path:))
+            let summary = try simulation.run(until: { stop.isRequested }, progress: { p in
                 let line = String(format: "%5.0fs  sent %8d  answered %8d  %8.0f/s  p99 %7.2f ms  events %8d  errors %d  retries %d",
                                   p.seconds, p.sent, p.answered, p.ratePerSecond, Double(p.p99Microseconds) / 1000, p.events, p.errors, p.retries)
                 FileHandle.standardError.write(Data((interactive ? "\r" + line : line + "\n").utf8))
-            }
+            }, answered: { answer in try answerFile?.append(answer.json) })
+            try answerFile?.close()
+            return summary
         }
         if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
         if json {
@@ -126,6 +135,10 @@ struct Simulate: AsyncParsableCommand {
             o.member("retries") { $0.number(Int64(s.retries)) }
             o.member("gave_up") { $0.number(Int64(s.gaveUp)) }
             o.member("duplicate_replies") { $0.number(Int64(s.duplicateReplies)) }
+            o.member("unavailable_replies") { $0.number(Int64(s.unavailableReplies)) }
+            o.member("failovers") { w in
+                w.object { o in for (k, v) in s.failovers.sorted(by: { $0.key < $1.key }) { o.member(dynamic: k) { $0.number(Int64(v)) } } }
+            }
             o.member("errors") { w in w.object { o in for (k, v) in s.errors.sorted(by: { $0.key < $1.key }) { o.member(dynamic: k) { $0.number(Int64(v)) } } } }
             o.member("rate_per_second") { $0.number(s.achievedRate.rounded()) }
             o.member("latency_us") { w in
@@ -148,11 +161,13 @@ struct Simulate: AsyncParsableCommand {
 
     static func table(_ s: Simulation.Summary, tries: Int) -> String {
         let errors = s.errors.isEmpty ? "none" : s.errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        let failovers = s.failovers.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         func ms(_ k: String) -> String { String(format: "%.3f", Double(s.latency[k] ?? 0) / 1000) }
         return """
         sent        \(s.sent) in \(String(format: "%.2f", s.seconds)) s, \(String(format: "%.0f", s.achievedRate)) answered/s
         answered    \(s.answered) (\(s.decisions) decisions, errors: \(errors)), unanswered \(s.unanswered)
-        retries     \(s.retries) resent with their key, \(s.gaveUp) given up after \(tries) tries, \(s.duplicateReplies) duplicate replies
+        retries     \(s.retries) resent with their key, \(s.gaveUp) given up after \(tries) tries, \(s.duplicateReplies) duplicate replies, \(s.unavailableReplies) unavailable
+        failovers   \(failovers)
         latency ms  p50 \(ms("p50"))  p90 \(ms("p90"))  p99 \(ms("p99"))  p99.9 \(ms("p99.9"))  max \(ms("max"))
         events      received \(s.eventsReceived) (\(s.eventsReplayed) by replay), matched \(s.eventsMatched) of \(s.decisions) decisions, mismatched \(s.eventsMismatched), missing \(s.eventsMissing), duplicated \(s.eventsDuplicated), seq gaps \(s.seqGaps)
         """

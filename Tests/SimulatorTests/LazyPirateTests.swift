@@ -16,8 +16,12 @@ final class ScriptedEngine {
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
 
-    /// - Parameter drop: given a query id and how many times it arrived before, whether to leave it unanswered.
-    init(drop: @escaping @Sendable (_ id: Int, _ earlier: Int) -> Bool) throws {
+    /// - Parameters:
+    ///   - drop: given a query id and how many times it arrived before, whether to leave it unanswered.
+    ///   - unavailable: the same question, whether to answer `unavailable` (deciding nothing), as an engine
+    ///     that cannot reach its store does.
+    init(drop: @escaping @Sendable (_ id: Int, _ earlier: Int) -> Bool,
+         unavailable: @escaping @Sendable (_ id: Int, _ earlier: Int) -> Bool = { _, _ in false }) throws {
         let context = try Context()
         let router = try Socket(context, .router)
         let pub = try Socket(context, .pub)
@@ -27,7 +31,7 @@ final class ScriptedEngine {
         }
         queryEndpoint = router.lastEndpoint
         eventsEndpoint = pub.lastEndpoint
-        let box = Owned(context: context, router: router, pub: pub, drop: drop)
+        let box = Owned(context: context, router: router, pub: pub, drop: drop, unavailable: unavailable)
         Thread { [self] in
             serve(box)
             finished.signal()
@@ -71,6 +75,11 @@ final class ScriptedEngine {
                     return list.filter { $0.0 == id }.count
                 }
                 if owned.drop(id, earlier) { continue }
+                if owned.unavailable(id, earlier) {
+                    let refusal = #"{"id":\#(id),"error":{"code":"unavailable","message":"the shared store cannot be reached"}}"#
+                    _ = try? router.send(multipart: [frames[0], Array(refusal.utf8)])
+                    continue
+                }
                 if let first = replies[key] {
                     _ = try? router.send(multipart: [frames[0], first])  // a repeat: the first reply, nothing published
                     continue
@@ -102,8 +111,10 @@ final class ScriptedEngine {
         let router: Socket
         let pub: Socket
         let drop: @Sendable (Int, Int) -> Bool
-        init(context: Context, router: Socket, pub: Socket, drop: @escaping @Sendable (Int, Int) -> Bool) {
-            (self.context, self.router, self.pub, self.drop) = (context, router, pub, drop)
+        let unavailable: @Sendable (Int, Int) -> Bool
+        init(context: Context, router: Socket, pub: Socket, drop: @escaping @Sendable (Int, Int) -> Bool,
+             unavailable: @escaping @Sendable (Int, Int) -> Bool) {
+            (self.context, self.router, self.pub, self.drop, self.unavailable) = (context, router, pub, drop, unavailable)
         }
     }
 }
@@ -163,6 +174,51 @@ extension ScriptedEngine: @unchecked Sendable {}  // its mutable state is a Mute
         #expect(engine.received.count == 200)
     }
 
+    /// Every answer is handed over once, with the key the query carried and the seq and event id of its reply.
+    @Test func eachAnswerIsReportedOnceWithItsKeyAndSeq() throws {
+        let engine = try ScriptedEngine { id, earlier in id % 3 == 0 && earlier == 0 }
+        defer { engine.stop() }
+        var answers: [Simulation.Answer] = []
+        let before = Date().timeIntervalSince1970
+        let summary = try Simulation(configuration: Self.configuration(engine, calls: 30), mix: Self.mix()).run(answered: { answers.append($0) })
+        #expect(summary.answered == 30 && answers.count == 30)
+        #expect(Set(answers.map(\.id)) == Set(0..<30))
+        let sentKeys = Dictionary(engine.received.map { ($0.0, (try? JSONReader.parse($0.1))?["idempotency_key"]?.text) }, uniquingKeysWith: { a, _ in a })
+        for a in answers {
+            #expect(a.idempotencyKey != nil && a.idempotencyKey == sentKeys[a.id] ?? nil, "\(a)")
+            #expect(a.seq != nil && a.eventID == "e-\(a.seq ?? 0)" && a.error == nil, "\(a)")
+            #expect(a.sentTo == engine.queryEndpoint && a.answeredBy == engine.queryEndpoint)
+            #expect(a.sentAt >= before && a.answeredAt >= a.sentAt, "\(a)")
+            let line = try JSONReader.parse(a.json)
+            #expect(line["idempotency_key"]?.text == a.idempotencyKey && line["seq"] == .number(Double(a.seq ?? 0)) && line["tries"] == .number(Double(a.tries)))
+        }
+        #expect(Set(answers.compactMap(\.seq)).count == 30, "a seq answered twice")
+        #expect(answers.filter { $0.id % 3 == 0 }.allSatisfy { $0.tries >= 2 })
+    }
+
+    /// `unavailable` decides nothing: the query is sent again with its key and its decision is the answer.
+    @Test func anUnavailableReplyIsSentAgain() throws {
+        let engine = try ScriptedEngine(drop: { _, _ in false }, unavailable: { id, earlier in id % 2 == 1 && earlier == 0 })
+        defer { engine.stop() }
+        var answers: [Simulation.Answer] = []
+        let summary = try Simulation(configuration: Self.configuration(engine, calls: 10), mix: Self.mix()).run(answered: { answers.append($0) })
+        #expect(summary.answered == 10 && summary.decisions == 10 && summary.errors.isEmpty && summary.unavailableReplies == 5, "\(summary)")
+        #expect(summary.eventsMatched == 10 && summary.gaveUp == 0)
+        #expect(answers.count == 10 && answers.allSatisfy { $0.seq != nil && $0.error == nil })
+        for id in stride(from: 1, to: 10, by: 2) { #expect(engine.received.filter { $0.0 == id }.count >= 2, "query \(id)") }
+    }
+
+    /// An engine that stays `unavailable`: the query is answered with the error after its last try.
+    @Test func unavailableToTheLastTryIsTheAnswer() throws {
+        let engine = try ScriptedEngine(drop: { _, _ in false }, unavailable: { id, _ in id == 2 })
+        defer { engine.stop() }
+        var answers: [Simulation.Answer] = []
+        let summary = try Simulation(configuration: Self.configuration(engine, calls: 5), mix: Self.mix()).run(answered: { answers.append($0) })
+        #expect(summary.answered == 5 && summary.errors == ["unavailable": 1] && summary.unavailableReplies == 2 && summary.gaveUp == 0, "\(summary)")
+        #expect(engine.received.filter { $0.0 == 2 }.count == 3)
+        #expect(answers.first { $0.id == 2 }.map { $0.error == "unavailable" && $0.seq == nil && $0.tries == 3 } == true)
+    }
+
     /// A query never answered is given up after its tries, and said so in the summary.
     @Test func aQueryIsGivenUpAfterItsTries() throws {
         let engine = try ScriptedEngine { id, _ in id == 3 }
@@ -189,9 +245,15 @@ extension ScriptedEngine: @unchecked Sendable {}  // its mutable state is a Mute
         var c = LazyPirateTests.configuration(engine, calls: 40)
         c.queryEndpoints = [silent.lastEndpoint, engine.queryEndpoint]
         c.eventsEndpoints = ["tcp://127.0.0.1:1", engine.eventsEndpoint]  // a dead events endpoint is no obstacle either
-        let summary = try Simulation(configuration: c, mix: LazyPirateTests.mix()).run()
+        var answers: [Simulation.Answer] = []
+        let summary = try Simulation(configuration: c, mix: LazyPirateTests.mix()).run(answered: { answers.append($0) })
         #expect(summary.sent == 40 && summary.answered == 40 && summary.unanswered == 0 && summary.gaveUp == 0)
         #expect(summary.retries >= 1)  // the client that began on the silent engine
+        // It left the silent engine, never the live one; its queries were answered by the live one after a retry.
+        #expect(summary.failovers[silent.lastEndpoint] ?? 0 >= 1 && summary.failovers[engine.queryEndpoint] == 0, "\(summary.failovers)")
+        #expect(answers.count == 40 && answers.allSatisfy { $0.answeredBy == engine.queryEndpoint })
+        let failedOver = answers.filter { $0.sentTo == silent.lastEndpoint }
+        #expect(!failedOver.isEmpty && failedOver.allSatisfy { $0.tries >= 2 && $0.answeredAt - $0.sentAt >= 0.3 }, "\(failedOver)")
         #expect(summary.eventsMatched == 40 && summary.eventsDuplicated == 0 && summary.seqGaps == 0)
         // Whatever reached the silent engine first reached the live one too, byte for byte, and was decided once.
         let received = engine.received

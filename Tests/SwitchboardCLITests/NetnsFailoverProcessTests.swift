@@ -1,3 +1,4 @@
+import CTIAdapter
 import Foundation
 import LocalPostgres
 import Postgres
@@ -8,7 +9,9 @@ import Wire
 
 /// Issue #18's failover test: PostgreSQL and three engines each on a host of its own (a network namespace on
 /// a bridge, `tools/netns-lab`), driven by `simulate` across all three while one engine is killed with
-/// SIGKILL and restarted and another is cut off the network and restored.
+/// SIGKILL and restarted and another is cut off the network and restored. What every client was answered
+/// (`simulate --answers`) is checked against the journal by key, `seq` and `event_id`, and every journalled
+/// transfer against what the CTI adapter performed, by `event_id`.
 @Suite(.serialized, .timeLimit(.minutes(5))) struct NetnsFailoverProcessTests {
     /// The namespaces of one run: a unique prefix and a /24 of its own, removed by ``down()``.
     struct Lab {
@@ -22,7 +25,8 @@ import Wire
             let net = "10.\(200 + Int.random(in: 0..<50)).\(Int.random(in: 0..<256))"
             let r = Self.tool(["up", prefix, net])
             guard r.status == 0 else {
-                print("SKIPPED NetnsFailoverProcessTests: network namespaces cannot be made here (tools/netns-lab up: \(r.output.trimmingCharacters(in: .whitespacesAndNewlines)))")
+                // tools/test repeats lines that begin "SKIPPED " in its final summary, so CI's output says so.
+                print("SKIPPED netns failover test (NetnsFailoverProcessTests): network namespaces cannot be made here (tools/netns-lab up: \(r.output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").first ?? ""))")
                 return nil
             }
             return Lab(prefix: prefix, net: net)
@@ -57,10 +61,61 @@ import Wire
 
     struct LabFailure: Error { let message: String }
 
-    /// One query sent Lazy Pirate style: each engine in turn, `timeout` ms each, until one answers.
-    func askAny(_ endpoints: [String], _ body: String, timeout: Int32) throws -> Value? {
-        for endpoint in endpoints { if let reply = try askOnce(endpoint, body, timeout: timeout) { return reply } }
+    /// One query sent Lazy Pirate style, with its key: each engine in turn, `timeout` ms each, round after
+    /// round until one answers or `seconds` pass (an engine may wait for the head lock a cut-off engine held).
+    func askAny(_ endpoints: [String], _ body: String, timeout: Int32, seconds: Double = 20) throws -> Value? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            for endpoint in endpoints { if let reply = try askOnce(endpoint, body, timeout: timeout) { return reply } }
+        }
         return nil
+    }
+
+    /// `simulate --answers`: one line per answered query.
+    struct Answer {
+        let key: String
+        let seq: Int?
+        let eventID: String?
+        let sentTo: String
+        let answeredBy: String
+        let sentAt: Double
+        let answeredAt: Double
+
+        static func read(_ file: URL) throws -> [Answer] {
+            try String(contentsOf: file, encoding: .utf8).split(separator: "\n").map { line in
+                let v = try JSONReader.parse(String(line))
+                func number(_ name: String) -> Double? { if case .number(let n)? = v[name] { return n } else { return nil } }
+                return Answer(key: v["idempotency_key"]?.text ?? "", seq: number("seq").map { Int($0) }, eventID: v["event_id"]?.text,
+                              sentTo: v["sent_to"]?.text ?? "", answeredBy: v["answered_by"]?.text ?? "",
+                              sentAt: number("sent_at") ?? 0, answeredAt: number("answered_at") ?? 0)
+            }
+        }
+    }
+
+    /// How the clients lived through one engine's failure, from their answers: the queries that had been sent
+    /// to it and were answered by another engine, and the answers the other engines gave meanwhile.
+    struct Failover: CustomStringConvertible {
+        /// Sent to the failed engine from shortly before the failure until it came back, answered elsewhere.
+        let movedOn: [Answer]
+        /// Answers from the other engines while it was down.
+        let othersAnswered: Int
+        /// From the failure to the first answer, by another engine, to a query sent to the failed one.
+        let firstRecovery: Double?
+        /// The longest such a query waited, from its send to its answer.
+        let longestWait: Double?
+
+        init(_ answers: [Answer], engine: String, from: Date, until: Date, timeout: Double) {
+            let (start, end) = (from.timeIntervalSince1970, until.timeIntervalSince1970)
+            movedOn = answers.filter { $0.sentTo == engine && $0.answeredBy != engine && $0.sentAt >= start - timeout && $0.sentAt <= end }
+            othersAnswered = answers.filter { $0.answeredBy != engine && $0.answeredAt > start && $0.answeredAt < end }.count
+            firstRecovery = movedOn.map { $0.answeredAt - start }.filter { $0 > 0 }.min()
+            longestWait = movedOn.map { $0.answeredAt - $0.sentAt }.max()
+        }
+
+        var description: String {
+            func ms(_ s: Double?) -> String { s.map { "\(Int($0 * 1000)) ms" } ?? "none" }
+            return "\(movedOn.count) queries failed over, the first answered \(ms(firstRecovery)) after, the longest waited \(ms(longestWait)); \(othersAnswered) answers from the other engines meanwhile"
+        }
     }
 
     @Test func killNineAndCutOffAcrossThreeHostsLoseAndDoubleNothing() throws {
@@ -81,14 +136,15 @@ import Wire
 
         let recorder = try RecorderProcess(db: postgres.url, endpoints: ["events": all("events"), "replay": all("replay")])
         recorder.waitUntilRecording()
-        // The CTI adapter with the log driver, across all three: its command file shows every transfer performed.
+        // The CTI adapter with the log driver, across all three: its record and command file show every transfer performed.
         let ctiFolder = temporaryFolder()
         defer { try? FileManager.default.removeItem(at: ctiFolder) }
         let commands = ctiFolder.appendingPathComponent("commands.jsonl")
+        let record = ctiFolder.appendingPathComponent("record.log")
         let cti = Process()
         cti.executableURL = CLI.executable
         // No incident is declared here: the operator key is CTIProcessTests' placeholder.
-        cti.arguments = ["cti", "--driver", "log", "--commands", commands.path, "--record", ctiFolder.appendingPathComponent("record.log").path,
+        cti.arguments = ["cti", "--driver", "log", "--commands", commands.path, "--record", record.path,
                          "--events", all("events"), "--replay", all("replay"), "--control", engines[2].endpoints["control"]!,
                          "--log-level", "error", "--operator-key", try CTIProcessTests.operatorKey(ctiFolder)]
         cti.standardOutput = FileHandle.nullDevice
@@ -96,15 +152,21 @@ import Wire
         try cti.run()
         defer { if cti.isRunning { kill(cti.processIdentifier, SIGKILL); cti.waitUntilExit() } }
 
-        // simulate in the root namespace, across all three, for the whole of the disturbance.
-        let summary = temporaryFolder().appendingPathComponent("simulate.json")
-        defer { try? FileManager.default.removeItem(at: summary.deletingLastPathComponent()) }
+        // simulate in the root namespace, across all three, for the whole of the disturbance; every answer listed.
+        // Six clients, two starting on each engine, each with a query always outstanding: whichever way slow replies
+        // have moved them round by the time of the kill and of the cut, some are talking to the engine that fails.
+        let runFolder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: runFolder) }
+        let summary = runFolder.appendingPathComponent("simulate.json")
+        let answersFile = runFolder.appendingPathComponent("answers.jsonl")
         FileManager.default.createFile(atPath: summary.path, contents: nil)
+        let timeout = 0.5
         let simulate = Process()
         simulate.executableURL = CLI.executable
         simulate.currentDirectoryURL = CLI.root
         simulate.arguments = ["simulate", "--query", all("query")] + engines.flatMap { ["--events", $0.endpoints["events"]!] }
-            + ["--replay", all("replay"), "--clients", "3", "--duration", "20", "--timeout-ms", "500", "--tries", "20", "--seed", "18", "--json"]
+            + ["--replay", all("replay"), "--clients", "6", "--duration", "24", "--timeout-ms", String(Int(timeout * 1000)), "--tries", "40",
+               "--seed", "18", "--answers", answersFile.path, "--json"]
         simulate.standardOutput = try FileHandle(forWritingTo: summary)
         let simulateErrors = StreamText()
         let errorPipe = Pipe()
@@ -117,13 +179,21 @@ import Wire
         engines[0].signal(SIGKILL)
         let killedAt = Date()
         _ = engines[0].waitForExit()
-        let probe = #"{"id":1,"table":"retention-ru","at":"2026-11-23T12:00:00+03:00","idempotency_key":"netns-probe-1","call":{"call_id":"netns-probe-1","topic":"termination","facts":{"insists":true}}}"#
-        let probed = try askAny(queries, probe, timeout: 500)
-        let failover = Date().timeIntervalSince(killedAt)
-        print("NetnsFailoverProcessTests: time from kill -9 to the next answer: \(Int(failover * 1000)) ms")
-        #expect(probed != nil, "no engine answered after the kill")
+        var ownKeys: Set<String> = []
+        func probe(_ n: Int, _ order: [Int]) throws -> (Value?, Double) {
+            let key = "netns-probe-\(lab.prefix)-\(n)"
+            ownKeys.insert(key)
+            let body = #"{"id":\#(n),"table":"retention-ru","at":"2026-11-23T12:00:00+03:00","idempotency_key":"\#(key)","call":{"call_id":"\#(key)","topic":"termination","facts":{"insists":true}}}"#
+            let sent = Date()
+            return (try askAny(order.map { queries[$0] }, body, timeout: Int32(timeout * 1000)), Date().timeIntervalSince(sent))
+        }
+        // The probe asks the killed engine first: its time is the clients' failover time (a timeout and a round trip).
+        let (afterKill, killFailover) = try probe(1, [0, 1, 2])
+        print("NetnsFailoverProcessTests: kill -9 → the next answer (probe): \(Int(killFailover * 1000)) ms")
+        #expect(afterKill?["seq"] != nil, "no engine decided the probe after the kill: \(String(describing: afterKill))")
         sleep(2)
         engines[0] = try start(0)
+        let restartedAt = Date()
         sleep(1)
 
         // A playbook session advanced on the restarted engine and on the third in turn, under the load.
@@ -134,6 +204,7 @@ import Wire
         var steps: [Value] = []
         for (n, (engine, call)) in playbook.enumerated() {
             let body = #"{"id":\#(n + 1),"table":"es-fraud-alerts","idempotency_key":"\#(alert)-\#(n)","call":{"call_id":"\#(alert)-\#(n)","topic":"alert",\#(call)}}"#
+            ownKeys.insert("\(alert)-\(n)")
             steps.append(try #require(try askOnce(queries[engine], body), "engine \(engine + 1) did not answer playbook step \(n + 1)"))
         }
         let played = steps.map { $0["decision"]?["playbook"] }
@@ -143,10 +214,15 @@ import Wire
         #expect(played.map { $0?["done"] } == [.bool(false), .bool(false), .bool(true)], "\(steps)")
         sleep(2)
 
-        // Cut the second engine off the network, then restore it.
+        // Cut the second engine off the network for 6 s, then restore it. The probe asks it first.
         try lab.link("e2", up: false)
-        sleep(4)
+        let cutAt = Date()
+        let (afterCut, cutFailover) = try probe(2, [1, 2, 0])
+        print("NetnsFailoverProcessTests: link down → the next answer (probe): \(Int(cutFailover * 1000)) ms")
+        #expect(afterCut?["seq"] != nil, "no engine decided the probe after the cut: \(String(describing: afterCut))")
+        usleep(UInt32(max(0, 6 - Date().timeIntervalSince(cutAt)) * 1_000_000))
         try lab.link("e2", up: true)
+        let restoredAt = Date()
 
         simulate.waitUntilExit()
         let out = try String(contentsOf: summary, encoding: .utf8)
@@ -155,22 +231,49 @@ import Wire
         print("NetnsFailoverProcessTests: simulate: \(out.trimmingCharacters(in: .whitespacesAndNewlines))")
         #expect(s["unanswered"] == .number(0) && s["gave_up"] == .number(0), "\(out)")
         #expect(s["events"]?["duplicated"] == .number(0) && s["events"]?["seq_gaps"] == .number(0), "\(out)")
-        // Answers include error replies (a call missing a fact), which decide nothing and are not journalled.
+        #expect(s["errors"]?["unavailable"] == nil, "a query given up as unavailable: \(out)")
         guard case .number(let decided)? = s["decisions"] else { Issue.record("no decisions count: \(out)"); return }
 
-        // The journal: seq one sequence, each idempotency key once, at least every answered decision (with the probe's).
+        // The clients through the kill and the cut: those talking to the failed engine timed out and moved on,
+        // and the other engines kept answering.
+        let answers = try Answer.read(answersFile)
+        let afterTheKill = Failover(answers, engine: queries[0], from: killedAt, until: restartedAt, timeout: timeout)
+        let afterTheCut = Failover(answers, engine: queries[1], from: cutAt, until: restoredAt, timeout: timeout)
+        print("NetnsFailoverProcessTests: kill -9 of engine 1: \(afterTheKill)")
+        print("NetnsFailoverProcessTests: link of engine 2 down: \(afterTheCut)")
+        for (what, failover, engine) in [("kill", afterTheKill, queries[0]), ("cut", afterTheCut, queries[1])] {
+            #expect(s["failovers"]?[engine].map { $0 != .number(0) } == true, "no client left engine \(engine) after the \(what): \(out)")
+            #expect(!failover.movedOn.isEmpty, "no query sent to the engine was answered by another after the \(what)")
+            #expect(failover.longestWait.map { $0 >= timeout } == true, "a query caught by the \(what) was answered without a timeout")
+            #expect(failover.othersAnswered > 0, "the other engines answered nothing during the \(what)")
+        }
+
+        // The journal: seq 1…n without a gap or a repeat, and exactly what the clients were answered.
         let db = try PostgresConnection(postgres.url)
         let rows = try db.execute("SELECT seq, event FROM switchboard_events ORDER BY seq")
         let seqs = rows.map { Int($0[0] ?? "") ?? -1 }
         #expect(seqs == Array(1...seqs.count), "seq has a gap or a repeat")
-        let events = rows.compactMap { try? JSONReader.parse(Array(($0[1] ?? "").utf8), limits: .trusted) }
-        let keys = events.compactMap { $0["idempotency_key"]?.text }
-        #expect(keys.count == Set(keys).count, "an idempotency key decided twice")
-        // A SIGKILL mid-batch may leave decisions committed but never answered: never fewer than answered.
-        #expect(keys.count >= Int(decided) + 1, "journal holds \(keys.count) keyed decisions, \(Int(decided)) + 1 answered")
+        let events = try rows.map { try Wire.DecodedEvent(json: Array(($0[1] ?? "").utf8)) }
+        #expect(events.map { Int($0.seq) } == seqs, "an event's seq is not its row's")
+        var journalled: [String: [Wire.DecodedEvent]] = [:]
+        for e in events { journalled[e.idempotencyKey ?? "", default: []].append(e) }
+        #expect(journalled[""] == nil, "a journalled decision without a key")
+        #expect(journalled.values.allSatisfy { $0.count == 1 }, "an idempotency key decided twice: \(journalled.filter { $0.value.count > 1 }.keys.sorted().prefix(5))")
+        let answeredDecisions = answers.filter { $0.seq != nil }
+        #expect(answers.count == Int(s["answered"].flatMap { if case .number(let n) = $0 { Int(n) } else { nil } } ?? -1), "answers listed: \(answers.count)")
+        #expect(answeredDecisions.count == Int(decided), "decisions listed: \(answeredDecisions.count) of \(Int(decided))")
+        #expect(Set(answeredDecisions.map(\.key)).count == answeredDecisions.count, "a key answered twice")
+        var wrong: [String] = []
+        for a in answeredDecisions {
+            guard let entry = journalled[a.key]?.first else { wrong.append("\(a.key) answered seq \(a.seq!) is not journalled"); continue }
+            if Int(entry.seq) != a.seq || entry.eventID != a.eventID { wrong.append("\(a.key) answered seq \(a.seq!) \(a.eventID ?? "-"), journalled \(entry.seq) \(entry.eventID)") }
+        }
+        #expect(wrong.isEmpty, "\(wrong.count) answers differ from the journal: \(wrong.prefix(5))")
+        let strangers = Set(journalled.keys).subtracting(answeredDecisions.map(\.key)).subtracting(ownKeys)
+        #expect(strangers.isEmpty, "journalled, never answered to the clients: \(strangers.sorted().prefix(5))")
 
         // The session's decisions are journalled once each, in the order they were taken.
-        let sessionSeqs = rows.filter { ($0[1] ?? "").contains(alert) }.map { Int($0[0] ?? "") ?? -1 }
+        let sessionSeqs = events.filter { $0.idempotencyKey?.hasPrefix(alert) == true }.map { Int($0.seq) }
         #expect(sessionSeqs.count == playbook.count && sessionSeqs == sessionSeqs.sorted(), "\(sessionSeqs)")
         #expect(steps.map { $0["seq"] } == sessionSeqs.map { .number(Double($0)) }, "\(steps)")
 
@@ -183,26 +286,34 @@ import Wire
         #expect(try comments.lastSeq() == UInt64(seqs.count), "the recorder did not reach the journal's end")
         #expect(recorder.terminate() == 0, "\(recorder.stderr)")
 
-        // The CTI adapter: each transfer performed once, each one a journalled decision. A warm transfer is two
-        // commands of one event (ConsultationCall, then TransferCall): a repeat is the same command twice.
-        func performed() -> [String] {
-            ((try? String(contentsOf: commands, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
-                guard let line = try? JSONReader.parse(String($0)), let id = line["event_id"]?.text, let command = line["command"]?.text else { return nil }
-                return id + " " + command
-            }
+        // The CTI adapter: every journalled transfer performed exactly once, nothing else performed. Its record
+        // has reached the journal's end when it has handled the last seq.
+        func recordLines() -> [[Substring]] {
+            ((try? String(contentsOf: record, encoding: .utf8)) ?? "").split(separator: "\n").map { $0.split(separator: " ") }
         }
-        var previous = -1
         let settle = Date().addingTimeInterval(60)
-        while performed().count != previous && Date() < settle { previous = performed().count; usleep(1_000_000) }
+        while (recordLines().compactMap { $0.count > 1 ? Int($0[1]) : nil }.max() ?? 0) < seqs.count && Date() < settle { usleep(200_000) }
         kill(cti.processIdentifier, SIGTERM)
         cti.waitUntilExit()
-        let transfers = performed()
+        let transfers = events.compactMap { e -> Transfer? in
+            guard e.decision.action == .transfer, let t = e.decision.target else { return nil }
+            return Transfer(seq: e.seq, eventID: e.eventID, callID: e.callID, target: t.id, address: t.address, via: t.via, mode: t.mode)
+        }
         #expect(!transfers.isEmpty)
-        #expect(Set(transfers).count == transfers.count, "a transfer performed twice: \(transfers.count - Set(transfers).count)")
-        let journalled = Set(events.compactMap { $0["event_id"]?.text })
-        let transferred = Set(transfers.map { String($0.prefix { $0 != " " }) })
-        #expect(transferred.isSubset(of: journalled), "a transfer of no journalled decision")
-        print("NetnsFailoverProcessTests: \(transfers.count) transfers performed, \(transfers.count - Set(transfers).count) of them a repeat")
+        let started = recordLines().filter { $0.first == "start" }.map { String($0[2]) }
+        let done = recordLines().filter { $0.first == "done" }.map { String($0[2]) + " " + String($0[3]) }
+        #expect(started.sorted() == transfers.map(\.eventID).sorted(), "the record's transfers are not the journal's: \(started.count) started, \(transfers.count) journalled")
+        #expect(done.sorted() == transfers.map { $0.eventID + " ok" }.sorted(), "a transfer not done once, ok: \(done.count) done of \(transfers.count)")
+        var performed: [String: [String]] = [:]
+        for line in ((try? String(contentsOf: commands, encoding: .utf8)) ?? "").split(separator: "\n") {
+            let v = try JSONReader.parse(String(line))
+            performed[v["event_id"]?.text ?? "", default: []].append(v["command"]?.text ?? "")
+        }
+        let expected = Dictionary(uniqueKeysWithValues: transfers.map { ($0.eventID, $0.cstaSteps) })
+        let twice = performed.filter { expected[$0.key] != nil && $0.value.count > expected[$0.key]!.count }
+        #expect(twice.isEmpty, "performed twice: \(twice.keys.sorted().prefix(5))")
+        #expect(performed == expected, "performed \(performed.count) transfers' commands, the journal holds \(expected.count) transfers")
+        print("NetnsFailoverProcessTests: \(transfers.count) journalled transfers, \(performed.count) performed, \(twice.count) of them twice")
         for e in engines where e.process.isRunning { e.signal(SIGTERM); #expect(e.waitForExit() == 0, "\(e.stderr.suffix(2000))") }
     }
 }

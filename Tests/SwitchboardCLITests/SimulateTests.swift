@@ -9,7 +9,9 @@ import Wire
         let folder = temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let serve = try ServeProcess(data: folder.appendingPathComponent("data"))
-        let r = try CLI.run(["simulate", "--query", serve.endpoints["query"]!, "--events", serve.endpoints["events"]!, "--seed", "1", "--json"] + mode)
+        let answers = folder.appendingPathComponent("answers.jsonl")
+        let r = try CLI.run(["simulate", "--query", serve.endpoints["query"]!, "--events", serve.endpoints["events"]!, "--seed", "1", "--json",
+                             "--answers", answers.path] + mode)
         #expect(r.status == 0, "\(r.stderr)")
         let s = try JSONReader.parse(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         let sent = mode.last.flatMap(Double.init)!
@@ -27,6 +29,16 @@ import Wire
         #expect(s["events"]?["seq_gaps"] == .number(0))
         if case .number(let p50)? = s["latency_us"]?["p50"], case .number(let p99)? = s["latency_us"]?["p99"] { #expect(p50 > 0 && p99 >= p50) }
         #expect(r.stderr.contains("sent"))  // progress
+        #expect(s["failovers"]?[serve.endpoints["query"]!] == .number(0) && s["unavailable_replies"] == .number(0), "\(r.stdout)")
+        // --answers: one line per query, each decision with its own seq and event id, errors with their code.
+        let lines = try String(contentsOf: answers, encoding: .utf8).split(separator: "\n").map { try JSONReader.parse(String($0)) }
+        #expect(lines.count == Int(sent))
+        #expect(Set(lines.compactMap { $0["idempotency_key"]?.text }).count == Int(sent), "a key listed twice or missing")
+        let decided = lines.filter { $0["seq"] != nil }
+        #expect(.number(Double(decided.count)) == s["decisions"], "\(decided.count) decisions listed")
+        #expect(Set(decided.compactMap { $0["seq"] }).count == decided.count && Set(decided.compactMap { $0["event_id"]?.text }).count == decided.count)
+        #expect(lines.filter { $0["seq"] == nil }.allSatisfy { $0["error"]?.text != nil && $0["event_id"] == nil })
+        #expect(lines.allSatisfy { $0["answered_by"]?.text == serve.endpoints["query"]! && $0["tries"] == .number(1) }, "\(lines.prefix(3))")
         serve.signal(SIGTERM)
         #expect(serve.waitForExit() == 0)
     }
