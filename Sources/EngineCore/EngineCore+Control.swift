@@ -167,6 +167,13 @@ extension EngineCore {
         }
     }
 
+    /// The operations state to report: with a shared store, as the deployment has it now (another engine may
+    /// have declared an incident since this one's last batch); the last one seen when the store is unreachable.
+    private var currentOperations: Operations {
+        guard let sharedStore else { return operations }
+        return (try? sharedStore.loadOperations()) ?? operations
+    }
+
     /// `{"ok": true, …}` with the tables, the incident flag, sessions, journal, storage state, keys and counters.
     /// - Parameter extra: members the server adds (its uptime, publishing counters).
     /// - Parameter now: for the holiday calendars that end within 90 days or have ended (`calendars`).
@@ -175,7 +182,7 @@ extension EngineCore {
             if let uptimeSeconds { o.member("uptime_s") { $0.number(uptimeSeconds.rounded()) } }
             o.member("tables") { self.writeTables(&$0) }
             o.member("calendars") { $0.value(.array(self.tables.calendarExpiries(at: now).map(\.value))) }
-            o.member("cti_incident") { $0.bool(self.operations.ctiIncident) }
+            o.member("cti_incident") { $0.bool(self.currentOperations.ctiIncident) }
             o.member("sessions") { w in
                 let all = self.sessions.sessions.values
                 w.object { o in

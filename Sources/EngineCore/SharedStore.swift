@@ -24,6 +24,9 @@ public protocol SharedStore: EventJournal {
     func commitBatch(events: [[UInt8]], keys: [(key: String, entry: IdempotencyKeys.Entry)], sessions: [Session]) throws(StorageError)
     /// Saves the operations state (outside any batch), so every engine reads it in its next batch.
     func saveOperations(_ operations: Operations) throws(StorageError)
+    /// The operations state as the deployment has it now (outside any batch): what `health` reports, so an
+    /// incident declared through another engine shows on this one before its next batch.
+    func loadOperations() throws(StorageError) -> Operations
 }
 
 /// What a batch finds in the shared store.

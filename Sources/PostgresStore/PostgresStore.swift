@@ -149,6 +149,16 @@ public final class PostgresStore: SharedStore {
         }
     }
 
+    public func loadOperations() throws(StorageError) -> Operations {
+        do {
+            try connectIfNeeded()
+            let row = try db.execute("SELECT cti_incident FROM switchboard_operations WHERE id = 1")
+            return Operations(ctiIncident: row.value(0, "cti_incident") == "t")
+        } catch {
+            throw Self.storageError(error)
+        }
+    }
+
     // MARK: EventJournal
 
     /// Writes events alone, as one batch of their own (the engine writes through ``commitBatch``).

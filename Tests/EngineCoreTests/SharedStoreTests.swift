@@ -37,6 +37,11 @@ import Wire
             guard case .reply(let bytes) = core.control(Array(body.utf8), now: .now) else { return nil }
             return try? JSONReader.parse(bytes)
         }
+
+        /// What `control health` says of the CTI incident.
+        var reportedIncident: Value? {
+            (try? JSONReader.parse(core.health(uptimeSeconds: nil, now: Harness.now)))?["cti_incident"]
+        }
     }
 
     /// Every event in the journal, through `engine`'s replay, page by page.
@@ -101,8 +106,11 @@ import Wire
         let a = try Engine(server.url), b = try Engine(server.url)
         #expect(b.ask([query(id: 1)]).replies[0]["decision"]?["target"]?["via"] != .string("number"))
         #expect(a.control(#"{"cmd":"cti_incident","on":true}"#)?["cti_incident"] == .bool(true))
+        // Health on the other engine says so before that engine has decided anything since.
+        #expect(b.reportedIncident == .bool(true))
         #expect(b.ask([query(id: 2)]).replies[0]["decision"]?["target"]?["via"] == .string("number"))
         #expect(b.control(#"{"cmd":"cti_incident","on":false}"#)?["cti_incident"] == .bool(false))
+        #expect(a.reportedIncident == .bool(false))
         #expect(a.ask([query(id: 3)]).replies[0]["decision"]?["target"]?["via"] != .string("number"))
     }
 
