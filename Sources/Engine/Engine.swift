@@ -135,9 +135,11 @@ public final class Engine: Sendable {
     /// Binds every endpoint and starts serving on the engine's thread.
     /// - Throws: when an endpoint cannot be bound; nothing is left running then.
     public func start() throws(EngineError) {
-        let t = Thread { [self] in run() }
-        t.name = "switchboard-engine"
-        t.start()
+        // Named from inside (on Linux a thread starts with its creator's name), in at most 15 bytes.
+        Thread { [self] in
+            Thread.current.name = "engine-sockets"
+            run()
+        }.start()
         started.wait()
         if let error = shared.withLock({ $0.startError }) { throw error }
     }
@@ -272,9 +274,10 @@ public final class Engine: Sendable {
         ])
         var publishedSeq = shared.withLock { $0.snapshot.lastSeq }
         let context = sockets.context
-        let coreThread = Thread { [self] in runCore(context: context, wakeEndpoint: Engine.coreWakeEndpoint) }
-        coreThread.name = "switchboard-core"
-        coreThread.start()
+        Thread { [self] in
+            Thread.current.name = "engine-core"
+            runCore(context: context, wakeEndpoint: Engine.coreWakeEndpoint)
+        }.start()
         started.signal()
 
         var inFlight = Pipeline.InFlight(queryCapacity: configuration.queryQueueCapacity)

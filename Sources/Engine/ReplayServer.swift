@@ -35,6 +35,7 @@ final class ReplayServer: Sendable {
     func start(_ socket: Socket) {
         let box = SocketHandOver(socket)
         let thread = Thread { [self] in
+            Thread.current.name = "engine-replay"  // from inside: on Linux a thread starts with its creator's name
             // Catching up is background work: on a busy machine queries go first. (On Linux the nice value
             // is per thread, and `who` 0 is the calling thread.)
             _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
@@ -42,7 +43,6 @@ final class ReplayServer: Sendable {
             box.socket.close()
             finished.signal()
         }
-        thread.name = "switchboard-replay"
         thread.start()
     }
 

@@ -150,9 +150,11 @@ final class GroupSyncer: Sendable {
 
     func start() {
         shared.withLock { $0.running = true }
-        let t = Thread { [self] in loop() }
-        t.name = "journal-sync"
-        t.start()
+        // Named from inside: on Linux a thread starts with its creator's name (`perf` and `top -H` show it).
+        Thread { [self] in
+            Thread.current.name = "journal-sync"
+            loop()
+        }.start()
     }
 
     func appended(seq: UInt64) {
