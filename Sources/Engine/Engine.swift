@@ -135,9 +135,8 @@ public final class Engine: Sendable {
     /// Binds every endpoint and starts serving on the engine's thread.
     /// - Throws: when an endpoint cannot be bound; nothing is left running then.
     public func start() throws(EngineError) {
-        // Named from inside (on Linux a thread starts with its creator's name), in at most 15 bytes.
         Thread { [self] in
-            Thread.current.name = "engine-sockets"
+            nameCurrentThread("engine-sockets")
             run()
         }.start()
         started.wait()
@@ -275,7 +274,7 @@ public final class Engine: Sendable {
         var publishedSeq = shared.withLock { $0.snapshot.lastSeq }
         let context = sockets.context
         Thread { [self] in
-            Thread.current.name = "engine-core"
+            nameCurrentThread("engine-core")
             runCore(context: context, wakeEndpoint: Engine.coreWakeEndpoint)
         }.start()
         started.signal()

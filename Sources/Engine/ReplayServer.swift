@@ -35,7 +35,7 @@ final class ReplayServer: Sendable {
     func start(_ socket: Socket) {
         let box = SocketHandOver(socket)
         let thread = Thread { [self] in
-            Thread.current.name = "engine-replay"  // from inside: on Linux a thread starts with its creator's name
+            nameCurrentThread("engine-replay")
             // Catching up is background work: on a busy machine queries go first. (On Linux the nice value
             // is per thread, and `who` 0 is the calling thread.)
             _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
