@@ -13,21 +13,9 @@ extension Engine {
     func acceptQueries(_ query: Socket, upTo limit: Int = 512, inFlight: inout Pipeline.InFlight, refusing: Bool = true) -> Bool {
         var items: [Pipeline.Inbound] = []
         var refused = 0
-        var exhausted = false
         let now = ContinuousClock.now
-        while items.count < limit && !inFlight.isFull && (refusing || inFlight.hasRoomForQuery) {
-            let frames: [[UInt8]]?
-            do {
-                frames = try query.receiveMultipart(wait: false)
-            } catch {
-                logger.error("receive failed: \(error)")
-                break
-            }
-            guard let frames else {
-                exhausted = true
-                break
-            }
-            switch RouterMessage(frames) {
+        let exhausted = receive(query, while: { items.count < limit && !inFlight.isFull && (refusing || inFlight.hasRoomForQuery) }) { message in
+            switch message {
             case .request(let envelope, let body):
                 if inFlight.admitQuery() {
                     items.append(.init(envelope: envelope, kind: .query(body), taken: now))
@@ -38,8 +26,6 @@ extension Engine {
             case .malformed(let envelope, let count):
                 inFlight.admitOther()
                 items.append(.init(envelope: envelope, kind: .malformedQuery(bodyFrames: count), taken: now))
-            case nil:
-                logger.warning("dropped a query without an envelope")
             }
         }
         if refused > 0 { meters.overloaded.increment(by: refused) }
@@ -55,27 +41,36 @@ extension Engine {
     func acceptControl(_ control: Socket, upTo limit: Int = 16, inFlight: inout Pipeline.InFlight) {
         var items: [Pipeline.Inbound] = []
         let now = ContinuousClock.now
-        while items.count < limit && !inFlight.isFull {
-            let frames: [[UInt8]]?
-            do {
-                frames = try control.receiveMultipart(wait: false)
-            } catch {
-                logger.error("receive failed: \(error)")
-                break
-            }
-            guard let frames else { break }
-            switch RouterMessage(frames) {
-            case .request(let envelope, let body):
-                inFlight.admitOther()
-                items.append(.init(envelope: envelope, kind: .control(body), taken: now))
-            case .malformed(let envelope, let count):
-                inFlight.admitOther()
-                items.append(.init(envelope: envelope, kind: .malformedControl(bodyFrames: count), taken: now))
-            case nil:
-                logger.warning("dropped a request without an envelope")
+        receive(control, while: { items.count < limit && !inFlight.isFull }) { message in
+            inFlight.admitOther()
+            switch message {
+            case .request(let envelope, let body): items.append(.init(envelope: envelope, kind: .control(body), taken: now))
+            case .malformed(let envelope, let count): items.append(.init(envelope: envelope, kind: .malformedControl(bodyFrames: count), taken: now))
             }
         }
         inbound.append(contentsOf: items)
+    }
+
+    /// Receives a ROUTER socket's waiting messages without blocking, while `more` holds.
+    /// - Returns: whether the socket had no more messages waiting.
+    @discardableResult
+    private func receive(_ socket: Socket, while more: () -> Bool, _ take: (RouterMessage) -> Void) -> Bool {
+        while more() {
+            let frames: [[UInt8]]?
+            do {
+                frames = try socket.receiveMultipart(wait: false)
+            } catch {
+                logger.error("receive failed: \(error)")
+                return false
+            }
+            guard let frames else { return true }
+            if let message = RouterMessage(frames) {
+                take(message)
+            } else {
+                logger.warning("dropped a message without an envelope: there is nobody to answer")
+            }
+        }
+        return false
     }
 
     /// Sends what the core thread handed back: each batch's replies in arrival order, then its events.
