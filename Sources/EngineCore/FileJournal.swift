@@ -150,9 +150,8 @@ final class GroupSyncer: Sendable {
 
     func start() {
         shared.withLock { $0.running = true }
-        // Named from inside: on Linux a thread starts with its creator's name (`perf` and `top -H` show it).
         Thread { [self] in
-            Thread.current.name = "journal-sync"
+            nameCurrentThread("journal-sync")
             loop()
         }.start()
     }
