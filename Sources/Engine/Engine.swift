@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PostgresStore
 import Routing
+import ServiceThread
 import Storage
 import Synchronization
 import Wire

@@ -2,6 +2,7 @@ import EngineCore
 import Foundation
 import Logging
 import Routing
+import ServiceThread
 import Storage
 import Synchronization
 import Wire
