@@ -47,7 +47,7 @@ let package = Package(
         // The engine without sockets: tables, sessions, idempotency keys, journal; queries, replay, control.
         .target(
             name: "EngineCore",
-            dependencies: ["Routing", "TableLanguage", "Wire", "Storage", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")]
+            dependencies: ["Routing", "TableLanguage", "Wire", "Storage", "ServiceThread", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")]
         ),
         // The journal, keys, sessions and operations state in PostgreSQL, shared by several engines.
         .target(name: "PostgresStore", dependencies: ["EngineCore", "Postgres", "Routing", "Storage", "Wire", .product(name: "Logging", package: "swift-log")]),

@@ -5,42 +5,92 @@ import Wire
 import ZeroMQ
 
 extension Engine {
-    /// Answers up to `limit` waiting queries as one batch: the core journals their events before any
-    /// reply is built; replies go out in order of arrival, then the events are published.
-    /// - Returns: how many messages were taken.
+    /// Takes up to `limit` waiting queries and hands them to the core thread in one go. A query finding
+    /// ``Pipeline/InFlight/queryCapacity`` queries waiting is handed over to be refused (`unavailable`,
+    /// counted as `overloaded`) unless `refusing` is false (draining at shutdown), when reading stops there.
+    /// - Returns: whether the socket had no more messages waiting.
     @discardableResult
-    func serveQueries(_ sockets: Sockets, upTo limit: Int) -> Int {
-        var envelopes: [ArraySlice<[UInt8]>] = []
-        var bodies: [[UInt8]] = []
-        var taken = 0
-        while taken < limit {
-            let frames: [[UInt8]]?
-            do {
-                frames = try sockets.query.receiveMultipart(wait: false)
-            } catch {
-                logger.error("receive failed: \(error)")
-                break
-            }
-            guard let frames else { break }
-            taken += 1
-            switch RouterMessage(frames) {
+    func acceptQueries(_ query: Socket, upTo limit: Int = 512, inFlight: inout Pipeline.InFlight, refusing: Bool = true) -> Bool {
+        var items: [Pipeline.Inbound] = []
+        var refused = 0
+        let now = ContinuousClock.now
+        let exhausted = receive(query, while: { items.count < limit && !inFlight.isFull && (refusing || inFlight.hasRoomForQuery) }) { message in
+            switch message {
             case .request(let envelope, let body):
-                envelopes.append(envelope)
-                bodies.append(body)
+                if inFlight.admitQuery() {
+                    items.append(.init(envelope: envelope, kind: .query(body), taken: now))
+                } else {
+                    refused += 1
+                    items.append(.init(envelope: envelope, kind: .refused(body), taken: now))
+                }
             case .malformed(let envelope, let count):
-                send(sockets.query, envelope, core.errorReply(id: .null, InputError(.badRequest, "a query is one frame of JSON after the envelope; got \(count) frames.")), what: "reply")
-            case nil:
-                logger.warning("dropped a query without an envelope")
+                inFlight.admitOther()
+                items.append(.init(envelope: envelope, kind: .malformedQuery(bodyFrames: count), taken: now))
             }
         }
-        guard !bodies.isEmpty else { return taken }
-        let started = ContinuousClock.now
-        let batch = core.handle(bodies, now: .now)
-        for (envelope, reply) in zip(envelopes, batch.replies) { send(sockets.query, envelope, reply, what: "reply") }
-        for event in batch.events { publish(sockets.events, event) }
-        meters.journalSeq.set(Int(core.journal.lastSeq))
-        meters.recordBatch(queries: batch.replies.count, duration: ContinuousClock.now - started)
-        return taken
+        if refused > 0 { meters.overloaded.increment(by: refused) }
+        if overload.withLock({ $0.record(sent: refused == 0) }) {
+            logger.warning("overloaded: \(inFlight.queryCapacity) queries waiting to be decided; further queries are answered unavailable (counted in health as overloaded), logged again only after the load falls")
+        }
+        inbound.append(contentsOf: items)
+        meters.queriesInFlight.set(inFlight.queries)
+        return exhausted
+    }
+
+    /// Takes up to `limit` waiting control commands for the core thread (which answers them between batches).
+    func acceptControl(_ control: Socket, upTo limit: Int = 16, inFlight: inout Pipeline.InFlight) {
+        var items: [Pipeline.Inbound] = []
+        let now = ContinuousClock.now
+        receive(control, while: { items.count < limit && !inFlight.isFull }) { message in
+            inFlight.admitOther()
+            switch message {
+            case .request(let envelope, let body): items.append(.init(envelope: envelope, kind: .control(body), taken: now))
+            case .malformed(let envelope, let count): items.append(.init(envelope: envelope, kind: .malformedControl(bodyFrames: count), taken: now))
+            }
+        }
+        inbound.append(contentsOf: items)
+    }
+
+    /// Receives a ROUTER socket's waiting messages without blocking, while `more` holds.
+    /// - Returns: whether the socket had no more messages waiting.
+    @discardableResult
+    private func receive(_ socket: Socket, while more: () -> Bool, _ take: (RouterMessage) -> Void) -> Bool {
+        while more() {
+            let frames: [[UInt8]]?
+            do {
+                frames = try socket.receiveMultipart(wait: false)
+            } catch {
+                logger.error("receive failed: \(error)")
+                return false
+            }
+            guard let frames else { return true }
+            if let message = RouterMessage(frames) {
+                take(message)
+            } else {
+                logger.warning("dropped a message without an envelope: there is nobody to answer")
+            }
+        }
+        return false
+    }
+
+    /// Sends what the core thread handed back: each batch's replies in arrival order, then its events.
+    func deliver(_ sockets: Sockets, inFlight: inout Pipeline.InFlight, publishedSeq: inout UInt64) {
+        // Wake-ups first, then the batches: a batch handed over after this is announced by a new wake-up.
+        while ((try? sockets.wake.receiveMultipart(wait: false)) ?? nil) != nil {}
+        let now = ContinuousClock.now
+        for batch in outbound.take() {
+            for reply in batch.replies {
+                switch reply.destination {
+                case .query: send(sockets.query, reply.envelope, reply.payload, what: "reply")
+                case .control: send(sockets.control, reply.envelope, reply.payload, what: "control reply")
+                }
+            }
+            for event in batch.events { publish(sockets.events, event) }
+            publishedSeq = batch.lastSeq
+            inFlight.answered(batch)
+            if let oldest = batch.oldestTaken { meters.recordBatch(queries: batch.timed, duration: now - oldest) }
+        }
+        meters.queriesInFlight.set(inFlight.queries)
     }
 
     /// Sends a reply without waiting. With `ROUTER_MANDATORY`, a client that is gone or whose queue is
@@ -70,8 +120,9 @@ extension Engine {
         }
     }
 
-    func publishHeartbeat(_ events: Socket) {
-        let body = Wire.encodeHeartbeat(seq: core.journal.lastSeq, at: .now)
+    /// - Parameter seq: the last `seq` published, so a heartbeat never announces an event still on its way.
+    func publishHeartbeat(_ events: Socket, seq: UInt64) {
+        let body = Wire.encodeHeartbeat(seq: seq, at: .now)
         do {
             _ = try events.send(multipart: [Array("heartbeat".utf8), body], wait: false)
         } catch {
@@ -112,59 +163,6 @@ extension Engine {
             logger.critical("cannot bind the events endpoint again at \(endpoint): \(error)")
         }
         trimMemory()
-    }
-
-    // MARK: Control
-
-    func control(_ socket: Socket, envelope: ArraySlice<[UInt8]>, body: [UInt8]) {
-        switch core.control(body, now: .now) {
-        case .reply(let reply): send(socket, envelope, reply, what: "control reply")
-        case .health: send(socket, envelope, healthReply(), what: "control reply")
-        case .reload(let allowRemovals):
-            startLoading(allowRemovals: allowRemovals, envelope: Array(envelope))
-        }
-    }
-
-    func healthReply() -> [UInt8] {
-        let seconds = Double((ContinuousClock.now - startedAt).components.seconds)
-        let m = meters
-        return core.health(uptimeSeconds: seconds, now: .now) { o in
-            o.member("replays") { $0.number(Int64(m.replays.count)) }
-            o.member("replay_errors") { EngineCore.writeCounts(m.replayErrors, into: &$0) }
-            o.member("replays_not_sent") { $0.number(Int64(m.replaysNotSent.count)) }
-            o.member("published") { $0.number(Int64(m.published.count)) }
-            o.member("replies_not_sent") { $0.number(Int64(m.repliesNotSent.count)) }
-            o.member("subscriptions") { $0.number(Int64(m.subscriptions.level)) }
-            o.member("events_endpoint_resets") { $0.number(Int64(m.eventsEndpointResets.count)) }
-        }
-    }
-
-    /// Parses the tables on a thread of its own; the loop installs them between two batches.
-    func startLoading(allowRemovals: Bool, envelope: [[UInt8]]?) {
-        Thread { [self] in
-            let result = Result { () throws(TableErrors) in try TableSet.load(directory: configuration.tablesDirectory) }
-            shared.withLock { $0.loaded = (result, allowRemovals, envelope) }
-        }.start()
-    }
-
-    /// Installs tables a loading thread has finished, and starts a reload SIGHUP asked for.
-    func installReload(_ control: Socket) {
-        let (loaded, signalled) = shared.withLock { s in
-            defer { s.loaded = nil; s.reloadRequested = false }
-            return (s.loaded, s.reloadRequested)
-        }
-        if let (result, allowRemovals, envelope) = loaded {
-            let reply = core.finishReload(result, allowRemovals: allowRemovals, now: .now, wallClock: .now)
-            if let envelope { send(control, envelope[...], reply, what: "control reply") }
-        }
-        if signalled {
-            if let refusal = core.beginReload(now: .now) {
-                logger.warning("SIGHUP: reload not started: \(refusal.message)")
-            } else {
-                logger.notice("SIGHUP: reloading the tables")
-                startLoading(allowRemovals: false, envelope: nil)
-            }
-        }
     }
 }
 

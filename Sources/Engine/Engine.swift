@@ -3,21 +3,27 @@ import Foundation
 import Logging
 import PostgresStore
 import Routing
+import ServiceThread
 import Storage
 import Synchronization
 import Wire
 import ZeroMQ
 
-/// The routing engine over ZeroMQ: a thread that owns the sockets and hands what arrives to an
-/// ``EngineCore``, then sends the core's replies and publishes its events.
+/// The routing engine over ZeroMQ, on two threads: a socket thread that only moves bytes, and a core
+/// thread that decides.
 ///
-/// All sockets live on the engine's own thread, so nothing blocks on Swift's cooperative pool. Reloads
-/// parse the tables on a thread of their own and are installed between two batches, so they never
-/// hold queries up.
+/// The socket thread owns every socket: it takes queries and control commands, hands them to the core
+/// thread in arrival order (``Pipeline/Inbound``), sends the replies and publishes the events the core
+/// thread hands back (``Pipeline/Outbound``), and publishes heartbeats. The core thread owns the
+/// ``EngineCore``: it decodes, decides, writes the journal once per batch and encodes, so a reply is never
+/// handed back before its decision is written, and replies keep the order their queries arrived in.
+/// What is in flight between the two is bounded (``EngineConfiguration/queryQueueCapacity``): a query
+/// beyond it is answered `unavailable` and counted (`overloaded`). Reloads parse the tables on a thread of
+/// their own and are installed between two batches, so they never hold queries up.
 ///
 /// ```swift
 /// let engine = try Engine(configuration: config, logger: logger)
-/// try engine.start()          // binds, then serves on its own thread
+/// try engine.start()          // binds, then serves on its own threads
 /// engine.stop(); engine.wait() // drains, syncs the journal
 /// ```
 public final class Engine: Sendable {
@@ -26,14 +32,24 @@ public final class Engine: Sendable {
     let shared = Mutex(Shared())
     /// Whether replies are failing to be queued right now (to log once per episode; counted in `meters`).
     let unsent = Mutex(UnsentReplies())
+    /// Whether queries are being refused for overload right now (to log once per episode; counted in `meters`).
+    let overload = Mutex(UnsentReplies())
     /// Distinct subscription prefixes live on the events socket (also `meters.subscriptions`).
     let subscriptions = Mutex(0)
     /// What `health` reports and `--metrics` exports, shared with the core.
     public let meters = EngineMeters()
     private let started = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
-    /// Handed to the engine thread at `start()`; never touched by another thread after that.
+    /// Handed to the core thread at `start()`; never touched by another thread after that.
     nonisolated(unsafe) let core: EngineCore
+    /// Messages from the socket thread to the core thread, and what the core thread hands back.
+    let inbound = HandOff<Pipeline.Inbound>()
+    let outbound = HandOff<Pipeline.Outbound>()
+    /// Set by the socket thread once it has drained; the core thread then syncs the journal and ends.
+    let coreStopRequested = Atomic<Bool>(false)
+    /// The core thread could not start; the socket thread stops serving.
+    let coreFailed = Atomic<Bool>(false)
+    let coreFinished = DispatchSemaphore(value: 0)
     /// Held for the engine's life: one engine per data folder.
     private nonisolated(unsafe) let lock: DirectoryLock
     let access: OperatorAccess
@@ -120,9 +136,10 @@ public final class Engine: Sendable {
     /// Binds every endpoint and starts serving on the engine's thread.
     /// - Throws: when an endpoint cannot be bound; nothing is left running then.
     public func start() throws(EngineError) {
-        let t = Thread { [self] in run() }
-        t.name = "switchboard-engine"
-        t.start()
+        Thread { [self] in
+            nameCurrentThread("engine-sockets")
+            run()
+        }.start()
         started.wait()
         if let error = shared.withLock({ $0.startError }) { throw error }
     }
@@ -131,7 +148,10 @@ public final class Engine: Sendable {
     public func stop() { shared.withLock { $0.stopRequested = true } }
 
     /// Asks for a reload of the tables, as `{"cmd":"reload"}` does (SIGHUP); returns at once.
-    public func requestReload() { shared.withLock { $0.reloadRequested = true } }
+    public func requestReload() {
+        shared.withLock { $0.reloadRequested = true }
+        inbound.wake()
+    }
 
     /// Waits until the engine has stopped and synced its journal.
     public func wait() {
@@ -145,8 +165,13 @@ public final class Engine: Sendable {
         let context: Context
         let query, replay, control: Socket
         var events: Socket
+        /// Bound at ``coreWakeEndpoint``: the core thread's PAIR says here that replies are waiting.
+        let wake: Socket
         let zap: ZAPHandler
     }
+
+    /// Inproc, in the engine's own context: one per engine.
+    static let coreWakeEndpoint = "inproc://switchboard-core-wake"
 
     /// The events socket: a plain XPUB (no NODROP) with bounded queues and subscriptions.
     func openEvents(_ context: Context, endpoint: String) throws -> Socket {
@@ -213,7 +238,10 @@ public final class Engine: Sendable {
         let events = try openEvents(context, endpoint: configuration.eventsEndpoint)
         try replay.bind(configuration.replayEndpoint)
         try control.bind(configuration.controlEndpoint)
-        return Sockets(context: context, query: query, replay: replay, control: control, events: events, zap: zap)
+        let wake = try Socket(context, .pair)
+        try wake.set(.linger, Int32(0))
+        try wake.bind(Engine.coreWakeEndpoint)
+        return Sockets(context: context, query: query, replay: replay, control: control, events: events, wake: wake, zap: zap)
     }
 
     private func run() {
@@ -229,7 +257,7 @@ public final class Engine: Sendable {
         replays.start(sockets.replay)
         defer {
             replays.stop()
-            for s in [sockets.query, sockets.control, sockets.events] { s.close() }
+            for s in [sockets.query, sockets.control, sockets.events, sockets.wake] { s.close() }
             sockets.zap.stop()
         }
         shared.withLock { s in
@@ -244,62 +272,80 @@ public final class Engine: Sendable {
             "control": "\(sockets.control.lastEndpoint) (operators: \(access.credentialsPath))",
             "tables": "\(core.tables.tables.keys.sorted().joined(separator: ","))", "journal_seq": "\(core.journal.lastSeq)",
         ])
+        var publishedSeq = shared.withLock { $0.snapshot.lastSeq }
+        let context = sockets.context
+        Thread { [self] in
+            nameCurrentThread("engine-core")
+            runCore(context: context, wakeEndpoint: Engine.coreWakeEndpoint)
+        }.start()
         started.signal()
 
-        var poller = Poller([sockets.query, sockets.control, sockets.events])
+        var inFlight = Pipeline.InFlight(queryCapacity: configuration.queryQueueCapacity)
+        var pollers = SocketPollers(sockets)
         let clock = ContinuousClock()
         var nextHeartbeat = clock.now
-        while !shared.withLock({ $0.stopRequested }) {
+        while !shared.withLock({ $0.stopRequested }) && !coreFailed.load(ordering: .acquiring) {
             let timeout = max(0, min(100, (nextHeartbeat - clock.now).milliseconds))
-            let ready: [Bool]
+            let ready: SocketPollers.Ready
             do {
-                ready = try poller.poll(timeoutMilliseconds: timeout)
+                // While the pipeline is full, queries and control commands wait in libzmq (see Pipeline.InFlight).
+                ready = try pollers.poll(readingRequests: !inFlight.isFull, timeoutMilliseconds: timeout)
             } catch {
                 logger.error("poll failed: \(error)")
                 break
             }
-            if ready[0] { serveQueries(sockets, upTo: 512) }
-            if ready[1] { drain(sockets.control, upTo: 16) { self.control(sockets.control, envelope: $0, body: $1) } }
-            if ready[2] && !drainSubscriptions(sockets.events) {
+            if ready.wake { deliver(sockets, inFlight: &inFlight, publishedSeq: &publishedSeq) }
+            if ready.query { acceptQueries(sockets.query, inFlight: &inFlight) }
+            if ready.control { acceptControl(sockets.control, inFlight: &inFlight) }
+            if ready.events && !drainSubscriptions(sockets.events) {
                 resetEvents(&sockets)
-                poller = Poller([sockets.query, sockets.control, sockets.events])
+                pollers = SocketPollers(sockets)
             }
-            installReload(sockets.control)
             if clock.now >= nextHeartbeat {
-                publishHeartbeat(sockets.events)
+                publishHeartbeat(sockets.events, seq: publishedSeq)
                 nextHeartbeat = clock.now + configuration.heartbeatInterval
             }
-            shared.withLock { $0.snapshot.lastSeq = core.journal.lastSeq }
         }
-        // Drain: answer what has already arrived, and make the journal durable.
-        while serveQueries(sockets, upTo: 512) == 512 {}
-        do {
-            try core.journal.sync()
-        } catch {
-            logger.critical("journal not synced at shutdown: \(error)")
+        // Drain: every query that has already arrived is decided, journalled and answered; nothing is refused now.
+        var arriving = true
+        var waitForReplies = Poller([sockets.wake])
+        while (arriving || !inFlight.isEmpty) && !coreFailed.load(ordering: .acquiring) {
+            if arriving && inFlight.hasRoomForQuery {
+                arriving = !acceptQueries(sockets.query, inFlight: &inFlight, refusing: false)
+            }
+            if !inFlight.isEmpty, (try? waitForReplies.poll(timeoutMilliseconds: 100))?[0] == true {
+                deliver(sockets, inFlight: &inFlight, publishedSeq: &publishedSeq)
+            }
         }
-        logger.info("stopped", metadata: ["journal_seq": "\(core.journal.lastSeq)", "synced_seq": "\(core.journal.syncedSeq)"])
+        coreStopRequested.store(true, ordering: .releasing)
+        inbound.wake()
+        coreFinished.wait()
         lock.release()
     }
 
-    /// Handles up to `limit` waiting messages of a socket, so one busy socket cannot starve the others.
-    /// Messages without an envelope and one body frame get a `bad_request` error.
-    private func drain(_ socket: Socket, upTo limit: Int, _ handle: (ArraySlice<[UInt8]>, [UInt8]) -> Void) {
-        for _ in 0..<limit {
-            let frames: [[UInt8]]?
-            do {
-                frames = try socket.receiveMultipart(wait: false)
-            } catch {
-                logger.error("receive failed: \(error)")
-                return
+    /// The socket thread's two ways of waiting: for everything, or, while the pipeline is full, only for
+    /// replies to send and subscriptions.
+    struct SocketPollers: ~Copyable {
+        struct Ready {
+            var wake = false, query = false, control = false, events = false
+        }
+
+        private var all: Poller
+        private var repliesOnly: Poller
+
+        init(_ sockets: borrowing Sockets) {
+            all = Poller([sockets.wake, sockets.query, sockets.control, sockets.events])
+            repliesOnly = Poller([sockets.wake, sockets.events])
+        }
+
+        mutating func poll(readingRequests: Bool, timeoutMilliseconds: Int) throws(ZMQError) -> Ready {
+            if readingRequests {
+                let r = try all.poll(timeoutMilliseconds: timeoutMilliseconds)
+                return Ready(wake: r[0], query: r[1], control: r[2], events: r[3])
             }
-            guard let frames else { return }
-            switch RouterMessage(frames) {
-            case .request(let envelope, let body): handle(envelope, body)
-            case .malformed(let envelope, let count):
-                send(socket, envelope, core.errorReply(InputError(.badRequest, "a request is one frame of JSON after the envelope; got \(count) frames.")), what: "error reply")
-            case nil: logger.warning("dropped a request without an envelope")
-            }
+            let r = try repliesOnly.poll(timeoutMilliseconds: timeoutMilliseconds)
+            return Ready(wake: r[0], events: r[1])
         }
     }
+
 }

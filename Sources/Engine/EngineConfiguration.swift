@@ -29,6 +29,10 @@ public struct EngineConfiguration: Sendable {
     /// Replies libzmq queues for one query client that does not read them; past it a reply cannot be
     /// sent, which is counted and logged (`ROUTER_MANDATORY`), never silent.
     public var replyHighWaterMark: Int32 = 100_000
+    /// Queries waiting for, or in, the core thread; one more is answered `unavailable` (counted as
+    /// `overloaded`) instead of waiting. About 3 MB of queries, and half a second of work at the
+    /// engine's pace on these machines: a client waits longer than that only in a failure.
+    public var queryQueueCapacity = 10_000
     /// Idempotency keys are answered again for this long (contract 1.1: 24 hours by default)…
     public var idempotencyRetention: Duration = .seconds(24 * 3600)
     /// …and at most this many are kept; beyond it the oldest are forgotten early (counted in health).

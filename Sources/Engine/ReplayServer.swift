@@ -2,6 +2,7 @@ import EngineCore
 import Foundation
 import Logging
 import Routing
+import ServiceThread
 import Storage
 import Synchronization
 import Wire
@@ -35,6 +36,7 @@ final class ReplayServer: Sendable {
     func start(_ socket: Socket) {
         let box = SocketHandOver(socket)
         let thread = Thread { [self] in
+            nameCurrentThread("engine-replay")
             // Catching up is background work: on a busy machine queries go first. (On Linux the nice value
             // is per thread, and `who` 0 is the calling thread.)
             _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
@@ -42,7 +44,6 @@ final class ReplayServer: Sendable {
             box.socket.close()
             finished.signal()
         }
-        thread.name = "switchboard-replay"
         thread.start()
     }
 

@@ -8,7 +8,7 @@ import Synchronization
 /// Without a metrics backend bootstrapped (tests, `switchboard route`) the exported side is swift-metrics'
 /// no-op and `health` still counts.
 ///
-/// Safe from any thread: the serving thread, the replay thread and a scrape may touch it at once.
+/// Safe from any thread: the socket thread, the core thread, the replay thread and a scrape may touch it at once.
 public final class EngineMeters: Sendable {
     /// Query requests taken, answered or refused.
     public let queries = MeteredCount("switchboard_engine_queries_total")
@@ -29,13 +29,17 @@ public final class EngineMeters: Sendable {
     public let published = MeteredCount("switchboard_engine_published_total")
     /// Query and control replies libzmq could not queue.
     public let repliesNotSent = MeteredCount("switchboard_engine_replies_not_sent_total")
+    /// Queries answered `unavailable` unread because the engine's pipeline already held its capacity.
+    public let overloaded = MeteredCount("switchboard_engine_overloaded_total")
+    /// Queries taken from the socket and not yet answered (waiting for, or in, the core thread).
+    public let queriesInFlight = MeteredGauge("switchboard_engine_queries_in_flight")
     /// Times the events endpoint was closed and bound again for too many subscriptions.
     public let eventsEndpointResets = MeteredCount("switchboard_engine_events_endpoint_resets_total")
     /// Distinct subscription prefixes live on the events socket.
     public let subscriptions = MeteredGauge("switchboard_engine_subscriptions")
     /// The journal's last `seq`, set after each batch.
     public let journalSeq = MeteredGauge("switchboard_engine_journal_seq")
-    /// A query's batch, from hand-over to replies sent (journal sync included), recorded once per query.
+    /// A query, from the server taking it to its batch's replies sent (queueing and the journal write included).
     private let queryDuration = Timer(label: "switchboard_engine_query_duration_seconds")
 
     public init() {}

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Metrics
+import ServiceThread
 import Storage
 import Synchronization
 
@@ -150,9 +151,10 @@ final class GroupSyncer: Sendable {
 
     func start() {
         shared.withLock { $0.running = true }
-        let t = Thread { [self] in loop() }
-        t.name = "journal-sync"
-        t.start()
+        Thread { [self] in
+            nameCurrentThread("journal-sync")
+            loop()
+        }.start()
     }
 
     func appended(seq: UInt64) {

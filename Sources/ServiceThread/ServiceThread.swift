@@ -67,8 +67,7 @@ public enum ServiceThread {
         return try await withTaskCancellationOrGracefulShutdownHandler {
             try await withCheckedThrowingContinuation { (done: CheckedContinuation<T, Error>) in
                 let thread = Thread {
-                    // Named from inside: on Linux a thread starts with its creator's name (a pool thread's).
-                    Thread.current.name = name
+                    nameCurrentThread(name)
                     done.resume(with: Result { try work.body(stop) })
                 }
                 thread.start()

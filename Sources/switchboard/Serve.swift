@@ -40,6 +40,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Journal group commit: fdatasync after this many events.", valueName: "N"))
     var syncEvery = 256
 
+    @Option(help: ArgumentHelp("Most queries waiting to be decided; one more is answered unavailable at once (counted in health as overloaded).", valueName: "N"))
+    var queryQueue = EngineConfiguration().queryQueueCapacity
+
     @Option(help: ArgumentHelp("Serve with CURVE: the engine's secret key file (switchboard keygen --out NAME writes NAME.key).", valueName: "PATH"))
     var curveSecretKeyFile: String?
 
@@ -60,6 +63,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--store must be a postgres:// URL or a libpq keyword string (host=… dbname=…); got \"\(store)\".")
         }
         guard syncEvery >= 1 else { throw ValidationError("--sync-every must be at least 1.") }
+        guard queryQueue >= 1 else { throw ValidationError("--query-queue must be at least 1; got \(queryQueue).") }
         guard idempotencyRetention >= 1 else { throw ValidationError("--idempotency-retention must be at least 1 hour.") }
         guard (curveSecretKeyFile == nil) == (curveAllow == nil) else {
             throw ValidationError("--curve-secret-key-file and --curve-allow go together: CURVE needs the server's key and the clients it admits.")
@@ -78,6 +82,7 @@ struct Serve: AsyncParsableCommand {
         configuration.controlEndpoint = control
         configuration.syncInterval = .milliseconds(syncInterval)
         configuration.syncEvery = syncEvery
+        configuration.queryQueueCapacity = queryQueue
         configuration.idempotencyRetention = .seconds(idempotencyRetention * 3600)
         if let operatorKeys { configuration.operatorKeys = try readKeys(operatorKeys, what: "the operator key list") }
         if let secretFile = curveSecretKeyFile, let allowFile = curveAllow {

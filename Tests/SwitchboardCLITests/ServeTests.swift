@@ -125,6 +125,12 @@ func journal(_ data: URL) throws -> [Value] {
         #expect(try journal(data).count == 1)
     }
 
+    @Test func aQueryQueueWithoutRoomIsRefusedNamingTheOption() throws {
+        let r = try CLI.run(["serve", "--query-queue", "0"])
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("--query-queue must be at least 1; got 0."), "\(r.stderr)")
+    }
+
     /// The pyzmq example client, run by Debian's /usr/bin/python3 exactly as a user would.
     @Test func pythonExampleClient() throws {
         let data = temporaryFolder()
