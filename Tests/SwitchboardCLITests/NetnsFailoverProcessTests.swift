@@ -241,10 +241,18 @@ import Wire
         let afterTheCut = Failover(answers, engine: queries[1], from: cutAt, until: restoredAt, timeout: timeout)
         print("NetnsFailoverProcessTests: kill -9 of engine 1: \(afterTheKill)")
         print("NetnsFailoverProcessTests: link of engine 2 down: \(afterTheCut)")
-        for (what, failover, engine) in [("kill", afterTheKill, queries[0]), ("cut", afterTheCut, queries[1])] {
-            #expect(s["failovers"]?[engine].map { $0 != .number(0) } == true, "no client left engine \(engine) after the \(what): \(out)")
-            #expect(!failover.movedOn.isEmpty, "no query sent to the engine was answered by another after the \(what)")
-            #expect(failover.longestWait.map { $0 >= timeout } == true, "a query caught by the \(what) was answered without a timeout")
+        // The probe asked the failed engine first, so it stalled for at least one timeout before another
+        // answered: that holds whatever the load. Whether a simulate client also had a query in flight to the
+        // failed engine depends on where its clients happened to be (they move on slow replies too), so that
+        // is checked when it happened and said when it did not.
+        for (what, failover, engine, probeWait) in [("kill", afterTheKill, queries[0], killFailover), ("cut", afterTheCut, queries[1], cutFailover)] {
+            #expect(probeWait >= timeout * 0.9, "the probe sent to the engine first was answered after the \(what) without waiting out a timeout")
+            if failover.movedOn.isEmpty {
+                print("NetnsFailoverProcessTests: no simulate client had a query in flight to \(engine) at the \(what); the probe stands for them")
+            } else {
+                #expect(s["failovers"]?[engine].map { $0 != .number(0) } == true, "queries moved on from engine \(engine) after the \(what) but simulate counted no failover: \(out)")
+                #expect(failover.longestWait.map { $0 >= timeout } == true, "a query caught by the \(what) was answered without a timeout")
+            }
             #expect(failover.othersAnswered > 0, "the other engines answered nothing during the \(what)")
         }
 
