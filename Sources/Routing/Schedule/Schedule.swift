@@ -156,7 +156,7 @@ public struct Schedule: Sendable {
     }
 
     /// ``nextChange(after:zone:)`` from the week's timeline, when nothing the timeline does not know lies between
-    /// the instant and the change: no offset change (two days of margin either side, the reach of
+    /// the instant and the change: no offset change (four days of margin either side, beyond the reach of
     /// `ZoneRules.utc(fromLocal:)`), no override on those days, no emergency closure after the instant.
     /// - Returns: nil when the timeline cannot answer alone; the search then does.
     private func nextChangeInWeek(after t: Int64, zone: ZoneRules) -> Int64? {
