@@ -150,7 +150,7 @@ public struct DecisionEvent: Sendable {
         w.object { o in
             o.member("seq") { $0.number(Int64(seq)) }
             o.member("event_id") { $0.string(eventID) }
-            o.member("at") { $0.string(Timestamp.format(at, offsetSeconds: atOffset)) }
+            o.member("at") { $0.timestamp(at, offsetSeconds: atOffset) }
             o.member("call_id") { $0.string(callID) }
             o.member("table") { $0.string(table) }
             o.member("table_version") { $0.string(tableVersion) }
@@ -220,7 +220,7 @@ extension Wire {
         var w = JSONWriter(capacity: 64)
         w.object { o in
             o.member("seq") { $0.number(Int64(seq)) }
-            o.member("at") { $0.string(Timestamp.format(at, offsetSeconds: 0)) }
+            o.member("at") { $0.timestamp(at, offsetSeconds: 0) }
         }
         return w.bytes
     }

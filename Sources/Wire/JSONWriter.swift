@@ -55,6 +55,14 @@ public struct JSONWriter {
         }
     }
 
+    /// An instant as the contract writes it (``Timestamp/format(_:offsetSeconds:)``), in quotes: ASCII that
+    /// needs no escaping, so it is written straight into the buffer.
+    public mutating func timestamp(_ instant: Instant, offsetSeconds: Int32) {
+        bytes.append(0x22)
+        Timestamp.write(instant, offsetSeconds: offsetSeconds, into: &bytes)
+        bytes.append(0x22)
+    }
+
     public mutating func number(_ n: Int64) { bytes.append(contentsOf: String(n).utf8) }
 
     public mutating func bool(_ b: Bool) { b ? raw("true") : raw("false") }
@@ -133,11 +141,14 @@ public struct JSONWriter {
             write(&writer)
         }
 
+        /// A member whose key is a literal of the contract: letters, digits and `_`, which need no escaping,
+        /// so its bytes are copied as they are instead of building and scanning a `String`.
         public mutating func member(_ key: StaticString, _ write: (inout JSONWriter) -> Void) {
             if !first { writer.bytes.append(0x2C) }
             first = false
-            writer.string(key.description)
-            writer.bytes.append(0x3A)
+            writer.bytes.append(0x22)
+            writer.raw(key)
+            writer.raw("\":")
             write(&writer)
         }
     }

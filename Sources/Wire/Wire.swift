@@ -39,7 +39,7 @@ public enum Wire {
             o.member("checks") { $0.strings(d.checks) }
             o.member("valid_until") { w in
                 guard let v = d.validUntil else { return w.null() }
-                w.string(Timestamp.format(v, offsetSeconds: d.validUntilOffset))
+                w.timestamp(v, offsetSeconds: d.validUntilOffset)
             }
             o.member("trace") { $0.strings(d.trace) }
             if let m = d.menu {

@@ -1,5 +1,6 @@
 import Testing
 @testable import Routing
+import TableLanguage
 import TestSupport
 
 @Suite(.timeLimit(.minutes(5)))
@@ -143,5 +144,47 @@ struct ScheduleTests {
         #expect(d.target?.id == "english-split")
         #expect(d.validUntil == at("2026-11-23T23:50:00+03:00"))
         #expect(Timestamp.format(d.validUntil!, offsetSeconds: d.validUntilOffset) == "2026-11-23T23:50:00+03:00")
+    }
+
+    /// The week's timeline answers most instants; the search over every window edge answers all. Wherever the
+    /// timeline answers, it must say what the search says: every schedule of the bundled tables and schedules
+    /// with offset changes, overrides, overnight windows and closures, over two years, at instants on and
+    /// between minutes.
+    @Test(arguments: ["retention-ru", "es-bank-directory", "es-fraud-alerts", "es-ivr-unblock", "br-broadband", "cn-card-service"])
+    func weekTimeline_agreesWithTheSearch_bundled(name: String) throws {
+        let t = try TableLoader.load(yaml: try bundledTableText(name), file: "\(name).yaml")
+        expectTimelineAgrees(t)
+    }
+
+    @Test func weekTimeline_agreesWithTheSearch_offsetChangesOverridesClosures() throws {
+        for zone in ["Europe/Madrid", "America/Sao_Paulo", "Europe/Moscow", "Australia/Lord_Howe"] {
+            let t = try scheduleTable(zone: zone, """
+            weekly: [{days: mon-fri, hours: ["01:30-02:30", "08:00-20:00"]}, {days: sat, hours: "22:00-06:00"}, {days: sun, hours: "23:00-01:00"}]
+            overrides:
+              - {date: 2026-12-31, hours: "04:00-18:00", reason: "Новый год"}
+              - {from: 2027-01-01, to: 2027-01-02, closed: true}
+              - {date: 2026-05-02, hours: "00:00-24:00"}
+            emergency_closures:
+              - {from: "2026-11-23T10:00:00+03:00", until: "2026-11-23T10:30:00+03:00", reason: "авария"}
+              - {from: "2027-02-01T00:00:30Z", until: "2027-02-03T12:00:00Z"}
+            """)
+            expectTimelineAgrees(t)
+        }
+    }
+
+    func expectTimelineAgrees(_ t: Table, sourceLocation: SourceLocation = #_sourceLocation) {
+        let start = at("2026-01-01T00:00:00Z").seconds
+        for schedule in t.schedules {
+            var mismatches = 0
+            for k in Int64(0)..<3_400 {
+                // 307 minutes apart, so the instants walk through every minute of the week; some mid-minute.
+                let instant = Instant(seconds: start + k * 307 * 60 + (k % 3 == 0 ? 0 : k % 60))
+                if schedule.isOpen(at: instant, zone: t.zone) != schedule.isOpenBySearch(at: instant, zone: t.zone)
+                    || schedule.nextChange(after: instant, zone: t.zone) != schedule.nextChangeBySearch(after: instant, zone: t.zone) {
+                    mismatches += 1
+                    if mismatches <= 3 { Issue.record("schedule \(schedule.id) of \(t.name) (\(t.zone)) at \(Timestamp.format(instant, in: t.zone))", sourceLocation: sourceLocation) }
+                }
+            }
+        }
     }
 }

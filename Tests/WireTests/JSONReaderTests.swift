@@ -33,6 +33,25 @@ struct JSONReaderTests {
         #expect(throws: InputError.self) { try JSONReader.parse([0x22, 0xC3, 0x28, 0x22]) }
     }
 
+    /// Every kind of bad sequence UTF-8 forbids is refused at the string's first byte, in a plain string and
+    /// in one with an escape; every valid length is read as the same scalars.
+    @Test(arguments: [
+        [0xC3], [0x80], [0xBF, 0x41], [0xC0, 0xAF], [0xC1, 0xBF], [0xE0, 0x80, 0xAF], [0xED, 0xA0, 0x80], [0xF0, 0x80, 0x80, 0xAF],
+        [0xF4, 0x90, 0x80, 0x80], [0xF5, 0x80, 0x80, 0x80], [0xFE], [0xFF], [0xE2, 0x82], [0xF0, 0x9F, 0x98], [0xEF, 0xBF, 0xBD, 0xFF],
+    ] as [[UInt8]])
+    func rejectsEveryInvalidUTF8Sequence(bad: [UInt8]) {
+        for text in [[0x22] + bad + [0x22], [0x22, 0x5C, 0x6E] + bad + [0x22], [0x7B, 0x22] + bad + [0x22, 0x3A, 0x31, 0x7D]] {
+            #expect(throws: InputError.self) { try JSONReader.parse(text) }
+            #expect((try? JSONReader.parse(text)) == nil)
+        }
+        #expect(throws: InputError.self) { try JSONReader.parse([0x22, 0x61] + bad + [0x22]) }
+    }
+
+    @Test func readsEveryValidUTF8Length() throws {
+        let text = "a é € 😀 \u{7F} \u{80} \u{7FF} \u{800} \u{FFFF} \u{10000} \u{10FFFF} \u{FFFD}"
+        #expect(try JSONReader.parse([0x22] + Array(text.utf8) + [0x22]) == .string(text))
+    }
+
     @Test func boundsNesting() throws {
         let ok = String(repeating: "[", count: JSONReader.maximumDepth) + String(repeating: "]", count: JSONReader.maximumDepth)
         #expect(throws: Never.self) { try JSONReader.parse(ok) }

@@ -11,8 +11,16 @@ extension Call {
         var call = self
         call.notes = notes.map(SensitiveData.mask)
         call.identification = identification.map(SensitiveData.mask)
-        call.facts = facts.mapValues { $0.masked() }
-        call.customer = customer.mapValues { $0.masked() }
+        // Most values hold nothing to mask (``SensitiveData/mask(_:)`` then returns the same string): only those
+        // that change are replaced, so the dictionaries are copied only when something is masked.
+        for (name, value) in facts {
+            let masked = value.masked()
+            if masked != value { call.facts[name] = masked }
+        }
+        for (name, value) in customer {
+            let masked = value.masked()
+            if masked != value { call.customer[name] = masked }
+        }
         return call
     }
 }

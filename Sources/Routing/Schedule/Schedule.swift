@@ -17,6 +17,11 @@ public struct Schedule: Sendable {
     /// Trace words for the weekly case, made once: `open 04:00–23:50 daily Europe/Moscow`.
     private let openWords: String
     private let closedWords: String
+    /// The weekly windows folded into one week, for the common case (no override, closure or offset change near
+    /// the instant): ``isOpen(at:zone:)`` and ``nextChange(after:zone:)`` become a binary search.
+    private let week: WeekTimeline
+    /// The days with an override, ascending, to tell quickly whether one lies near an instant.
+    private let overrideDays: [Int64]
 
     /// Minutes after local midnight; `close` may exceed 1440 for a window that crosses midnight.
     package struct Window: Sendable, Hashable {
@@ -72,6 +77,8 @@ public struct Schedule: Sendable {
         let allDay = weekly.allSatisfy { $0 == [Window(open: 0, close: 1440)] }
         self.isAlwaysOpen = allDay && overrides.isEmpty && emergencies.isEmpty
         self.summary = Schedule.summarize(weekly)
+        self.week = WeekTimeline(weekly)
+        self.overrideDays = overrides.keys.map(\.day).sorted()
         self.openWords = "open \(summary) \(zone)"
         self.closedWords = "closed \(summary) \(zone)"
     }
@@ -87,7 +94,18 @@ public struct Schedule: Sendable {
     public func isOpen(at instant: Instant, zone: ZoneRules) -> Bool {
         if isAlwaysOpen { return true }
         let t = instant.seconds
-        for e in emergencies where e.from <= instant && instant < e.until { return false }
+        let span = zone.steadySpan(around: t)
+        if span.covers(t), !hasOverride(from: span.localDay(t) - 1, through: span.localDay(t)), !isClosedForEmergency(at: instant) {
+            return week.isOpen(atLocal: t + span.offset)
+        }
+        return isOpenBySearch(at: instant, zone: zone)
+    }
+
+    /// ``isOpen(at:zone:)`` from the closures, then the windows of the day and the day before, each edge
+    /// converted through the zone: right across offset changes and overrides, where the week's timeline is not.
+    package func isOpenBySearch(at instant: Instant, zone: ZoneRules) -> Bool {
+        if isClosedForEmergency(at: instant) { return false }
+        let t = instant.seconds
         let today = zone.localDate(at: instant)
         for day in [CivilDate(day: today.day - 1), today] {
             for w in windows(on: day) {
@@ -97,6 +115,20 @@ public struct Schedule: Sendable {
             }
         }
         return false
+    }
+
+    private func isClosedForEmergency(at instant: Instant) -> Bool {
+        emergencies.contains { $0.from <= instant && instant < $0.until }
+    }
+
+    /// Whether any day from `first` through `last` (local days since 1970-01-01) has an override.
+    private func hasOverride(from first: Int64, through last: Int64) -> Bool {
+        var lo = 0, hi = overrideDays.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if overrideDays[mid] < first { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < overrideDays.count && overrideDays[lo] <= last
     }
 
     /// Whether the schedule is open at `instant`, with the words that explain it.
@@ -118,6 +150,28 @@ public struct Schedule: Sendable {
     /// The first instant after `instant` at which the schedule opens or closes, looking up to a year ahead.
     /// - Returns: nil when nothing changes within that year (a 24/7 line).
     public func nextChange(after instant: Instant, zone: ZoneRules) -> Instant? {
+        if isAlwaysOpen { return nil }
+        if let next = nextChangeInWeek(after: instant.seconds, zone: zone) { return Instant(seconds: next) }
+        return nextChangeBySearch(after: instant, zone: zone)
+    }
+
+    /// ``nextChange(after:zone:)`` from the week's timeline, when nothing the timeline does not know lies between
+    /// the instant and the change: no offset change (four days of margin either side, beyond the reach of
+    /// `ZoneRules.utc(fromLocal:)`), no override on those days, no emergency closure after the instant.
+    /// - Returns: nil when the timeline cannot answer alone; the search then does.
+    private func nextChangeInWeek(after t: Int64, zone: ZoneRules) -> Int64? {
+        let span = zone.steadySpan(around: t)
+        guard span.covers(t), let local = week.nextEdge(afterLocal: t + span.offset) else { return nil }
+        let next = local - span.offset
+        guard span.covers(next), !hasOverride(from: span.localDay(t) - 1, through: span.localDay(next) + 1) else { return nil }
+        // A closure ending at the instant's own second is left to the search, which compares milliseconds.
+        for e in emergencies where e.until.seconds >= t && e.from.seconds <= next { return nil }
+        return next
+    }
+
+    /// The first change after `instant` found by collecting the edges of every window and closure over a
+    /// widening horizon and testing each: right in every case (offset changes, overrides, closures).
+    package func nextChangeBySearch(after instant: Instant, zone: ZoneRules) -> Instant? {
         if isAlwaysOpen { return nil }
         let current = isOpen(at: instant, zone: zone)
         let today = zone.localDate(at: instant)

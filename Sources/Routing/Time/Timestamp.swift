@@ -67,17 +67,63 @@ public enum Timestamp {
 
     /// Formats an instant in the given offset: `2026-11-22T23:50:00+03:00`, with milliseconds only when not zero.
     public static func format(_ instant: Instant, offsetSeconds: Int32) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(29)
+        write(instant, offsetSeconds: offsetSeconds, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends ``format(_:offsetSeconds:)``'s text to `out` as UTF-8 (ASCII) bytes, without building a `String`:
+    /// a decision's `valid_until` is written this way straight into the JSON output.
+    package static func write(_ instant: Instant, offsetSeconds: Int32, into out: inout [UInt8]) {
         let localMillis = instant.milliseconds + Int64(offsetSeconds) * 1000
         let localSeconds = localMillis.floorDiv(1000)
         let millis = Int(localMillis.floorMod(1000))
-        let date = CivilDate(day: localSeconds.floorDiv(86_400))
+        let date = CivilDate(day: localSeconds.floorDiv(86_400)).components
         let secondOfDay = Int(localSeconds.floorMod(86_400))
-        var out = "\(date)T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
-        if millis != 0 { out += ".\(pad(millis, 3))" }
-        if offsetSeconds == 0 { return out + "Z" }
-        let sign = offsetSeconds < 0 ? "-" : "+"
+        appendPadded(date.year, 4, &out)
+        out.append(0x2D)  // -
+        appendPadded(date.month, 2, &out)
+        out.append(0x2D)
+        appendPadded(date.day, 2, &out)
+        out.append(0x54)  // T
+        appendPadded(secondOfDay / 3600, 2, &out)
+        out.append(0x3A)  // :
+        appendPadded(secondOfDay / 60 % 60, 2, &out)
+        out.append(0x3A)
+        appendPadded(secondOfDay % 60, 2, &out)
+        if millis != 0 {
+            out.append(0x2E)  // .
+            appendPadded(millis, 3, &out)
+        }
+        if offsetSeconds == 0 { return out.append(0x5A) }  // Z
+        out.append(offsetSeconds < 0 ? 0x2D : 0x2B)
         let magnitude = Int(abs(offsetSeconds))
-        return out + "\(sign)\(pad(magnitude / 3600, 2)):\(pad(magnitude / 60 % 60, 2))"
+        appendPadded(magnitude / 3600, 2, &out)
+        out.append(0x3A)
+        appendPadded(magnitude / 60 % 60, 2, &out)
+    }
+
+    /// `n` in decimal, zeros in front up to `width` characters, the sign counted among them (as `pad` does).
+    private static func appendPadded(_ n: Int, _ width: Int, _ out: inout [UInt8]) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var count = 0
+            var m = n.magnitude
+            repeat {
+                buffer[count] = UInt8(truncatingIfNeeded: 0x30 + m % 10)
+                m /= 10
+                count += 1
+            } while m > 0
+            let length = count + (n < 0 ? 1 : 0)
+            if length < width { for _ in length..<width { out.append(0x30) } }
+            if n < 0 { out.append(0x2D) }
+            while count > 0 {
+                count -= 1
+                out.append(buffer[count])
+            }
+        }
     }
 
     /// Formats an instant in a zone's offset at that instant.

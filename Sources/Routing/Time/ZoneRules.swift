@@ -80,6 +80,36 @@ public struct ZoneRules: Sendable {
         return lo < transitions.count ? transitions[lo] : utcSeconds
     }
 
+    /// A stretch of time with one offset, from one transition to the next.
+    package struct SteadySpan {
+        /// The span is `[start, end)` in UTC seconds.
+        let start: Int64
+        let end: Int64
+        /// Seconds east of UTC throughout.
+        let offset: Int64
+
+        /// Whether `utcSeconds` lies four days or more inside the span: far enough that the local days either
+        /// side of it, and what ``ZoneRules/utc(fromLocal:)`` looks at a day either side of those, share the offset.
+        func covers(_ utcSeconds: Int64) -> Bool {
+            utcSeconds - 4 * 86_400 >= start && utcSeconds + 4 * 86_400 < end
+        }
+
+        /// The local day (days since 1970-01-01) at `utcSeconds`, which the span covers.
+        func localDay(_ utcSeconds: Int64) -> Int64 { (utcSeconds + offset).floorDiv(86_400) }
+    }
+
+    /// The span of a single offset that holds at `utcSeconds`.
+    /// - Complexity: O(log n) in the number of transitions.
+    package func steadySpan(around utcSeconds: Int64) -> SteadySpan {
+        var lo = 0, hi = transitions.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if transitions[mid] <= utcSeconds { lo = mid + 1 } else { hi = mid }
+        }
+        return SteadySpan(start: lo > 0 ? transitions[lo - 1] : .min, end: lo < transitions.count ? transitions[lo] : .max,
+                          offset: Int64(offsets[lo]))
+    }
+
     /// The local calendar date at an instant.
     public func localDate(at instant: Instant) -> CivilDate {
         let local = instant.seconds + Int64(offset(at: instant))
