@@ -199,34 +199,26 @@ public struct JSONScanner {
                 continue
             }
             guard i + 1 < content.endIndex else { throw Failure(offset: i, expected: "an escape") }
-            switch content[i + 1] {
-            case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\""))
-            case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\"))
-            case UInt8(ascii: "/"): bytes.append(UInt8(ascii: "/"))
-            case UInt8(ascii: "b"): bytes.append(0x08)
-            case UInt8(ascii: "f"): bytes.append(0x0C)
-            case UInt8(ascii: "n"): bytes.append(0x0A)
-            case UInt8(ascii: "r"): bytes.append(0x0D)
-            case UInt8(ascii: "t"): bytes.append(0x09)
-            case UInt8(ascii: "u"):
-                var scalar = try hex4(i + 2)
-                i += 6
-                if (0xD800...0xDBFF).contains(scalar) {
-                    // A high surrogate must be followed by its low half.
-                    guard i + 1 < content.endIndex, content[i] == UInt8(ascii: "\\"), content[i + 1] == UInt8(ascii: "u") else {
-                        throw Failure(offset: i, expected: "the low half of a surrogate pair")
-                    }
-                    let low = try hex4(i + 2)
-                    guard (0xDC00...0xDFFF).contains(low) else { throw Failure(offset: i, expected: "the low half of a surrogate pair") }
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    i += 6
-                }
-                guard let unicode = Unicode.Scalar(scalar) else { throw Failure(offset: i, expected: "a Unicode scalar") }
-                bytes.append(contentsOf: UTF8.encode(unicode)!)
+            if let byte = JSONReader.escapedByte(content[i + 1]) {
+                bytes.append(byte)
+                i += 2
                 continue
-            default: throw Failure(offset: i, expected: "an escape")
             }
-            i += 2
+            guard content[i + 1] == UInt8(ascii: "u") else { throw Failure(offset: i, expected: "an escape") }
+            var scalar = try hex4(i + 2)
+            i += 6
+            if (0xD800...0xDBFF).contains(scalar) {
+                // A high surrogate must be followed by its low half.
+                guard i + 1 < content.endIndex, content[i] == UInt8(ascii: "\\"), content[i + 1] == UInt8(ascii: "u") else {
+                    throw Failure(offset: i, expected: "the low half of a surrogate pair")
+                }
+                let low = try hex4(i + 2)
+                guard (0xDC00...0xDFFF).contains(low) else { throw Failure(offset: i, expected: "the low half of a surrogate pair") }
+                scalar = JSONReader.scalar(high: scalar, low: low)
+                i += 6
+            }
+            guard let unicode = Unicode.Scalar(scalar) else { throw Failure(offset: i, expected: "a Unicode scalar") }
+            bytes.append(contentsOf: UTF8.encode(unicode)!)
         }
         return String(decoding: bytes, as: UTF8.self)
     }

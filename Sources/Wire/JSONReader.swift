@@ -286,33 +286,25 @@ public enum JSONReader {
                 guard i < b.count else { throw fail("unterminated escape") }
                 let e = b[i]
                 i += 1
-                switch e {
-                case UInt8(ascii: "\""): bytes.append(0x22)
-                case UInt8(ascii: "\\"): bytes.append(0x5C)
-                case UInt8(ascii: "/"): bytes.append(0x2F)
-                case UInt8(ascii: "b"): bytes.append(0x08)
-                case UInt8(ascii: "f"): bytes.append(0x0C)
-                case UInt8(ascii: "n"): bytes.append(0x0A)
-                case UInt8(ascii: "r"): bytes.append(0x0D)
-                case UInt8(ascii: "t"): bytes.append(0x09)
-                case UInt8(ascii: "u"):
-                    var scalar = try hex4()
-                    if (0xD800...0xDBFF).contains(scalar) {
-                        guard i + 1 < b.count, b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u") else {
-                            throw fail("unpaired surrogate in \\u escape")
-                        }
-                        i += 2
-                        let low = try hex4()
-                        guard (0xDC00...0xDFFF).contains(low) else { throw fail("unpaired surrogate in \\u escape") }
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    } else if (0xDC00...0xDFFF).contains(scalar) {
+                if let byte = JSONReader.escapedByte(e) {
+                    bytes.append(byte)
+                    continue
+                }
+                guard e == UInt8(ascii: "u") else { throw fail("unknown escape \\\(Character(Unicode.Scalar(e)))") }
+                var scalar = try hex4()
+                if (0xD800...0xDBFF).contains(scalar) {
+                    guard i + 1 < b.count, b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u") else {
                         throw fail("unpaired surrogate in \\u escape")
                     }
-                    guard let u = Unicode.Scalar(scalar) else { throw fail("invalid \\u escape") }
-                    bytes.append(contentsOf: Array(String(Character(u)).utf8))
-                default:
-                    throw fail("unknown escape \\\(Character(Unicode.Scalar(e)))")
+                    i += 2
+                    let low = try hex4()
+                    guard (0xDC00...0xDFFF).contains(low) else { throw fail("unpaired surrogate in \\u escape") }
+                    scalar = JSONReader.scalar(high: scalar, low: low)
+                } else if (0xDC00...0xDFFF).contains(scalar) {
+                    throw fail("unpaired surrogate in \\u escape")
                 }
+                guard let u = Unicode.Scalar(scalar) else { throw fail("invalid \\u escape") }
+                bytes.append(contentsOf: Array(String(Character(u)).utf8))
             }
             return try bytes.withUnsafeBufferPointer { buffer throws(InputError) in try validated(buffer) }
         }
@@ -394,5 +386,26 @@ extension JSONReader {
         case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt32(c - UInt8(ascii: "A") + 10)
         default: nil
         }
+    }
+
+    /// The byte a one-letter escape stands for (the `n` of `\\n` gives 0x0A), or nil for `u` (four
+    /// hexadecimal digits follow it) and for a letter that is no escape.
+    public static func escapedByte(_ letter: UInt8) -> UInt8? {
+        switch letter {
+        case UInt8(ascii: "\""): 0x22
+        case UInt8(ascii: "\\"): 0x5C
+        case UInt8(ascii: "/"): 0x2F
+        case UInt8(ascii: "b"): 0x08
+        case UInt8(ascii: "f"): 0x0C
+        case UInt8(ascii: "n"): 0x0A
+        case UInt8(ascii: "r"): 0x0D
+        case UInt8(ascii: "t"): 0x09
+        default: nil
+        }
+    }
+
+    /// The scalar a `\\uD8xx\\uDCxx` pair stands for; `high` in D800–DBFF and `low` in DC00–DFFF.
+    public static func scalar(high: UInt32, low: UInt32) -> UInt32 {
+        0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
     }
 }
