@@ -4,11 +4,15 @@ import Glibc
 import Darwin
 #endif
 
-/// Buffered standard output: a batch writes a line per call, and a write(2) per line would dominate.
+/// Buffered output to a file descriptor (standard output unless told): a batch writes a line per call, and a
+/// write(2) per line would dominate. At most about 64 KiB wait; a failed write is kept in ``failure``.
 final class OutputBuffer {
     private var bytes: [UInt8] = []
     private let fd: Int32
     private let threshold = 1 << 16
+    /// The `errno` of the first write that failed; what was buffered then is dropped. Standard output closed
+    /// by its reader leaves nothing more to say; a file's writer checks this and names the file.
+    private(set) var failure: Int32?
 
     init(fd: Int32 = 1) {
         self.fd = fd
@@ -26,13 +30,20 @@ final class OutputBuffer {
         if bytes.count >= threshold { flush() }
     }
 
+    func line(_ b: [UInt8]) {
+        bytes.append(contentsOf: b)
+        bytes.append(0x0A)
+        if bytes.count >= threshold { flush() }
+    }
+
     func flush() {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                break  // stdout closed (a pipe's reader went away): nothing more can be said
+                if failure == nil { failure = errno }
+                break
             }
             offset += n
         }
