@@ -10,8 +10,10 @@ import Wire
         defer { try? FileManager.default.removeItem(at: folder) }
         let serve = try ServeProcess(data: folder.appendingPathComponent("data"))
         let answers = folder.appendingPathComponent("answers.jsonl")
+        // A reply timeout far beyond any wait of a loaded machine (a debug engine beside the other tests once took
+        // more than the default 2.5 s): a retry or failover below then means a reply was lost, not late.
         let r = try CLI.run(["simulate", "--query", serve.endpoints["query"]!, "--events", serve.endpoints["events"]!, "--seed", "1", "--json",
-                             "--answers", answers.path] + mode)
+                             "--answers", answers.path, "--timeout-ms", "60000"] + mode)
         #expect(r.status == 0, "\(r.stderr)")
         let s = try JSONReader.parse(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         let sent = mode.last.flatMap(Double.init)!
