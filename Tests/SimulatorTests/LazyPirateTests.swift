@@ -169,6 +169,8 @@ extension ScriptedEngine: @unchecked Sendable {}  // its mutable state is a Mute
         defer { engine.stop() }
         var c = Self.configuration(engine, calls: 200)
         c.mode = .openLoop(rate: 2000)
+        // Far beyond any wait of a loaded machine: a retry then means a reply was lost, not late.
+        c.replyTimeout = .seconds(60)
         let summary = try Simulation(configuration: c, mix: Self.mix()).run()
         #expect(summary.answered == 200 && summary.retries == 0 && summary.gaveUp == 0 && summary.duplicateReplies == 0)
         #expect(engine.received.count == 200)
