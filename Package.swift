@@ -129,7 +129,8 @@ let package = Package(
         .executableTarget(name: "fuzz-table", dependencies: ["FuzzTargets"], swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         // Release-mode throughput benchmark of the routing core (tools/bench-core).
         .executableTarget(name: "CoreBenchmark", dependencies: ["Routing", "TableLanguage", "Wire"]),
-        // Helpers shared by test targets (table fixtures, a log capture): test targets cannot share a file.
+        // Helpers shared by test targets (table fixtures, a log capture, the `.ownThreads` trait for blocking suites):
+        // test targets cannot share a file.
         .target(
             name: "TestSupport",
             dependencies: ["Routing", "TableLanguage", .product(name: "Logging", package: "swift-log")],
@@ -137,26 +138,26 @@ let package = Package(
         ),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "TableLanguage", "Wire", "TestSupport"]),
         .testTarget(name: "TableLanguageTests", dependencies: ["TableLanguage", "Routing", "TestSupport"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage"]),
+        .testTarget(name: "StorageTests", dependencies: ["TestSupport", "Storage"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Routing", "TableLanguage"]),
         .testTarget(
             name: "SwitchboardCLITests",
-            dependencies: ["Wire", "Routing", "Recorder", "CTIAdapter", "ZeroMQ", "Gateway", "EventFeed", "Postgres", "LocalPostgres", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["TestSupport", "Wire", "Routing", "Recorder", "CTIAdapter", "ZeroMQ", "Gateway", "EventFeed", "Postgres", "LocalPostgres", .product(name: "Logging", package: "swift-log")],
             exclude: ["decisions"]
         ),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "EventFeed", "Wire", "Routing", "ZeroMQ", "CTIAdapter", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
-        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "LocalPostgres"]),
+        .testTarget(name: "GatewayTests", dependencies: ["TestSupport", "Gateway", "EventFeed", "Wire", "Routing", "ZeroMQ", "CTIAdapter", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "ZeroMQTests", dependencies: ["TestSupport", "ZeroMQ"]),
+        .testTarget(name: "PostgresTests", dependencies: ["TestSupport", "Postgres", "LocalPostgres"]),
         .testTarget(name: "RecorderTests", dependencies: ["TestSupport", "Recorder", "EventFeed", "Engine", "LocalPostgres", "Postgres", "Wire", "Routing", "TableLanguage", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CTIAdapterTests", dependencies: ["TestSupport", "CTIAdapter", "EventFeed", "Engine", "Storage", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EventFeedTests", dependencies: ["TestSupport", "EventFeed", "Wire", "Routing", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Routing", "TableLanguage", "Wire", "ZeroMQ"]),
+        .testTarget(name: "SimulatorTests", dependencies: ["TestSupport", "Simulator", "Routing", "TableLanguage", "Wire", "ZeroMQ"]),
         .testTarget(name: "ServiceThreadTests", dependencies: [
-            "ServiceThread", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
+            "TestSupport", "ServiceThread", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"], resources: [.copy("corpus")]),
-        .testTarget(name: "EngineCoreTests", dependencies: ["EngineCore", "PostgresStore", "LocalPostgres", "Storage", "Wire", "Routing", "TableLanguage", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "EngineCore", "Storage", "Wire", "Routing", "TableLanguage", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "EngineCoreTests", dependencies: ["TestSupport", "EngineCore", "PostgresStore", "LocalPostgres", "Storage", "Wire", "Routing", "TableLanguage", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "EngineTests", dependencies: ["TestSupport", "Engine", "EngineCore", "Storage", "Wire", "Routing", "TableLanguage", "ZeroMQ", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -277,17 +277,22 @@ public final class SIPDriver: CTIDriver {
 
     /// Settled by fact: a call still on an agent's phone after `settle_wait` was not transferred; a call on
     /// no phone left it (transferred, or the caller hung up): either way it is not transferred again.
-    /// Unknown while a softphone cannot be reached.
+    /// Unknown only if the softphones stay unreachable for all of `settle_wait`: a restarted adapter's first
+    /// attempt can fail while a softphone still tears down the dead adapter's connection or is busy with
+    /// many calls, and giving up at once left a caller untransferred (seen under load in the kill -9 bed).
     public func wasPerformed(_ t: Transfer) -> Bool? {
         let until = clock.now + .milliseconds(Int64(configuration.timing.settleWait * 1000))
         while true {
             do {
                 _ = try locate(t.callID)
+                if clock.now >= until { return false }
             } catch {
                 if error.kind == .refused { return true }
-                return nil
+                if clock.now >= until {
+                    logger.warning("cannot settle call \(t.callID): the softphones stayed unreachable for settle_wait: \(error)")
+                    return nil
+                }
             }
-            if clock.now >= until { return false }
             usleep(200_000)
         }
     }

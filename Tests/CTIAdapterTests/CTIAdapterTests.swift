@@ -38,7 +38,7 @@ var quietLogger: Logger {
     return l
 }
 
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct TransferTests {
     @Test func readsTransfersAndSkipsOtherDecisions() {
         let blind = Transfer(transferEvent(1))
@@ -49,7 +49,7 @@ struct TransferTests {
     }
 }
 
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct LogDriverTests {
     @Test func writesCSTACommandsAndRemembersThem() throws {
         let dir = folder("log")
@@ -67,7 +67,7 @@ struct LogDriverTests {
     }
 }
 
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct TransferRecordTests {
     @Test func resumesAfterTheLastSeqAndKnowsUnfinishedTransfers() throws {
         let dir = folder("record")
@@ -123,7 +123,7 @@ struct TransferRecordTests {
     }
 }
 
-@Suite(.serialized, .timeLimit(.minutes(5))) struct AMIDriverTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct AMIDriverTests {
     func driver(_ peer: ScriptedAMIPeer, secret: String = "s3cret") -> AMIDriver {
         var c = AMIDriver.Configuration()
         c.port = peer.port
@@ -279,7 +279,7 @@ final class LoopbackEngine {
 }
 
 /// The adapter against a real engine: failing transfers declare the incident, successes clear it.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct IncidentTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct IncidentTests {
     @Test func declaredAfterFailuresAndClearedAfterSuccesses() throws {
         let loopback = try LoopbackEngine()
         let (engine, data, dir) = (loopback.engine, loopback.data, folder("cti"))
@@ -362,7 +362,7 @@ final class LoopbackEngine {
 extension IncidentTests.Box: @unchecked Sendable {}
 
 /// Several engines: the incident declared through the first control endpoint that answers.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct ControlFailoverTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct ControlFailoverTests {
     @Test func aSilentControlEndpointIsLeftForTheNext() throws {
         let loopback = try LoopbackEngine()
         let (engine, data, dir) = (loopback.engine, loopback.data, folder("cti"))

@@ -18,9 +18,12 @@ final class ScriptedSoftphone: Sendable {
     let port: UInt16
     private let listener: Int32
     private let state: Mutex<(calls: [String], current: String?, commands: [String], outcome: Outcome)>
+    /// How many connections are still to be closed as soon as they are accepted (a connection that breaks).
+    private let connectionsToDrop: Mutex<Int>
 
-    init(calls: [String], outcome: Outcome) throws {
+    init(calls: [String], outcome: Outcome, droppingTheFirstConnections drop: Int = 0) throws {
         state = Mutex((calls, nil, [], outcome))
+        connectionsToDrop = Mutex(drop)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
@@ -35,6 +38,10 @@ final class ScriptedSoftphone: Sendable {
             while true {
                 let c = accept(fd, nil, nil)
                 if c < 0 { return }
+                if connectionsToDrop.withLock({ n in defer { n = max(0, n - 1) }; return n > 0 }) {
+                    close(c)
+                    continue
+                }
                 serve(c)
             }
         }.start()
@@ -124,6 +131,7 @@ final class ScriptedSoftphone: Sendable {
     }
 }
 
+@Suite(.ownThreads)
 struct SIPDriverTests {
     func driver(_ phone: ScriptedSoftphone, trueBlind: Bool, log: LogCapture = LogCapture(), consultTimeout: Double = 2, warmBrief: Double = 0) -> SIPDriver {
         var c = SIPDriver.Configuration()
@@ -224,6 +232,26 @@ struct SIPDriverTests {
         let d = driver(phone, trueBlind: true)
         #expect(d.wasPerformed(transfer("c1")) == false)
         #expect(d.wasPerformed(transfer("gone")) == true)
+    }
+
+    /// A restarted adapter whose first connection breaks asks again within `settle_wait` instead of recording
+    /// the outcome unknown at once (which left a caller untransferred after a kill -9 under load).
+    @Test func aSettleAsksAgainWhenTheFirstConnectionBreaks() throws {
+        let gone = try ScriptedSoftphone(calls: ["c1"], outcome: .transferred, droppingTheFirstConnections: 1)
+        #expect(driver(gone, trueBlind: true).wasPerformed(transfer("gone")) == true)
+        let still = try ScriptedSoftphone(calls: ["c1"], outcome: .transferred, droppingTheFirstConnections: 1)
+        #expect(driver(still, trueBlind: true).wasPerformed(transfer("c1")) == false)
+    }
+
+    /// Unreachable for all of `settle_wait`: unknown (never performed again), with the reason logged once.
+    @Test func aSoftphoneUnreachableForAllOfTheSettleWaitIsUnknown() throws {
+        let phone = try ScriptedSoftphone(calls: ["c1"], outcome: .transferred, droppingTheFirstConnections: 1_000)
+        let log = LogCapture()
+        let start = Date()
+        #expect(driver(phone, trueBlind: true, log: log).wasPerformed(transfer("c1")) == nil)
+        #expect(Date().timeIntervalSince(start) >= 0.3)
+        let warnings = log.lines(atLeast: .warning)
+        #expect(warnings.count == 1 && warnings[0].contains("cannot settle call c1"), "\(warnings)")
     }
 
     /// A softphone that is not there: unreachable, with backoff, one warning, and no incident from the

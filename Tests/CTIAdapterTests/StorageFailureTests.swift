@@ -11,7 +11,7 @@ import TestSupport
 /// A transfer record that cannot be written is not a failed transfer: the adapter stops performing
 /// transfers, says why once, retries, and when the disk is back performs each transfer exactly once,
 /// without declaring an incident.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct StorageFailureTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct StorageFailureTests {
     func performed(_ path: String) -> [String] {
         ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { try? JSONReader.parse(String($0))["event_id"]?.text }
     }

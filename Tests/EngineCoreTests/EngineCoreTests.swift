@@ -4,6 +4,7 @@ import Logging
 import Routing
 import TableLanguage
 import Storage
+import TestSupport
 import Testing
 import Wire
 
@@ -66,7 +67,7 @@ func query(id: Int, key: String? = nil, callID: String? = nil, insists: Bool = t
     return #"{"id":\#(id),"table":"retention-ru","at":"\#(at)"\#(k),"call":{"call_id":"\#(callID ?? "c-\(id)")","topic":"termination","facts":{"insists":\#(insists)}}}"#
 }
 
-@Suite(.timeLimit(.minutes(5))) struct EngineCoreQueryTests {
+@Suite(.ownThreads, .timeLimit(.minutes(5))) struct EngineCoreQueryTests {
     @Test func aBatchIsJournalledBeforeItsRepliesAndEventsFollowInSeqOrder() throws {
         let h = try Harness()
         let (replies, events) = h.ask([query(id: 1), "not json", query(id: 2)])
@@ -122,7 +123,7 @@ func query(id: Int, key: String? = nil, callID: String? = nil, insists: Bool = t
     }
 }
 
-@Suite(.timeLimit(.minutes(5))) struct IdempotencyTests {
+@Suite(.ownThreads, .timeLimit(.minutes(5))) struct IdempotencyTests {
     @Test func aRepeatGetsTheFirstReplyAndNothingNew() throws {
         let h = try Harness()
         let first = h.ask([query(id: 1, key: "abc")])
@@ -227,7 +228,7 @@ func query(id: Int, key: String? = nil, callID: String? = nil, insists: Bool = t
     }
 }
 
-@Suite(.timeLimit(.minutes(5))) struct EngineCoreControlTests {
+@Suite(.ownThreads, .timeLimit(.minutes(5))) struct EngineCoreControlTests {
     let now = ContinuousClock.now
 
     @Test func controlRefusesUnknownFieldsAndCommands() throws {
@@ -309,7 +310,7 @@ func query(id: Int, key: String? = nil, callID: String? = nil, insists: Bool = t
     }
 }
 
-@Suite(.timeLimit(.minutes(5))) struct EngineCoreReplayTests {
+@Suite(.ownThreads, .timeLimit(.minutes(5))) struct EngineCoreReplayTests {
     @Test func replayAnswersRangesAndReportsReadErrorsAsErrors() throws {
         let h = try Harness()
         _ = h.ask((1...5).map { query(id: $0) })
@@ -324,7 +325,7 @@ func query(id: Int, key: String? = nil, callID: String? = nil, insists: Bool = t
     }
 }
 
-@Suite(.timeLimit(.minutes(5))) struct EngineCoreHealthTests {
+@Suite(.ownThreads, .timeLimit(.minutes(5))) struct EngineCoreHealthTests {
     /// The bundled Spanish holiday calendar states its years; past its end, health says so.
     @Test func healthReportsHolidayCalendarsThatEndSoonOrHaveEnded() throws {
         let h = try Harness()

@@ -5,12 +5,13 @@ import Logging
 import PostgresStore
 import Routing
 import Storage
+import TestSupport
 import Testing
 import Wire
 
 /// Several engine cores on one PostgreSQL store (a real server each test starts itself): one `seq`, keys,
 /// sessions and the CTI incident shared, the database's loss answered `unavailable`.
-@Suite(.timeLimit(.minutes(5))) struct SharedStoreTests {
+@Suite(.ownThreads, .timeLimit(.minutes(5))) struct SharedStoreTests {
     let server: LocalPostgresServer
 
     init() throws { server = try LocalPostgresServer() }

@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Engine
 import Routing
 import Wire
 import ZeroMQ
 
-@Suite(.serialized, .timeLimit(.minutes(5))) struct CurveTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct CurveTests {
     let server = try! CurveKeyPair.generate()
     let client = try! CurveKeyPair.generate()
 

@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Engine
 import Routing
 import Wire
 import ZeroMQ
 
-@Suite(.serialized, .timeLimit(.minutes(5))) struct EngineQueryTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct EngineQueryTests {
     @Test func requestReplyRoundTrip() throws {
         let e = try RunningEngine()
         let req = try e.requestSocket()
@@ -100,7 +101,7 @@ import ZeroMQ
     }
 }
 
-@Suite(.serialized, .timeLimit(.minutes(5))) struct EngineEventTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct EngineEventTests {
     @Test func tenThousandDecisionsArriveWithContiguousSeq() throws {
         let e = try RunningEngine()
         let sub = try e.subscriber("decision.")
@@ -215,7 +216,7 @@ import ZeroMQ
     }
 }
 
-@Suite(.serialized, .timeLimit(.minutes(5))) struct EngineControlTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct EngineControlTests {
     @Test func ctiIncidentFlipsViaAndSurvivesARestart() throws {
         let tables = TemporaryFolder.tables()
         let data = TemporaryFolder("data")
@@ -295,7 +296,7 @@ import ZeroMQ
     }
 }
 
-@Suite(.serialized, .timeLimit(.minutes(5))) struct EngineHostileInputTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct EngineHostileInputTests {
     /// 2,000 queries in flight from one DEALER that reads nothing until it has sent them all: every one
     /// is answered (libzmq's default high-water mark of 1,000 used to drop some silently).
     @Test func twoThousandInFlightFromOneClientAreAllAnswered() throws {
@@ -339,7 +340,7 @@ import ZeroMQ
     }
 }
 
-@Suite(.serialized, .timeLimit(.minutes(5))) struct EngineSlowSubscriberTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct EngineSlowSubscriberTests {
     /// One subscriber reads at a sixth of the event rate; the others (here a fast one, standing for the
     /// CTI adapter) get every event within a second of its decision and heartbeats never stop.
     @Test func aSlowSubscriberDelaysNobodyElse() throws {

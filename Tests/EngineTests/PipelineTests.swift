@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Engine
 import Wire
 import ZeroMQ
 
-@Suite(.serialized, .timeLimit(.minutes(5))) struct EnginePipelineTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct EnginePipelineTests {
     /// Room for 8 waiting queries and 2,000 sent at once from one DEALER: every query is answered, in the
     /// order sent; those that found the pipeline full are refused `unavailable`, nothing refused is
     /// journalled, and the refusals are counted in health as `overloaded`.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Engine
 import EngineCore
@@ -8,7 +9,7 @@ import Wire
 
 /// The fraud-alert playbook over the query endpoint: sessions kept in the data folder across restarts,
 /// the attempt limit and the merge window at their edges.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct EnginePlaybookTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct EnginePlaybookTests {
     static func tables() -> TemporaryFolder {
         let folder = TemporaryFolder("tables")
         try! FileManager.default.copyItem(at: repositoryRoot.appendingPathComponent("routing-tables/es-fraud-alerts.yaml"),
@@ -114,7 +115,7 @@ import Wire
 }
 
 /// The broadband next-step playbooks over the query endpoint: one session per call, across a restart.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct EngineNextStepTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct EngineNextStepTests {
     @Test func technicianNoShowWalksToSupervisionAcrossARestart() throws {
         let tables = TemporaryFolder("tables")
         try FileManager.default.copyItem(at: repositoryRoot.appendingPathComponent("routing-tables/br-broadband.yaml"),

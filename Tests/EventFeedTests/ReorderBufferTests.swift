@@ -1,7 +1,8 @@
+import TestSupport
 import Testing
 import EventFeed
 
-@Suite(.timeLimit(.minutes(5))) struct ReorderBufferTests {
+@Suite(.ownThreads, .timeLimit(.minutes(5))) struct ReorderBufferTests {
     @Test func handsOutTheContiguousRunOnceWhateverTheOrder() {
         var b = ReorderBuffer<FeedEvent>(after: 0, capacity: 100)
         for seq: UInt64 in [3, 1, 3, 5, 2, 1] { _ = b.admit(feedEvent(seq)) }

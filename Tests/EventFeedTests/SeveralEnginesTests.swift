@@ -6,7 +6,7 @@ import TestSupport
 
 /// A subscriber of several engines that share one journal: real sockets on loopback, engines that publish
 /// every `seq` or only their own, one killed mid-stream. Every `seq` is delivered exactly once, in order.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct SeveralEnginesTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct SeveralEnginesTests {
     static func configuration(_ cluster: FakeCluster) -> EventFeed.Configuration {
         var c = EventFeed.Configuration()
         c.eventsEndpoints = cluster.eventsEndpoints

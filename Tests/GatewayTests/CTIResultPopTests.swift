@@ -3,13 +3,14 @@ import EventFeed
 import Foundation
 import Logging
 import Routing
+import TestSupport
 import Testing
 import Wire
 @testable import Gateway
 
 /// The screen pop on the CTI adapter's result, over real ZeroMQ sockets: a ``ResultPublisher`` (the
 /// adapter's side) and a ``CTIResultFeed`` feeding a ``PopHub`` (the gateway's side).
-@Suite(.serialized, .timeLimit(.minutes(5))) struct CTIResultPopTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct CTIResultPopTests {
     static let logger = Logger(label: "test")
     static let directory = AgentDirectory(agents: [
         .init(id: "spec", name: "S", targets: ["retention"], iterations: 1, salt: [0], hash: Array(repeating: 0, count: 32)),

@@ -2,11 +2,13 @@ import EventFeed
 import Foundation
 import Routing
 import Synchronization
+import TestSupport
 import Testing
 import Wire
 import ZeroMQ
 @testable import Gateway
 
+@Suite(.ownThreads)
 struct PBKDF2Tests {
     /// RFC 7914 §11 and the widely published PBKDF2-HMAC-SHA256 vectors (first 32 bytes).
     @Test(arguments: [
@@ -37,6 +39,7 @@ struct PBKDF2Tests {
     }
 }
 
+@Suite(.ownThreads)
 struct PopHubTests {
     static func transfer(seq: UInt64, callID: String, target: String) -> FeedEvent {
         let d = Decision(action: .transfer, target: .init(id: target, address: "cti:\(target)", via: .cti, mode: .blind), case: nil, procedure: nil,
@@ -84,7 +87,7 @@ struct PopHubTests {
 }
 
 /// The gateway's engine client across several engines: real sockets, a silent engine first.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct EngineClientFailoverTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct EngineClientFailoverTests {
     /// An engine that answers every request with its bytes, and counts them.
     final class EchoEngine: @unchecked Sendable {  // the socket belongs to its thread; the count is atomic
         let endpoint: String

@@ -1,9 +1,10 @@
 import LocalPostgres
 import Postgres
+import TestSupport
 import Testing
 
 /// Against a real PostgreSQL server each test starts itself (tools/pg-local).
-@Suite(.timeLimit(.minutes(5))) struct PostgresConnectionTests {
+@Suite(.ownThreads, .timeLimit(.minutes(5))) struct PostgresConnectionTests {
     let server: LocalPostgresServer
 
     init() throws { server = try LocalPostgresServer() }

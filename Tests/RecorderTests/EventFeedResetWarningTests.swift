@@ -6,7 +6,7 @@ import TestSupport
 
 /// The "was it reset?" warning (issue 13, finding 9): never during a normal catch-up, once when the journal really
 /// ends before what the subscriber has handled.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct EventFeedResetWarningTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct EventFeedResetWarningTests {
     /// Heartbeats published while the feed replays are still queued on the live stream when the replay has got past
     /// them. They are old, not a sign of a reset.
     @Test func catchingUpWhileTheEngineDecidesWarnsOfNothing() throws {

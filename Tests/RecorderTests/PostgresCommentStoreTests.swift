@@ -2,13 +2,14 @@ import Foundation
 import LocalPostgres
 import Postgres
 import Routing
+import TestSupport
 import Testing
 @testable import Recorder
 import Wire
 
 /// The recorder's PostgreSQL store against a real server each suite starts itself (tools/pg-local): the same
 /// rows and the same exactly-once promise as the SQLite store.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct PostgresCommentStoreTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct PostgresCommentStoreTests {
     let server: LocalPostgresServer
 
     init() throws { server = try LocalPostgresServer() }
@@ -92,6 +93,7 @@ import Wire
     }
 }
 
+@Suite(.ownThreads)
 struct PostgresLocationTests {
     @Test func theLocationHidesThePassword() {
         #expect(PostgresCommentStore.redacted("postgres://rec:s3cret@db.example/crm") == "postgres://rec:***@db.example/crm")

@@ -3,11 +3,12 @@ import Foundation
 @testable import Recorder
 import Routing
 import TableLanguage
+import TestSupport
 import Testing
 import Wire
 
 /// The recorder's direct reader of event bytes against the whole-event decoder (`Wire.DecodedEvent`).
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct RecordedEventTests {
     static let tables = ["retention-ru", "br-broadband", "cn-card-service", "es-bank-directory", "es-fraud-alerts", "es-ivr-unblock"]
 

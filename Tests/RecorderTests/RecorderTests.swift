@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TestSupport
 import Testing
 @testable import Engine
 import EventFeed
@@ -29,7 +30,7 @@ func event(_ seq: UInt64, comment: String = "Угроза расторжения
     return FeedEvent(try! Wire.DecodedEvent(json: w.bytes))
 }
 
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct CommentStoreTests {
     @Test func storesOnceAndRemembersTheLastSeq() throws {
         let dir = temporaryFolder("store")
@@ -71,7 +72,7 @@ struct CommentStoreTests {
 }
 
 /// The feed against a real engine on loopback.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct EventFeedTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct EventFeedTests {
     final class Harness: @unchecked Sendable {  // the engine is thread-safe; the context too
         let tables = temporaryFolder("tables")
         let data = temporaryFolder("data")
@@ -191,7 +192,7 @@ struct CommentStoreTests {
     }
 }
 
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct CommentStoreConcurrencyTests {
     /// The recorder and `switchboard comments` open (and migrate) the same file at once: neither fails.
     @Test func concurrentOpensWaitForEachOther() throws {

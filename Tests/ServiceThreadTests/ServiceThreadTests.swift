@@ -3,9 +3,10 @@ import Logging
 import ServiceLifecycle
 import ServiceThread
 import Synchronization
+import TestSupport
 import Testing
 
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct ServiceThreadTests {
     @Test func returnsWhatTheBodyReturnsFromAThreadOfItsOwn() async throws {
         let name = try await ServiceThread.run(name: "st-test") { _ in

@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 import Routing
 import TableLanguage
 @testable import Simulator
 import Wire
 
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct CallMixTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 import Routing
 @testable import Simulator
@@ -123,7 +124,7 @@ final class ScriptedEngine {
 extension ScriptedEngine.Owned: @unchecked Sendable {}
 extension ScriptedEngine: @unchecked Sendable {}  // its mutable state is a Mutex and an Atomic
 
-@Suite(.serialized, .timeLimit(.minutes(5))) struct LazyPirateTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct LazyPirateTests {
     static func mix() throws -> CallMix {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let text = try String(contentsOf: root.appendingPathComponent("routing-tables/retention-ru.mix.yaml"), encoding: .utf8)
@@ -233,7 +234,7 @@ extension ScriptedEngine: @unchecked Sendable {}  // its mutable state is a Mute
 }
 
 /// Several engines: a silent one first in the list, the scripted engine second.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct FailoverTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct FailoverTests {
     /// The first engine accepts connections and never answers (hung, or cut off after the handshake): the
     /// clients that start on it send again, the same bytes with the same key, to the next engine.
     @Test func aSilentEngineFirstFailsOverToTheNext() throws {

@@ -1,8 +1,9 @@
 import Foundation
 import Storage
+import TestSupport
 import Testing
 
-@Suite(.timeLimit(.minutes(5))) struct AppendLogTests {
+@Suite(.ownThreads, .timeLimit(.minutes(5))) struct AppendLogTests {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("storage-\(UUID().uuidString)").path
 
     func lines(_ path: String) throws -> [String] {
@@ -72,7 +73,7 @@ import Testing
     }
 }
 
-@Suite(.timeLimit(.minutes(5))) struct AtomicFileTests {
+@Suite(.ownThreads, .timeLimit(.minutes(5))) struct AtomicFileTests {
     @Test func replacesContentsWhole() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("atomic-\(UUID().uuidString)").path
         try FileIO.makeDirectory(folder)
@@ -92,7 +93,7 @@ import Testing
     }
 }
 
-@Suite(.timeLimit(.minutes(5))) struct DirectoryLockTests {
+@Suite(.ownThreads, .timeLimit(.minutes(5))) struct DirectoryLockTests {
     @Test func aSecondHolderIsRefusedWithTheFirstOnesPid() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lock-\(UUID().uuidString)").path
         var first: DirectoryLock? = try DirectoryLock(directory: folder)

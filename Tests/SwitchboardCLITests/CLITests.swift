@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import Routing
 import Wire
@@ -61,7 +62,7 @@ struct CLI {
     }
 }
 
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct RouteCommandTests {
     let call = #"{"call_id":"c-1","topic":"termination","identification":"ФИОПД","customer":{"region":"moscow"},"facts":{"insists":true}}"#
 
@@ -137,7 +138,7 @@ struct RouteCommandTests {
     }
 }
 
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct CheckCommandTests {
     @Test func bundledTablesPass() throws {
         let r = try CLI.run(["check"])
@@ -195,7 +196,7 @@ struct CheckCommandTests {
 }
 
 /// Issue 14, "first use of the command line": what a new operator trips over.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct FirstUseTests {
     @Test(arguments: [
         (["route", "--tabel", "retention-ru", "--call", "{}"], "unknown option '--tabel' for switchboard route. Did you mean '--table'?"),
@@ -269,7 +270,7 @@ struct FirstUseTests {
 }
 
 /// `check --scenarios FILE` and the holiday-calendar warnings of check and coverage.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct CheckOptionsTests {
     @Test func aCandidateTableRunsTheScenariosNamed() throws {
         let dir = temporaryFolder()
@@ -302,7 +303,7 @@ struct CheckOptionsTests {
     }
 }
 
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct KeygenCommandTests {
     @Test func printsAPair() throws {
         let r = try CLI.run(["keygen"])

@@ -1,9 +1,10 @@
 import CTIAdapter
 import Foundation
+import TestSupport
 import Testing
 import Wire
 
-@Suite(.serialized, .timeLimit(.minutes(5))) struct CTIProcessTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct CTIProcessTests {
     /// The operator key serve wrote to its data folder (contract 1.1); a placeholder for an engine that writes
     /// none, which this test never needs, as it declares no incident.
     static func operatorKey(_ data: URL) throws -> String {

@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Every decision of the bundled tables' scenarios and of 3,000 generated calls a table is, byte for byte,
 /// what a trusted build recorded (`tools/decision-oracle`; the outputs are in `decisions/`). Evaluation and
 /// encoding may be rewritten for speed; what they print may not change unnoticed.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct DecisionOracleTests {
     @Test func decisionsAreByteForByteThoseRecorded() throws {
         let p = Process()

@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 import Routing
 import Wire
 
 /// `control health` and `--metrics` report the same counts, because they are the same counts (EngineMeters).
-@Suite(.serialized, .timeLimit(.minutes(5))) struct EngineMetricsProcessTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct EngineMetricsProcessTests {
     @Test func healthAndMetricsAgreeAfterLoad() throws {
         let folder = temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }

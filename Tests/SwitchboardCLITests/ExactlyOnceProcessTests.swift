@@ -1,5 +1,6 @@
 import Foundation
 import Routing
+import TestSupport
 import Testing
 import Wire
 import ZeroMQ
@@ -23,7 +24,7 @@ func operatorCredentials(_ data: URL) throws -> OperatorCredentials {
     try OperatorCredentials(text: String(contentsOf: data.appendingPathComponent("operator.key"), encoding: .utf8))
 }
 
-@Suite(.serialized, .timeLimit(.minutes(5))) struct ExactlyOnceProcessTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct ExactlyOnceProcessTests {
     /// A client sends a keyed query, the engine is killed with SIGKILL before (or just after) it answers,
     /// then the client retries ten times against the restarted engine: one decision, one seq, one transfer.
     @Test func aRetriedQueryIsDecidedAndTransferredOnceAcrossKills() throws {
@@ -99,7 +100,7 @@ func operatorCredentials(_ data: URL) throws -> OperatorCredentials {
     }
 }
 
-@Suite(.serialized, .timeLimit(.minutes(5))) struct DataFolderLockTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct DataFolderLockTests {
     @Test func aSecondEngineOnTheSameFolderIsRefusedAndAKilledHoldersFolderIsTakenAtOnce() throws {
         let data = temporaryFolder()
         defer { try? FileManager.default.removeItem(at: data) }
@@ -119,7 +120,7 @@ func operatorCredentials(_ data: URL) throws -> OperatorCredentials {
     }
 }
 
-@Suite(.serialized, .timeLimit(.minutes(5))) struct ControlAuthorisationTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct ControlAuthorisationTests {
     @Test func aPlainLocalClientAndAQueryClientsKeyCannotControlTheEngine() throws {
         let folder = temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -166,7 +167,7 @@ func operatorCredentials(_ data: URL) throws -> OperatorCredentials {
     }
 }
 
-@Suite(.serialized, .timeLimit(.minutes(5))) struct SighupTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct SighupTests {
     @Test func sighupReloadsTheTablesAndTheEngineKeepsServing() throws {
         let folder = temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -194,7 +195,7 @@ func operatorCredentials(_ data: URL) throws -> OperatorCredentials {
     }
 }
 
-@Suite(.serialized, .timeLimit(.minutes(5))) struct FailClosedTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct FailClosedTests {
     /// A journal on a small tmpfs that fills up: queries get `unavailable` (not a decision the engine could
     /// not keep), health says why, and answering resumes by itself when space returns, with every
     /// answered decision in the journal.

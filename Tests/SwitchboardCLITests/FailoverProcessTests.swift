@@ -1,12 +1,13 @@
 import Foundation
 import Recorder
+import TestSupport
 import Testing
 import Wire
 import ZeroMQ
 
 /// Clients given several engines, a dead one first: `switchboard simulate` and the example client fail over
 /// to a real `switchboard serve`, retrying the same bytes with the same key (Lazy Pirate across servers).
-@Suite(.serialized, .timeLimit(.minutes(5))) struct FailoverProcessTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct FailoverProcessTests {
     /// An engine that accepts connections and never answers: hung, or dead after the TCP handshake.
     final class SilentEngine {
         let context: Context

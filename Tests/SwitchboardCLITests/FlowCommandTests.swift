@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 import Routing
 import Wire
 
 /// Menus and playbooks from the command line: `route --sessions` keeps a playbook's session between runs.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct FlowCommandTests {
     func alert(_ outcome: String? = nil) -> String {
         let reported = outcome.map { #","outcome":"\#($0)""# } ?? ""
@@ -52,7 +53,7 @@ struct FlowCommandTests {
 }
 
 /// `route --sessions` replaying a past day: finished sessions are kept by the instant decided at, not the wall clock.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct SessionReplayTests {
     func alert(_ outcome: String? = nil) -> String {
         let reported = outcome.map { #","outcome":"\#($0)""# } ?? ""

@@ -4,13 +4,14 @@ import FoundationNetworking
 #endif
 import LocalPostgres
 import Routing
+import TestSupport
 import Testing
 import Wire
 
 /// The gateway reads the interaction comments where the recorder stores them, PostgreSQL included:
 /// `recorder --db postgres://…` and `gateway --comments-db postgres://…` as processes, beside a real engine,
 /// on a PostgreSQL server the test starts itself.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct GatewayCommentsProcessTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct GatewayCommentsProcessTests {
     /// An HTTP request to the gateway: the status and the body as JSON.
     static func request(_ url: URL, method: String = "GET", body: String? = nil, session: String? = nil) async throws -> (Int, Value) {
         var r = URLRequest(url: url)

@@ -1,5 +1,6 @@
 import Foundation
 import Routing
+import TestSupport
 import Testing
 import Wire
 import ZeroMQ
@@ -24,7 +25,7 @@ func heartbeatSeen(_ endpoint: String, within seconds: Int32 = 10) throws -> Boo
     return try s.receiveMultipart() != nil
 }
 
-@Suite(.serialized, .timeLimit(.minutes(5))) struct HostileClientTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct HostileClientTests {
     @Test func hugeAndCountlessSubscriptionsLeaveMemoryBounded() throws {
         let data = temporaryFolder()
         defer { try? FileManager.default.removeItem(at: data) }

@@ -1,11 +1,12 @@
 import Foundation
 import Routing
+import TestSupport
 import Testing
 import Wire
 
 /// Requests built to cost the engine time, and ids built to be changed, sent to a real `switchboard serve`
 /// (issue 13, findings 4 and 7).
-@Suite(.serialized, .timeLimit(.minutes(5))) struct HostileRequestTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct HostileRequestTests {
     /// `"!!":0,"!#":1,…`: every two-character key of printable ASCII, 8,464 of them, 59 KB.
     static let wideMembers: String = {
         let alphabet = (0x21...0x7E).filter { $0 != 0x22 && $0 != 0x5C }.map { Character(Unicode.Scalar(UInt8($0))) }

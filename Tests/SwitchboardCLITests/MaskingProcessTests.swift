@@ -1,12 +1,13 @@
 import Foundation
 import Recorder
 import Routing
+import TestSupport
 import Testing
 import Wire
 
 /// Card data sent to a real `switchboard serve` and `switchboard recorder` (issue 13, finding 6): in the notes, the
 /// identification, a string fact and a string customer field, it appears in none of the places a call's text goes.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct MaskingProcessTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct MaskingProcessTests {
     /// The secret formats of the finding, and those masked before.
     static let secrets = [
         "4111.1111.1111.1111", "5500/0000/0000/0004", "4012  8888  8888  1881", "6011\u{A0}1111\u{A0}1111\u{A0}1117",

@@ -4,6 +4,7 @@ import LocalPostgres
 import Postgres
 import Recorder
 import Routing
+import TestSupport
 import Testing
 import Wire
 
@@ -12,7 +13,7 @@ import Wire
 /// SIGKILL and restarted and another is cut off the network and restored. What every client was answered
 /// (`simulate --answers`) is checked against the journal by key, `seq` and `event_id`, and every journalled
 /// transfer against what the CTI adapter performed, by `event_id`.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct NetnsFailoverProcessTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct NetnsFailoverProcessTests {
     /// The namespaces of one run: a unique prefix and a /24 of its own, removed by ``down()``.
     struct Lab {
         let prefix: String

@@ -2,12 +2,13 @@ import Foundation
 import LocalPostgres
 import Recorder
 import Routing
+import TestSupport
 import Testing
 import Wire
 
 /// `switchboard recorder --db postgres://…` and `switchboard comments --db postgres://…` as processes, against a
 /// real `switchboard serve` and a PostgreSQL server the test starts itself.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct RecorderPostgresProcessTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct RecorderPostgresProcessTests {
     @Test func recordsEveryDecisionOnceInPostgresAndCommentsReadsThemBack() throws {
         let postgres = try LocalPostgresServer()
         let folder = temporaryFolder()

@@ -1,5 +1,6 @@
 import Foundation
 import Recorder
+import TestSupport
 import Testing
 
 /// `switchboard recorder` as a process of its own, killed without warning.
@@ -50,7 +51,7 @@ final class RecorderProcess {
     deinit { if process.isRunning { kill9() } }
 }
 
-@Suite(.serialized, .timeLimit(.minutes(5))) struct RecorderProcessTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct RecorderProcessTests {
     /// 10,000 decisions while the recorder is killed with SIGKILL and restarted at random moments, at least
     /// 20 times: in the end every decision is stored exactly once.
     @Test func killedTwentyTimesStoresEveryDecisionOnce() throws {

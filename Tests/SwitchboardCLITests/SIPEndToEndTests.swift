@@ -1,5 +1,6 @@
 import Foundation
 import Routing
+import TestSupport
 import Testing
 import Wire
 
@@ -9,7 +10,7 @@ import Wire
 /// SIPp's INVITE traces); the assertions are on those facts, not on Switchboard's own logs.
 ///
 /// Needs `baresip` and `sipp` (tools/setup installs them): without them the test fails.
-@Suite(.serialized) struct SIPEndToEndTests {
+@Suite(.ownThreads, .serialized) struct SIPEndToEndTests {
     struct Bed {
         var scenarios: [String: Value] = [:]
         var output = ""

@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 import Wire
 
 /// `switchboard coverage`, `diff` and `journal export`, as a team gating table changes would run them.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct SafeChangeTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct SafeChangeTests {
     func folderWithVariant(_ replacements: [(String, String)]) throws -> URL {
         let dir = temporaryFolder()
         var text = try String(contentsOf: CLI.root.appendingPathComponent("routing-tables/retention-ru.yaml"), encoding: .utf8)
@@ -91,7 +92,7 @@ import Wire
 }
 
 /// The README's `diff` walk-through runs as written, and `diff`'s first-use fixes.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct DiffWalkThroughTests {
     @Test func theReadmeWalkThroughRuns() throws {
         let readme = try String(contentsOf: CLI.root.appendingPathComponent("README.md"), encoding: .utf8)

@@ -2,13 +2,14 @@ import EventFeed
 import Foundation
 @testable import Gateway
 import Logging
+import TestSupport
 import Testing
 import Wire
 
 /// The screen pop with a real `switchboard cti` process (log driver, `--results`) and a real engine: the
 /// gateway's side (its event feed, results feed and ``PopHub``) runs in the test, as `switchboard gateway
 /// --cti-results` wires it. The browser test (tools/browser-test) covers the whole gateway process.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct ScreenPopProcessTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct ScreenPopProcessTests {
     /// Reads `count` messages in the test's own task (not a helper task a loaded pool may never run), or
     /// what came before `end` is called from a thread after `seconds`, which finishes the stream.
     static func collect(_ stream: AsyncStream<String>, count: Int, seconds: Double = 60, end: @escaping @Sendable () -> Void) async -> [String] {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import Routing
 import Wire
@@ -111,7 +112,7 @@ func journal(_ data: URL) throws -> [Value] {
     return try text.split(separator: "\n").map { try JSONReader.parse(String($0)) }
 }
 
-@Suite(.serialized, .timeLimit(.minutes(5))) struct ServeTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct ServeTests {
     @Test func sigtermDrainsAndExitsZero() throws {
         let data = temporaryFolder()
         defer { try? FileManager.default.removeItem(at: data) }

@@ -2,11 +2,12 @@ import Foundation
 import LocalPostgres
 import Postgres
 import Routing
+import TestSupport
 import Testing
 import Wire
 
 /// `switchboard serve --store postgres://…` as separate processes sharing one real PostgreSQL server.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct SharedStoreProcessTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct SharedStoreProcessTests {
     func keyed(_ id: Int, key: String) -> String {
         #"{"id":\#(id),"table":"retention-ru","at":"2026-11-23T12:00:00+03:00","idempotency_key":"\#(key)","call":{"call_id":"shared-1","topic":"termination","facts":{"insists":true}}}"#
     }

@@ -1,8 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
 import Wire
 
-@Suite(.serialized, .timeLimit(.minutes(5))) struct SimulateTests {
+@Suite(.ownThreads, .serialized, .timeLimit(.minutes(5))) struct SimulateTests {
     /// A brief simulation against a real engine: every call answered, every decision published once, identical.
     @Test(arguments: [["--rate", "1500", "--calls", "2000"], ["--clients", "3", "--in-flight", "4", "--calls", "3000"]])
     func accountsForEveryDecision(mode: [String]) throws {

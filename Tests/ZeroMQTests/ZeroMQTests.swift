@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import ZeroMQ
 
 /// Real libzmq sockets on loopback; ports are chosen by the system (`tcp://127.0.0.1:*`) so tests run in parallel.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct ZeroMQTests {
     @Test func versionAndCurve() {
         #expect(Context.version.major == 4)
