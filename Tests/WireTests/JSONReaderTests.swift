@@ -112,14 +112,14 @@ struct JSONReaderTests {
         #expect(throws: Never.self) { try JSONReader.parse(JSONReaderTests.wideObject(keys: 8464), limits: .trusted) }
     }
 
-    @Test func keepsOneMembersBytesAsWritten() throws {
-        let (result, raw) = JSONReader.parse(Array(#"{"a": 1, "id" : 9007199254740993 , "b": [1e400]}"#.utf8), keepingRaw: "id")
-        #expect(raw.map { String(decoding: $0, as: UTF8.self) } == "9007199254740993")
-        // 1e400 outside the kept member is still out of range; the kept member got past before that.
+    @Test func keepsTheQueryIDsBytesAsWritten() throws {
+        let (id, result) = QueryRequest.decodeKeepingID(Array(#"{"a": 1, "id" : 9007199254740993 , "b": [1e400]}"#.utf8))
+        #expect(String(decoding: id.json, as: UTF8.self) == "9007199254740993")
+        // 1e400 outside the id is still out of range; the id got past before that.
         #expect(throws: InputError.self) { try result.get() }
-        let (lenient, big) = JSONReader.parse(Array(#"{"id":-1e400}"#.utf8), keepingRaw: "id")
-        #expect(try lenient.get()["id"] == .number(-.infinity))
-        #expect(big.map { String(decoding: $0, as: UTF8.self) } == "-1e400")
+        let (big, lenient) = QueryRequest.decodeKeepingID(Array(#"{"id":-1e400,"table":"t","call":{"call_id":"c","topic":"x"}}"#.utf8))
+        #expect(try lenient.get().id == .number(-.infinity))
+        #expect(String(decoding: big.json, as: UTF8.self) == "-1e400")
     }
 
     /// `{"!!":0,"!#":1,…}`: keys of two printable ASCII characters, seven bytes a member; all 92² = 8,464 of them

@@ -15,6 +15,10 @@ public struct Table: Sendable {
     public let customerFields: [FieldSpec]
     /// Positions in `customerFields` by name.
     package let customerIndex: [String: Int]
+    /// `customerFields`' names, in order: what evaluation compares a call's field names with.
+    package let customerFieldNames: [String]
+    /// `customerFields`' defaults, in order: where evaluation starts.
+    package let customerDefaults: [Value?]
     package let topicIndex: [String: Int]
     public let topics: [Topic]
     /// Rules every topic tries before its own (`global_rules`).
@@ -64,6 +68,8 @@ public struct Table: Sendable {
         self.schedules = schedules
         self.customerFields = customerFields
         self.customerIndex = customerIndex
+        self.customerFieldNames = customerFields.map(\.name)
+        self.customerDefaults = customerFields.map(\.defaultValue)
         self.topicIndex = topicIndex
         self.topics = topics
         self.globalRules = globalRules
@@ -198,6 +204,8 @@ public struct Topic: Sendable {
     public let name: String
     public let facts: [FieldSpec]
     package let factIndex: [String: Int]
+    /// `facts`' names, in order: what evaluation compares a call's fact names with.
+    package let factNames: [String]
     /// The comment used when a rule gives none.
     package let comment: Template?
     package let rules: [Rule]
@@ -217,6 +225,7 @@ public struct Topic: Sendable {
         self.name = name
         self.facts = facts
         self.factIndex = factIndex
+        self.factNames = facts.map(\.name)
         self.comment = comment
         self.rules = rules
         self.menu = menu
