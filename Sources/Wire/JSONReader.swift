@@ -325,7 +325,9 @@ public enum JSONReader {
         /// ninth of decoding, deciding and encoding a call.
         func validated(_ bytes: UnsafeBufferPointer<UInt8>) throws(InputError) -> String {
             var s = String(decoding: bytes, as: UTF8.self)
-            guard s.withUTF8({ $0.elementsEqual(bytes) }) else { throw fail("text is not valid UTF-8") }
+            // ASCII is valid UTF-8: keys, codes and most values need no comparison.
+            if JSONReader.highBits(bytes) == 0 { return s }
+            guard s.withUTF8({ JSONReader.sameBytes($0, bytes) }) else { throw fail("text is not valid UTF-8") }
             return s
         }
 
@@ -387,6 +389,40 @@ public enum JSONReader {
 }
 
 extension JSONReader {
+    /// The high bits of all the bytes ORed together, eight bytes at a time: zero exactly when they are ASCII.
+    static func highBits(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        guard let base = bytes.baseAddress else { return 0 }
+        var bits: UInt64 = 0
+        var i = 0
+        while i + 8 <= bytes.count {
+            bits |= UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+            i += 8
+        }
+        while i < bytes.count {
+            bits |= UInt64(base[i])
+            i += 1
+        }
+        return bits & 0x8080_8080_8080_8080
+    }
+
+    /// Whether two buffers hold the same bytes, compared eight at a time.
+    static func sameBytes(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        guard let pa = a.baseAddress, let pb = b.baseAddress else { return true }
+        var i = 0
+        while i + 8 <= a.count {
+            guard UnsafeRawPointer(pa + i).loadUnaligned(as: UInt64.self) == UnsafeRawPointer(pb + i).loadUnaligned(as: UInt64.self) else {
+                return false
+            }
+            i += 8
+        }
+        while i < a.count {
+            guard pa[i] == pb[i] else { return false }
+            i += 1
+        }
+        return true
+    }
+
     /// The value of one hexadecimal digit of a `\\u` escape, or nil for any other byte.
     public static func hexDigitValue(_ c: UInt8) -> UInt32? {
         switch c {

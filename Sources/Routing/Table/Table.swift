@@ -1,7 +1,7 @@
 /// A routing table compiled for evaluation: immutable, `Sendable`, indexed by topic code.
 ///
 /// Build one with ``TableLoader``; evaluate calls with ``Table/evaluate(_:at:operations:)``.
-public struct Table: Sendable {
+public final class Table: Sendable {
     /// The table's name, as calls and the engine refer to it (`retention-ru`).
     public let name: String
     public let description: String?
@@ -199,7 +199,7 @@ public struct FieldSpec: Sendable {
 }
 
 /// A call reason with its facts and ordered rules.
-public struct Topic: Sendable {
+public final class Topic: Sendable {
     public let code: String
     public let name: String
     public let facts: [FieldSpec]
