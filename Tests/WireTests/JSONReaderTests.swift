@@ -171,3 +171,47 @@ struct JSONWriterTests {
         #expect(try JSONReader.parse(w.bytes) == value)
     }
 }
+
+extension JSONWriterTests {
+    /// Every byte that needs an escape, and bytes beside the bounds of the word-at-a-time test (0x1F/0x20,
+    /// 0x21/0x23, 0x5B/0x5D, UTF-8 continuation and lead bytes), at every position of strings of 0 to 24
+    /// bytes, written as a byte-by-byte escaper writes them.
+    @Test func escapesEveryByteWhereverItStands() {
+        let special: [UInt8] = Array(0x00...0x20) + [0x21, 0x22, 0x23, 0x5B, 0x5C, 0x5D, 0x7F]
+        let fillers: [[UInt8]] = [Array("a".utf8), Array("ж".utf8), Array("€".utf8)]
+        for length in 0...24 {
+            for filler in fillers {
+                var base: [UInt8] = []
+                while base.count < length { base += filler }
+                for position in 0...base.count {
+                    for byte in special {
+                        var bytes = base
+                        bytes.insert(byte, at: position)
+                        let text = String(decoding: bytes, as: UTF8.self)
+                        var w = JSONWriter()
+                        w.string(text)
+                        #expect(w.bytes == Self.escapedByteByByte(text), "\(bytes)")
+                    }
+                }
+            }
+        }
+    }
+
+    static func escapedByteByByte(_ text: String) -> [UInt8] {
+        var out: [UInt8] = [0x22]
+        for c in text.utf8 {
+            switch c {
+            case 0x22: out += Array(#"\""#.utf8)
+            case 0x5C: out += Array(#"\\"#.utf8)
+            case 0x0A: out += Array(#"\n"#.utf8)
+            case 0x0D: out += Array(#"\r"#.utf8)
+            case 0x09: out += Array(#"\t"#.utf8)
+            case ..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out += Array(#"\u00"#.utf8) + [hex[Int(c >> 4)], hex[Int(c & 0xF)]]
+            default: out.append(c)
+            }
+        }
+        return out + [0x22]
+    }
+}
