@@ -13,7 +13,12 @@ public struct Call: Sendable {
     /// The facts in the order the call gave them, no name twice: evaluation reads them in this order, so
     /// the first offending fact of a call is the one an error names.
     public var factsAsGiven: [Value.Member]
-    public var notes: String?
+    public var notes: String? {
+        didSet { notesAreMasked = false }
+    }
+    /// Whether `notes` has been through ``SensitiveData/mask(_:)`` since it was last set (by ``masked()`` or a
+    /// reader that masks), so the comment need not mask it again; setting `notes` clears it.
+    var notesAreMasked = false
 
     public init(callID: String, topic: String, language: String? = nil, identification: String? = nil,
                 customer: [String: Value] = [:], facts: [String: Value] = [:], notes: String? = nil) {
@@ -70,7 +75,9 @@ public struct Call: Sendable {
             case "topic": partial.topic = try Reader.string(v, "topic"); hasTopic = true
             case "language": partial.language = try Reader.optionalString(v, "language")
             case "identification": partial.identification = try Reader.optionalString(v, "identification").map(mask)
-            case "notes": partial.notes = try Reader.optionalString(v, "notes").map(mask)
+            case "notes":
+                partial.notes = try Reader.optionalString(v, "notes").map(mask)
+                partial.notesAreMasked = masking
             case "customer": partial.customerAsGiven = try members(v, "customer")
             case "facts": partial.factsAsGiven = try members(v, "facts")
             default: throw .unknownField(key, allowed: Call.fieldNames)

@@ -10,6 +10,7 @@ extension Call {
     public func masked() -> Call {
         var call = self
         call.notes = notes.map(SensitiveData.mask)
+        call.notesAreMasked = true
         call.identification = identification.map(SensitiveData.mask)
         call.factsAsGiven = factsAsGiven.map { .init($0.key, $0.value.masked()) }
         call.customerAsGiven = customerAsGiven.map { .init($0.key, $0.value.masked()) }
