@@ -1,15 +1,24 @@
 /// A call as the contract describes it: what the agent or IVR knows when asking for a decision.
 ///
-/// `customer` and `facts` are kept as given; their types are checked against the table at
-/// evaluation, because each table (and each topic) declares its own.
-public struct Call: Sendable, Hashable {
+/// `customer` and `facts` are kept as given, in the order the call gave them; their types are checked against
+/// the table at evaluation, because each table (and each topic) declares its own. Two calls are equal when
+/// they give the same values, whatever their order.
+public struct Call: Sendable {
     public var callID: String
     public var topic: String
     public var language: String?
     public var identification: String?
-    public var customer: [String: Value]
-    public var facts: [String: Value]
-    public var notes: String?
+    /// The customer's fields in the order the call gave them, no name twice.
+    public var customerAsGiven: [Value.Member]
+    /// The facts in the order the call gave them, no name twice: evaluation reads them in this order, so
+    /// the first offending fact of a call is the one an error names.
+    public var factsAsGiven: [Value.Member]
+    public var notes: String? {
+        didSet { notesAreMasked = false }
+    }
+    /// Whether `notes` has been through ``SensitiveData/mask(_:)`` since it was last set (by ``masked()`` or a
+    /// reader that masks), so the comment need not mask it again; setting `notes` clears it.
+    var notesAreMasked = false
 
     public init(callID: String, topic: String, language: String? = nil, identification: String? = nil,
                 customer: [String: Value] = [:], facts: [String: Value] = [:], notes: String? = nil) {
@@ -17,12 +26,24 @@ public struct Call: Sendable, Hashable {
         self.topic = topic
         self.language = language
         self.identification = identification
-        self.customer = customer
-        self.facts = facts
+        self.customerAsGiven = Call.members(customer)
+        self.factsAsGiven = Call.members(facts)
         self.notes = notes
     }
 
-    static let fieldNames = ["call_id", "topic", "language", "identification", "customer", "facts", "notes"]
+    /// The customer's fields by name; setting them keeps them sorted by name.
+    public var customer: [String: Value] {
+        get { Call.dictionary(customerAsGiven) }
+        set { customerAsGiven = Call.members(newValue) }
+    }
+
+    /// The facts by name; setting them keeps them sorted by name.
+    public var facts: [String: Value] {
+        get { Call.dictionary(factsAsGiven) }
+        set { factsAsGiven = Call.members(newValue) }
+    }
+
+    package static let fieldNames = ["call_id", "topic", "language", "identification", "customer", "facts", "notes"]
 
     /// Reads a call from its JSON value, checking the top-level shape the contract fixes.
     /// - Throws: `InputError` with `bad_type`, `unknown_field` or `missing_field`.
@@ -30,45 +51,95 @@ public struct Call: Sendable, Hashable {
         guard case .object(let members) = value else {
             throw .badType(prefix, expected: "an object", got: value)
         }
-        var callID: String?
-        var topic: String?
-        var call = Call(callID: "", topic: "")
-        for member in members {
-            let v = member.value
-            switch member.key {
-            case "call_id": callID = try Call.string(v, "call_id")
-            case "topic": topic = try Call.string(v, "topic")
-            case "language": call.language = try Call.optionalString(v, "language")
-            case "identification": call.identification = try Call.optionalString(v, "identification")
-            case "notes": call.notes = try Call.optionalString(v, "notes")
-            case "customer": call.customer = try Call.object(v, "customer")
-            case "facts": call.facts = try Call.object(v, "facts")
-            default: throw .unknownField(member.key, allowed: Call.fieldNames)
+        var reader = Reader(masking: false)
+        for member in members { try reader.read(member.key, member.value) }
+        self = try reader.finished()
+    }
+
+    /// A call read member by member: ``init(value:field:)`` from a parsed value, and Wire's reader straight
+    /// from a request's bytes, so both check the same things in the same order.
+    package struct Reader {
+        /// Whether free text is masked as it is read (``SensitiveData/mask(_:)``, ``Value/masked()``).
+        let masking: Bool
+        private var partial = Call(callID: "", topic: "")
+        private var hasCallID = false
+        private var hasTopic = false
+
+        package init(masking: Bool) { self.masking = masking }
+
+        /// Takes one member of the call's object.
+        /// - Throws: `bad_type` naming the member, or `unknown_field`.
+        package mutating func read(_ key: String, _ v: Value) throws(InputError) {
+            switch key {
+            case "call_id": partial.callID = try Reader.string(v, "call_id"); hasCallID = true
+            case "topic": partial.topic = try Reader.string(v, "topic"); hasTopic = true
+            case "language": partial.language = try Reader.optionalString(v, "language")
+            case "identification": partial.identification = try Reader.optionalString(v, "identification").map(mask)
+            case "notes":
+                partial.notes = try Reader.optionalString(v, "notes").map(mask)
+                partial.notesAreMasked = masking
+            case "customer": partial.customerAsGiven = try members(v, "customer")
+            case "facts": partial.factsAsGiven = try members(v, "facts")
+            default: throw .unknownField(key, allowed: Call.fieldNames)
             }
         }
-        guard let callID else { throw InputError(.missingField, "call_id is required: a string naming the call.", field: "call_id") }
-        guard let topic else { throw InputError(.missingField, "topic is required: one of the table's topic codes.", field: "topic") }
-        call.callID = callID
-        call.topic = topic
-        self = call
+
+        /// The call read, once its object has ended.
+        /// - Throws: `missing_field` for `call_id` or `topic`.
+        package func finished() throws(InputError) -> Call {
+            guard hasCallID else { throw InputError(.missingField, "call_id is required: a string naming the call.", field: "call_id") }
+            guard hasTopic else { throw InputError(.missingField, "topic is required: one of the table's topic codes.", field: "topic") }
+            return partial
+        }
+
+        private func mask(_ text: String) -> String { masking ? SensitiveData.mask(text) : text }
+
+        private static func string(_ v: Value, _ field: String) throws(InputError) -> String {
+            guard case .string(let s) = v else { throw .badType(field, expected: "a string", got: v) }
+            return s
+        }
+
+        private static func optionalString(_ v: Value, _ field: String) throws(InputError) -> String? {
+            if case .null = v { return nil }
+            return try string(v, field)
+        }
+
+        private func members(_ v: Value, _ field: String) throws(InputError) -> [Value.Member] {
+            if case .null = v { return [] }
+            guard case .object(let members) = v else { throw .badType(field, expected: "an object", got: v) }
+            guard masking else { return members }
+            // Most values hold nothing to mask: the array is copied only when one changes.
+            var result = members
+            for k in result.indices {
+                let masked = result[k].value.masked()
+                if masked != result[k].value { result[k].value = masked }
+            }
+            return result
+        }
     }
 
-    private static func string(_ v: Value, _ field: String) throws(InputError) -> String {
-        guard case .string(let s) = v else { throw .badType(field, expected: "a string", got: v) }
-        return s
+    private static func members(_ values: [String: Value]) -> [Value.Member] {
+        values.sorted { $0.key < $1.key }.map { .init($0.key, $0.value) }
     }
 
-    private static func optionalString(_ v: Value, _ field: String) throws(InputError) -> String? {
-        if case .null = v { return nil }
-        return try string(v, field)
+    private static func dictionary(_ members: [Value.Member]) -> [String: Value] {
+        Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
+    }
+}
+
+extension Call: Hashable {
+    public static func == (a: Call, b: Call) -> Bool {
+        a.callID == b.callID && a.topic == b.topic && a.language == b.language && a.identification == b.identification
+            && a.notes == b.notes && a.customer == b.customer && a.facts == b.facts
     }
 
-    private static func object(_ v: Value, _ field: String) throws(InputError) -> [String: Value] {
-        if case .null = v { return [:] }
-        guard case .object(let members) = v else { throw .badType(field, expected: "an object", got: v) }
-        var result: [String: Value] = [:]
-        result.reserveCapacity(members.count)
-        for m in members { result[m.key] = m.value }
-        return result
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(callID)
+        hasher.combine(topic)
+        hasher.combine(language)
+        hasher.combine(identification)
+        hasher.combine(notes)
+        hasher.combine(customer)
+        hasher.combine(facts)
     }
 }

@@ -35,53 +35,29 @@ public struct QueryRequest: Sendable {
     /// `9007199254740993`, `-0` and `1e400` come back unchanged. The id is recovered even when the rest of the
     /// request is refused, once the reader has got past it.
     public static func decodeKeepingID(_ bytes: [UInt8]) -> (id: RequestID, result: Result<QueryRequest, InputError>) {
-        let (parsed, raw) = JSONReader.parse(bytes, keepingRaw: "id")
-        var id = RequestID.null
-        if let raw {
-            // A scalar's first byte tells its kind: the reader has checked the rest.
-            switch raw.first ?? 0 {
-            case UInt8(ascii: "\""), UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "n"):
-                id = RequestID(json: raw, value: (try? parsed.get())?["id"])
-            default:
-                let given = raw.first == UInt8(ascii: "{") ? "an object" : raw.first == UInt8(ascii: "[") ? "an array" : "a boolean"
-                return (.null, .failure(InputError(.badType, "id must be a string or a number, got \(given).", field: "id")))
-            }
-        }
-        let value: Value
-        switch parsed {
-        case .success(let v): value = v
-        case .failure(let e): return (id, .failure(e))
-        }
-        return (id, Result { () throws(InputError) in try decodeBody(value, id: id.value) })
-    }
-
-    private static func decodeBody(_ value: Value, id: Value) throws(InputError) -> QueryRequest {
-        guard case .object(let members) = value else {
-            throw InputError(.badType, "a query must be a JSON object {\"id\", \"table\", \"at\"?, \"call\"}, got \(value.kindDescription).")
-        }
-        var table: String?
-        var at: Instant?
-        var call: Call?
-        var key: String?
-        for m in members {
-            switch m.key {
-            case "id": break
-            case "idempotency_key":
-                guard case .string(let s) = m.value, (1...maximumKeyLength).contains(s.utf8.count), s.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) else {
-                    throw .init(.badType, "idempotency_key must be a string of 1 to \(maximumKeyLength) printable ASCII characters (a UUID, say).", field: "idempotency_key")
+        bytes.withUnsafeBufferPointer { b in
+            var parser = JSONReader.Parser(b, limits: .request)
+            let parsed = Result { () throws(InputError) in try parser.document { p throws(InputError) in try p.query() } }
+            var id = RequestID.null
+            if let raw = parser.kept {
+                // A scalar's first byte tells its kind: the reader has checked the rest.
+                switch b[raw.lowerBound] {
+                case UInt8(ascii: "\""), UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "n"):
+                    id = RequestID(json: bytes[raw], value: (try? parsed.get())?.idValue)
+                default:
+                    let given = b[raw.lowerBound] == UInt8(ascii: "{") ? "an object" : b[raw.lowerBound] == UInt8(ascii: "[") ? "an array" : "a boolean"
+                    return (.null, .failure(InputError(.badType, "id must be a string or a number, got \(given).", field: "id")))
                 }
-                key = s
-            case "table":
-                guard case .string(let s) = m.value else { throw .init(.badType, "table must be a string, got \(m.value.kindDescription).", field: "table") }
-                table = s
-            case "at": at = try Wire.instant(m.value, field: "at")
-            case "call": call = try Call(value: m.value).masked()  // before anything is decided, journalled or kept
-            default: throw InputError(.unknownField, "\(m.key) is not a field of a query; expected one of: \(keys.joined(separator: ", ")).", field: m.key)
             }
+            let parts: Parts
+            switch parsed {
+            case .success(let p): parts = p
+            case .failure(let e): return (id, .failure(e))
+            }
+            if let error = parser.shapeError { return (id, .failure(error)) }
+            // Both present, or the parser would have kept an error.
+            return (id, .success(QueryRequest(id: id.value, table: parts.table!, at: parts.at, call: parts.call!, idempotencyKey: parts.key)))
         }
-        guard let table else { throw InputError(.missingField, "table is required: the name of a table the engine serves.", field: "table") }
-        guard let call else { throw InputError(.missingField, "call is required: the call to decide.", field: "call") }
-        return QueryRequest(id: id, table: table, at: at, call: call, idempotencyKey: key)
     }
 }
 

@@ -78,24 +78,6 @@ public enum JSONReader {
         return try text.withUTF8 { b in Result { () throws(InputError) in try parse(b, limits: limits) } }.get()
     }
 
-    /// Parses a document and also hands back one top-level member's value exactly as written, so a reply can
-    /// echo a client's `id` byte for byte.
-    ///
-    /// Inside that member a number beyond `Double`'s range is not an error (its ``Value`` is ±infinity or
-    /// zero): the bytes are what count there.
-    /// - Returns: the value, or the error, and the kept member's bytes whenever the parser got past them —
-    ///   even when the document fails later, so the refusal can still carry the id.
-    public static func parse(_ bytes: [UInt8], limits: Limits = .request, keepingRaw key: String)
-        -> (result: Result<Value, InputError>, raw: ArraySlice<UInt8>?)
-    {
-        bytes.withUnsafeBufferPointer { b in
-            var parser = Parser(b, limits: limits)
-            parser.keptKey = Array(key.utf8)
-            let result = Result { () throws(InputError) in try parser.document() }
-            return (result, parser.kept.map { bytes[$0] })
-        }
-    }
-
     /// The key comparisons and hash insertions the duplicate-key check made, for tests of the parser's growth.
     static func duplicateCheckWork(_ text: String, limits: Limits) throws(InputError) -> Int {
         var text = text
@@ -108,7 +90,9 @@ public enum JSONReader {
         }.get()
     }
 
-    private struct Parser {
+    /// The parser, shared by ``parse(_:limits:)`` and the readers of requests (`JSONReader+Requests.swift`),
+    /// which read a request's members straight into what they decode, without a ``Value`` for the whole.
+    struct Parser {
         let b: UnsafeBufferPointer<UInt8>
         let limits: Limits
         var i = 0
@@ -116,11 +100,13 @@ public enum JSONReader {
         var values = 0
         /// Work done by duplicate-key checks (see ``JSONReader/duplicateCheckWork(_:limits:)``).
         var keyChecks = 0
-        /// The top-level key whose value's bytes are kept, and where they were.
-        var keptKey: [UInt8]?
+        /// Where a query's `id` was, so the reply can echo its bytes (``QueryRequest/decodeKeepingID(_:)``).
         var kept: Range<Int>?
         /// True while parsing the kept member, where out-of-range numbers are allowed.
         var lenientNumbers = false
+        /// The first error in the shape of a request read member by member, thrown only once the whole
+        /// document has proved to be JSON: bad JSON anywhere is the answer before anything about its shape.
+        var shapeError: InputError?
 
         /// Objects up to this many keys are checked for duplicates by scanning; larger ones through a set.
         static let scanLimit = 12
@@ -143,18 +129,22 @@ public enum JSONReader {
         }
 
         mutating func document() throws(InputError) -> Value {
+            try document { p throws(InputError) in try p.value() }
+        }
+
+        /// The document as `read` reads its one value, after which only white space may follow. An error in
+        /// its shape that `read` refused is left in ``shapeError``.
+        mutating func document<T>(_ read: (inout Parser) throws(InputError) -> T) throws(InputError) -> T {
             skipSpace()
             guard i < b.count else { throw InputError(.badJSON, "the input is empty; expected a JSON object.") }
-            let v = try value()
+            let v = try read(&self)
             skipSpace()
             guard i == b.count else { throw fail("unexpected text after the JSON value") }
             return v
         }
 
         mutating func value() throws(InputError) -> Value {
-            guard i < b.count else { throw fail("unexpected end of input") }
-            values += 1
-            guard values <= limits.values else { throw tooLarge("more than \(limits.values) values in one request") }
+            try countValue()
             switch b[i] {
             case UInt8(ascii: "{"): return try object()
             case UInt8(ascii: "["): return try array()
@@ -165,6 +155,18 @@ public enum JSONReader {
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try number())
             default: throw fail("expected a value")
             }
+        }
+
+        /// Counts the value starting at `i` against ``Limits/values``.
+        mutating func countValue() throws(InputError) {
+            guard i < b.count else { throw fail("unexpected end of input") }
+            values += 1
+            guard values <= limits.values else { throw tooLarge("more than \(limits.values) values in one request") }
+        }
+
+        /// Keeps the first error in a request's shape (see ``shapeError``).
+        mutating func refuse(_ error: InputError) {
+            if shapeError == nil { shapeError = error }
         }
 
         mutating func literal(_ word: StaticString) throws(InputError) {
@@ -180,33 +182,41 @@ public enum JSONReader {
         }
 
         mutating func object() throws(InputError) -> Value {
-            try enter()
-            i += 1
             var members: [Value.Member] = []
             var seen: Set<String> = []
+            try readMembers { p, key throws(InputError) in
+                try p.checkUnique(key, in: members, seen: &seen)
+            } value: { p, key throws(InputError) in
+                members.append(.init(key, try p.value()))
+            }
+            return .object(members)
+        }
+
+        /// Reads the object at `i` (its value already counted) member by member: `key` is handed each key as
+        /// soon as it is read (to refuse one given twice), `value` reads the value after the colon.
+        mutating func readMembers(key: (inout Parser, String) throws(InputError) -> Void,
+                              value: (inout Parser, String) throws(InputError) -> Void) throws(InputError) {
+            try enter()
+            i += 1
+            var count = 0
             skipSpace()
             if i < b.count, b[i] == UInt8(ascii: "}") {
                 i += 1
                 depth -= 1
-                return .object(members)
+                return
             }
             while true {
                 skipSpace()
                 guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw fail("expected a key in double quotes") }
-                guard members.count < limits.keysPerObject else { throw tooLarge("more than \(limits.keysPerObject) keys in one object") }
-                let key = try string()
-                try checkUnique(key, in: members, seen: &seen)
-                let isKept = depth == 1 && kept == nil && keptKey.map { key.utf8.elementsEqual($0) } == true
+                guard count < limits.keysPerObject else { throw tooLarge("more than \(limits.keysPerObject) keys in one object") }
+                let name = try string()
+                try key(&self, name)
                 skipSpace()
                 guard i < b.count, b[i] == UInt8(ascii: ":") else { throw fail("expected ':' after a key") }
                 i += 1
                 skipSpace()
-                let valueStart = i
-                lenientNumbers = isKept
-                let v = try value()
-                lenientNumbers = false
-                if isKept { kept = valueStart..<i }
-                members.append(.init(key, v))
+                try value(&self, name)
+                count += 1
                 skipSpace()
                 guard i < b.count else { throw fail("unexpected end of input in an object") }
                 if b[i] == UInt8(ascii: ",") { i += 1; continue }
@@ -214,7 +224,6 @@ public enum JSONReader {
                 throw fail("expected ',' or '}' in an object")
             }
             depth -= 1
-            return .object(members)
         }
 
         /// Refuses a key already in the object: a scan while the object is small, then one hash a key.
@@ -316,7 +325,9 @@ public enum JSONReader {
         /// ninth of decoding, deciding and encoding a call.
         func validated(_ bytes: UnsafeBufferPointer<UInt8>) throws(InputError) -> String {
             var s = String(decoding: bytes, as: UTF8.self)
-            guard s.withUTF8({ $0.elementsEqual(bytes) }) else { throw fail("text is not valid UTF-8") }
+            // ASCII is valid UTF-8: keys, codes and most values need no comparison.
+            if JSONReader.highBits(bytes) == 0 { return s }
+            guard s.withUTF8({ JSONReader.sameBytes($0, bytes) }) else { throw fail("text is not valid UTF-8") }
             return s
         }
 
@@ -378,6 +389,40 @@ public enum JSONReader {
 }
 
 extension JSONReader {
+    /// The high bits of all the bytes ORed together, eight bytes at a time: zero exactly when they are ASCII.
+    static func highBits(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        guard let base = bytes.baseAddress else { return 0 }
+        var bits: UInt64 = 0
+        var i = 0
+        while i + 8 <= bytes.count {
+            bits |= UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+            i += 8
+        }
+        while i < bytes.count {
+            bits |= UInt64(base[i])
+            i += 1
+        }
+        return bits & 0x8080_8080_8080_8080
+    }
+
+    /// Whether two buffers hold the same bytes, compared eight at a time.
+    static func sameBytes(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        guard let pa = a.baseAddress, let pb = b.baseAddress else { return true }
+        var i = 0
+        while i + 8 <= a.count {
+            guard UnsafeRawPointer(pa + i).loadUnaligned(as: UInt64.self) == UnsafeRawPointer(pb + i).loadUnaligned(as: UInt64.self) else {
+                return false
+            }
+            i += 8
+        }
+        while i < a.count {
+            guard pa[i] == pb[i] else { return false }
+            i += 1
+        }
+        return true
+    }
+
     /// The value of one hexadecimal digit of a `\\u` escape, or nil for any other byte.
     public static func hexDigitValue(_ c: UInt8) -> UInt32? {
         switch c {

@@ -5,7 +5,11 @@ public enum Wire {
     /// Reads a call from JSON text, its free text masked (``Call/masked()``).
     /// - Throws: `InputError`: `bad_json`, `too_large`, then the call's own shape errors.
     public static func decodeCall(_ bytes: [UInt8]) throws(InputError) -> Call {
-        try Call(value: try JSONReader.parse(bytes)).masked()
+        try bytes.withUnsafeBufferPointer { b in
+            Result { () throws(InputError) in
+                try JSONReader.readRequest(b) { p throws(InputError) in try p.call(prefix: "call") }
+            }
+        }.get()!  // nil only with an error kept, which readRequest throws
     }
 
     /// Encodes a decision with the contract's keys in the contract's order.
@@ -93,11 +97,12 @@ public enum Wire {
             o.member("topic") { $0.string(call.topic) }
             if let l = call.language { o.member("language") { $0.string(l) } }
             if let i = call.identification { o.member("identification") { $0.string(i) } }
-            if !call.customer.isEmpty {
-                o.member("customer") { $0.value(.object(call.customer.sorted { $0.key < $1.key }.map { .init($0.key, $0.value) })) }
+            // Sorted by name, whatever order the call gave them in: an event's bytes depend only on the values.
+            if !call.customerAsGiven.isEmpty {
+                o.member("customer") { $0.value(.object(call.customerAsGiven.sorted { $0.key < $1.key })) }
             }
-            if !call.facts.isEmpty {
-                o.member("facts") { $0.value(.object(call.facts.sorted { $0.key < $1.key }.map { .init($0.key, $0.value) })) }
+            if !call.factsAsGiven.isEmpty {
+                o.member("facts") { $0.value(.object(call.factsAsGiven.sorted { $0.key < $1.key })) }
             }
             if let n = call.notes { o.member("notes") { $0.string(masked ? SensitiveData.mask(n) : n) } }
         }
@@ -135,21 +140,7 @@ extension Wire {
     /// The call's free text is masked (``Call/masked()``).
     /// - Throws: `InputError`: `bad_json`, `unknown_field`, `missing_field`, `bad_time`, then the call's own errors.
     public static func decodeBatchLine(_ bytes: UnsafeBufferPointer<UInt8>) throws(InputError) -> BatchLine {
-        let value = try JSONReader.parse(bytes)
-        guard case .object(let members) = value else {
-            throw InputError(.badType, "a batch line must be a JSON object {\"at\"?, \"call\"}, got \(value.kindDescription).", field: nil)
-        }
-        var at: Instant?
-        var call: Call?
-        for m in members {
-            switch m.key {
-            case "at": at = try instant(m.value, field: "at")
-            case "call": call = try Call(value: m.value).masked()
-            default: throw InputError(.unknownField, "\(m.key) is not a field of a batch line; expected at, call.", field: m.key)
-            }
-        }
-        guard let call else { throw InputError(.missingField, "call is required: the call to decide.", field: "call") }
-        return BatchLine(at: at, call: call)
+        try JSONReader.readRequest(bytes) { p throws(InputError) in try p.batchLine() }!  // nil only with an error kept
     }
 
     /// Reads an ISO 8601 instant with an offset; null means "not given".

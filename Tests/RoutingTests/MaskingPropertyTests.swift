@@ -128,6 +128,9 @@ struct MaskingPropertyTests {
                 #expect(masked.contains(sentence), "note \(n): \(sentence.debugDescription) lost in \(masked.debugDescription)")
             }
             #expect(SensitiveData.mask(masked) == masked, "masking twice changed \(masked.debugDescription)")
+            // The comment trims the notes masked at decode and does not mask them again: that must change nothing.
+            let padded = SensitiveData.mask(space + note + Self.lineBreaks[n % Self.lineBreaks.count])
+            #expect(SensitiveData.mask(padded.trimmingWhitespace) == padded.trimmingWhitespace, "note \(n): \(padded.debugDescription)")
             #expect(masked.utf8.count <= note.utf8.count && masked.unicodeScalars.count <= note.unicodeScalars.count)
         }
     }

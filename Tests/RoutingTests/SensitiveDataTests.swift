@@ -112,3 +112,17 @@ struct SensitiveDataTests {
         #expect(!SensitiveData.luhn([4, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2]))
     }
 }
+
+extension SensitiveDataTests {
+    /// Masking skips text whose UTF-8 shows no digit can be in it; every scalar that is a digit must show.
+    @Test func everyDigitScalarIsSeenInTheBytes() {
+        var digits = 0
+        for value in UInt32(0)...0x10FFFF {
+            guard let scalar = Unicode.Scalar(value), SensitiveData.digitValue(scalar) != nil else { continue }
+            digits += 1
+            #expect(SensitiveData.mayHoldDigit("ab" + String(Character(scalar)) + "cd"), "U+\(String(value, radix: 16))")
+        }
+        #expect(digits > 600)  // ASCII and the decimal digits of the other scripts
+        #expect(!SensitiveData.mayHoldDigit("модель телефона Xiaomi, ФИОПД"))
+    }
+}

@@ -112,14 +112,14 @@ struct JSONReaderTests {
         #expect(throws: Never.self) { try JSONReader.parse(JSONReaderTests.wideObject(keys: 8464), limits: .trusted) }
     }
 
-    @Test func keepsOneMembersBytesAsWritten() throws {
-        let (result, raw) = JSONReader.parse(Array(#"{"a": 1, "id" : 9007199254740993 , "b": [1e400]}"#.utf8), keepingRaw: "id")
-        #expect(raw.map { String(decoding: $0, as: UTF8.self) } == "9007199254740993")
-        // 1e400 outside the kept member is still out of range; the kept member got past before that.
+    @Test func keepsTheQueryIDsBytesAsWritten() throws {
+        let (id, result) = QueryRequest.decodeKeepingID(Array(#"{"a": 1, "id" : 9007199254740993 , "b": [1e400]}"#.utf8))
+        #expect(String(decoding: id.json, as: UTF8.self) == "9007199254740993")
+        // 1e400 outside the id is still out of range; the id got past before that.
         #expect(throws: InputError.self) { try result.get() }
-        let (lenient, big) = JSONReader.parse(Array(#"{"id":-1e400}"#.utf8), keepingRaw: "id")
-        #expect(try lenient.get()["id"] == .number(-.infinity))
-        #expect(big.map { String(decoding: $0, as: UTF8.self) } == "-1e400")
+        let (big, lenient) = QueryRequest.decodeKeepingID(Array(#"{"id":-1e400,"table":"t","call":{"call_id":"c","topic":"x"}}"#.utf8))
+        #expect(try lenient.get().id == .number(-.infinity))
+        #expect(String(decoding: big.json, as: UTF8.self) == "-1e400")
     }
 
     /// `{"!!":0,"!#":1,…}`: keys of two printable ASCII characters, seven bytes a member; all 92² = 8,464 of them
@@ -169,5 +169,49 @@ struct JSONWriterTests {
         w.value(value)
         #expect(w.string == #"{"s":"кавычка \" и \\ и \n и \u0001","n":-12,"f":0.5,"a":[true,null]}"#)
         #expect(try JSONReader.parse(w.bytes) == value)
+    }
+}
+
+extension JSONWriterTests {
+    /// Every byte that needs an escape, and bytes beside the bounds of the word-at-a-time test (0x1F/0x20,
+    /// 0x21/0x23, 0x5B/0x5D, UTF-8 continuation and lead bytes), at every position of strings of 0 to 24
+    /// bytes, written as a byte-by-byte escaper writes them.
+    @Test func escapesEveryByteWhereverItStands() {
+        let special: [UInt8] = Array(0x00...0x20) + [0x21, 0x22, 0x23, 0x5B, 0x5C, 0x5D, 0x7F]
+        let fillers: [[UInt8]] = [Array("a".utf8), Array("ж".utf8), Array("€".utf8)]
+        for length in 0...24 {
+            for filler in fillers {
+                var base: [UInt8] = []
+                while base.count < length { base += filler }
+                for position in 0...base.count {
+                    for byte in special {
+                        var bytes = base
+                        bytes.insert(byte, at: position)
+                        let text = String(decoding: bytes, as: UTF8.self)
+                        var w = JSONWriter()
+                        w.string(text)
+                        #expect(w.bytes == Self.escapedByteByByte(text), "\(bytes)")
+                    }
+                }
+            }
+        }
+    }
+
+    static func escapedByteByByte(_ text: String) -> [UInt8] {
+        var out: [UInt8] = [0x22]
+        for c in text.utf8 {
+            switch c {
+            case 0x22: out += Array(#"\""#.utf8)
+            case 0x5C: out += Array(#"\\"#.utf8)
+            case 0x0A: out += Array(#"\n"#.utf8)
+            case 0x0D: out += Array(#"\r"#.utf8)
+            case 0x09: out += Array(#"\t"#.utf8)
+            case ..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out += Array(#"\u00"#.utf8) + [hex[Int(c >> 4)], hex[Int(c & 0xF)]]
+            default: out.append(c)
+            }
+        }
+        return out + [0x22]
     }
 }

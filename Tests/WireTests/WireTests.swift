@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Routing
 import TableLanguage
@@ -168,6 +169,19 @@ struct DecodingMasksTests {
 
     @Test func aCall() throws {
         Self.expectMasked(try Wire.decodeCall(Array(Self.call.utf8)))
+    }
+
+    /// Notes set after decoding are clear text again: the comment masks them.
+    @Test func notesSetAfterDecodingAreMaskedInTheComment() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let path = root.appendingPathComponent("routing-tables/retention-ru.yaml").path
+        let table = try TableLoader.load(yaml: try String(contentsOfFile: path, encoding: .utf8), file: path)
+        var call = try Wire.decodeCall(Array(#"{"call_id":"c","topic":"termination","facts":{"insists":true},"notes":"CVV 562"}"#.utf8))
+        let at = Instant(seconds: 1_795_380_900)
+        #expect(try table.evaluate(call, at: at).comment.hasSuffix("CVV ***"))
+        call.notes = "карта 4111 1111 1111 1111"
+        let comment = try table.evaluate(call, at: at).comment
+        #expect(!comment.contains("4111 1111 1111 1111") && comment.hasSuffix("1111"), "\(comment)")
     }
 
     @Test func aBatchLine() throws {

@@ -20,25 +20,26 @@ struct EvaluationContext: ConditionContext {
         self.call = call
         self.instant = instant
         facts = Array(repeating: nil, count: topic.facts.count)
-        // The field's path (`facts.NAME`) is spelt only for an error: building it for every value was a
-        // tenth of an evaluation.
-        for (name, value) in call.facts {
-            guard let i = topic.factIndex[name] else {
-                let field = "facts.\(name)"
+        // In the call's order, so the first offending value is the one the error names. A name is found by
+        // comparing it with the few the topic declares (no hashing), and its path (`facts.NAME`) is spelt
+        // only for an error.
+        for member in call.factsAsGiven {
+            guard let i = topic.factNames.firstIndex(of: member.key) else {
+                let field = "facts.\(member.key)"
                 throw InputError(.unknownField, topic.facts.isEmpty
                     ? "\(field) is not a fact of topic \(topic.code), which takes no facts."
-                    : "\(field) is not a fact of topic \(topic.code); expected one of: \(topic.facts.map(\.name).joined(separator: ", ")).",
+                    : "\(field) is not a fact of topic \(topic.code); expected one of: \(topic.factNames.joined(separator: ", ")).",
                     field: field)
             }
-            facts[i] = try EvaluationContext.checked(value, topic.facts[i], "facts.\(name)")
+            facts[i] = try EvaluationContext.checked(member.value, topic.facts[i], "facts.\(member.key)")
         }
-        customer = table.customerFields.map(\.defaultValue)
-        for (name, value) in call.customer {
-            guard let i = table.customerIndex[name] else {
-                let field = "customer.\(name)"
-                throw InputError(.unknownField, "\(field) is not a customer field of table \(table.name); expected one of: \(table.customerFields.map(\.name).joined(separator: ", ")).", field: field)
+        customer = table.customerDefaults
+        for member in call.customerAsGiven {
+            guard let i = table.customerFieldNames.firstIndex(of: member.key) else {
+                let field = "customer.\(member.key)"
+                throw InputError(.unknownField, "\(field) is not a customer field of table \(table.name); expected one of: \(table.customerFieldNames.joined(separator: ", ")).", field: field)
             }
-            customer[i] = try EvaluationContext.checked(value, table.customerFields[i], "customer.\(name)") ?? customer[i]
+            customer[i] = try EvaluationContext.checked(member.value, table.customerFields[i], "customer.\(member.key)") ?? customer[i]
         }
     }
 

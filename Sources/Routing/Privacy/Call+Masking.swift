@@ -3,24 +3,17 @@ extension Call {
     /// identification, and every string among the facts and the customer's fields (inside arrays and objects
     /// too). Keys, `call_id`, `topic` and `language` are names, not free text, and are kept.
     ///
-    /// Wire applies it where a call is decoded, so what the engine decides, journals, publishes and keeps in
-    /// sessions, and what `switchboard route` prints, never holds the clear value. A table's own values have
-    /// no secrets in them, so a masked fact compares with them as the clear one would (a test checks every
-    /// bundled table).
+    /// Wire's reader masks the same values as it reads a request's call (`Call.Reader(masking: true)`), so what
+    /// the engine decides, journals, publishes and keeps in sessions, and what `switchboard route` prints,
+    /// never holds the clear value. A table's own values have no secrets in them, so a masked fact compares
+    /// with them as the clear one would (a test checks every bundled table).
     public func masked() -> Call {
         var call = self
         call.notes = notes.map(SensitiveData.mask)
+        call.notesAreMasked = true
         call.identification = identification.map(SensitiveData.mask)
-        // Most values hold nothing to mask (``SensitiveData/mask(_:)`` then returns the same string): only those
-        // that change are replaced, so the dictionaries are copied only when something is masked.
-        for (name, value) in facts {
-            let masked = value.masked()
-            if masked != value { call.facts[name] = masked }
-        }
-        for (name, value) in customer {
-            let masked = value.masked()
-            if masked != value { call.customer[name] = masked }
-        }
+        call.factsAsGiven = factsAsGiven.map { .init($0.key, $0.value.masked()) }
+        call.customerAsGiven = customerAsGiven.map { .init($0.key, $0.value.masked()) }
         return call
     }
 }

@@ -82,6 +82,7 @@ public enum SensitiveData {
     /// - Complexity: O(n) for n scalars (the keywords and fillers are a fixed list), and nothing but one scan
     ///   when the text holds no digit.
     public static func mask(_ text: String) -> String {
+        guard mayHoldDigit(text) else { return text }
         guard text.unicodeScalars.contains(where: { digitValue($0) != nil }) else { return text }
         var scalars: [Unicode.Scalar] = []
         scalars.reserveCapacity(text.utf8.count)
@@ -112,6 +113,13 @@ public enum SensitiveData {
     }
 
     /// The value of a decimal digit of any script (`7`, `７`, `٧`), or nil.
+    /// False when no scalar of `text` can be a digit (``digitValue(_:)``), told from its UTF-8 alone: no ASCII
+    /// digit and no lead byte from 0xD9 on (those below encode scalars below U+0640, where the only digits are
+    /// ASCII). Most text has no digit at all, and this is much cheaper than looking at each scalar.
+    static func mayHoldDigit(_ text: String) -> Bool {
+        text.utf8.contains { $0 &- 0x30 < 10 || $0 >= 0xD9 }
+    }
+
     @inline(__always) static func digitValue(_ s: Unicode.Scalar) -> Int? {
         let v = s.value
         if v >= 0x30 && v <= 0x39 { return Int(v - 0x30) }

@@ -1,7 +1,7 @@
 /// A routing table compiled for evaluation: immutable, `Sendable`, indexed by topic code.
 ///
 /// Build one with ``TableLoader``; evaluate calls with ``Table/evaluate(_:at:operations:)``.
-public struct Table: Sendable {
+public final class Table: Sendable {
     /// The table's name, as calls and the engine refer to it (`retention-ru`).
     public let name: String
     public let description: String?
@@ -15,6 +15,10 @@ public struct Table: Sendable {
     public let customerFields: [FieldSpec]
     /// Positions in `customerFields` by name.
     package let customerIndex: [String: Int]
+    /// `customerFields`' names, in order: what evaluation compares a call's field names with.
+    package let customerFieldNames: [String]
+    /// `customerFields`' defaults, in order: where evaluation starts.
+    package let customerDefaults: [Value?]
     package let topicIndex: [String: Int]
     public let topics: [Topic]
     /// Rules every topic tries before its own (`global_rules`).
@@ -64,6 +68,8 @@ public struct Table: Sendable {
         self.schedules = schedules
         self.customerFields = customerFields
         self.customerIndex = customerIndex
+        self.customerFieldNames = customerFields.map(\.name)
+        self.customerDefaults = customerFields.map(\.defaultValue)
         self.topicIndex = topicIndex
         self.topics = topics
         self.globalRules = globalRules
@@ -193,11 +199,13 @@ public struct FieldSpec: Sendable {
 }
 
 /// A call reason with its facts and ordered rules.
-public struct Topic: Sendable {
+public final class Topic: Sendable {
     public let code: String
     public let name: String
     public let facts: [FieldSpec]
     package let factIndex: [String: Int]
+    /// `facts`' names, in order: what evaluation compares a call's fact names with.
+    package let factNames: [String]
     /// The comment used when a rule gives none.
     package let comment: Template?
     package let rules: [Rule]
@@ -217,6 +225,7 @@ public struct Topic: Sendable {
         self.name = name
         self.facts = facts
         self.factIndex = factIndex
+        self.factNames = facts.map(\.name)
         self.comment = comment
         self.rules = rules
         self.menu = menu

@@ -1,0 +1,163 @@
+import Routing
+
+/// The requests that carry a call — a query, a `route --batch` line, a call alone — read member by member
+/// straight from their bytes: no ``Value`` for the request or the call, no dictionary, free text masked as it
+/// is read. The errors are those of parsing the whole document and then checking its shape: bad JSON
+/// anywhere first, then the first member out of shape, in the order the request gives them.
+extension JSONReader.Parser {
+    /// Keys of one object read member by member: a bit for each name the reader expects, a list for others.
+    struct SeenKeys {
+        let expected: [String]
+        var bits: UInt64 = 0
+        /// Keys the reader does not expect (each one is refused, but a repeat is still bad JSON first).
+        var others: [Value.Member] = []
+        var othersSet: Set<String> = []
+
+        init(expected: [String]) {
+            precondition(expected.count <= 64)
+            self.expected = expected
+        }
+    }
+
+    /// Refuses a key already in the object, as ``checkUnique(_:in:seen:)`` does for an object read whole.
+    mutating func checkUnique(_ key: String, among seen: inout SeenKeys) throws(InputError) {
+        if let k = seen.expected.firstIndex(of: key) {
+            guard seen.bits & (1 << k) == 0 else { throw fail("duplicate key \"\(key)\"") }
+            seen.bits |= 1 << k
+            return
+        }
+        try checkUnique(key, in: seen.others, seen: &seen.othersSet)
+        seen.others.append(.init(key, .null))
+    }
+
+    /// The call at `i`, its free text masked; nil when it is out of shape (the error kept by ``refuse(_:)``).
+    /// - Parameter prefix: what the error calls it when it is not an object.
+    mutating func call(prefix: String) throws(InputError) -> Call? {
+        guard i < b.count, b[i] == UInt8(ascii: "{") else {
+            let v = try value()
+            do throws(InputError) { _ = try Call(value: v, field: prefix) } catch { refuse(error) }
+            return nil
+        }
+        try countValue()
+        var reader = Call.Reader(masking: true)
+        var seen = SeenKeys(expected: Call.fieldNames)
+        var refused = false
+        try readMembers { p, key throws(InputError) in
+            try p.checkUnique(key, among: &seen)
+        } value: { p, key throws(InputError) in
+            let v = try p.value()
+            guard !refused else { return }  // the rest is only checked to be JSON
+            do throws(InputError) { try reader.read(key, v) } catch {
+                p.refuse(error)
+                refused = true
+            }
+        }
+        if refused { return nil }
+        do throws(InputError) { return try reader.finished() } catch {
+            refuse(error)
+            return nil
+        }
+    }
+}
+
+extension QueryRequest {
+    /// The members of a query as read, before the checks that need all of them.
+    struct Parts {
+        var idValue: Value?
+        var table: String?
+        var at: Instant?
+        var call: Call?
+        var key: String?
+    }
+}
+
+extension JSONReader.Parser {
+    /// A query's object at `i`; its `id`'s bytes are kept (``kept``), its numbers allowed beyond `Double`.
+    mutating func query() throws(InputError) -> QueryRequest.Parts {
+        var parts = QueryRequest.Parts()
+        guard i < b.count, b[i] == UInt8(ascii: "{") else {
+            let v = try value()
+            refuse(InputError(.badType, "a query must be a JSON object {\"id\", \"table\", \"at\"?, \"call\"}, got \(v.kindDescription)."))
+            return parts
+        }
+        try countValue()
+        var seen = SeenKeys(expected: QueryRequest.keys)
+        try readMembers { p, key throws(InputError) in
+            try p.checkUnique(key, among: &seen)
+        } value: { p, key throws(InputError) in
+            switch key {
+            case "id":
+                let start = p.i
+                p.lenientNumbers = true
+                parts.idValue = try p.value()
+                p.lenientNumbers = false
+                p.kept = start..<p.i
+            case "idempotency_key":
+                let v = try p.value()
+                guard case .string(let s) = v, (1...QueryRequest.maximumKeyLength).contains(s.utf8.count),
+                      s.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) else {
+                    return p.refuse(.init(.badType, "idempotency_key must be a string of 1 to \(QueryRequest.maximumKeyLength) printable ASCII characters (a UUID, say).", field: "idempotency_key"))
+                }
+                parts.key = s
+            case "table":
+                let v = try p.value()
+                guard case .string(let s) = v else { return p.refuse(.init(.badType, "table must be a string, got \(v.kindDescription).", field: "table")) }
+                parts.table = s
+            case "at":
+                let v = try p.value()
+                do throws(InputError) { parts.at = try Wire.instant(v, field: "at") } catch { p.refuse(error) }
+            case "call":
+                parts.call = try p.call(prefix: "call")  // masked before anything is decided, journalled or kept
+            default:
+                _ = try p.value()
+                p.refuse(InputError(.unknownField, "\(key) is not a field of a query; expected one of: \(QueryRequest.keys.joined(separator: ", ")).", field: key))
+            }
+        }
+        if parts.table == nil {
+            refuse(InputError(.missingField, "table is required: the name of a table the engine serves.", field: "table"))
+        }
+        if parts.call == nil { refuse(InputError(.missingField, "call is required: the call to decide.", field: "call")) }
+        return parts
+    }
+
+    /// A `route --batch` line's object at `i`.
+    mutating func batchLine() throws(InputError) -> Wire.BatchLine? {
+        guard i < b.count, b[i] == UInt8(ascii: "{") else {
+            let v = try value()
+            refuse(InputError(.badType, "a batch line must be a JSON object {\"at\"?, \"call\"}, got \(v.kindDescription).", field: nil))
+            return nil
+        }
+        try countValue()
+        var seen = SeenKeys(expected: ["at", "call"])
+        var at: Instant?
+        var call: Call?
+        try readMembers { p, key throws(InputError) in
+            try p.checkUnique(key, among: &seen)
+        } value: { p, key throws(InputError) in
+            switch key {
+            case "at":
+                let v = try p.value()
+                do throws(InputError) { at = try Wire.instant(v, field: "at") } catch { p.refuse(error) }
+            case "call": call = try p.call(prefix: "call")
+            default:
+                _ = try p.value()
+                p.refuse(InputError(.unknownField, "\(key) is not a field of a batch line; expected at, call.", field: key))
+            }
+        }
+        guard let call else {
+            refuse(InputError(.missingField, "call is required: the call to decide.", field: "call"))
+            return nil
+        }
+        return Wire.BatchLine(at: at, call: call)
+    }
+}
+
+extension JSONReader {
+    /// Reads a request member by member (`read`), then throws the first error in its shape.
+    static func readRequest<T>(_ buffer: UnsafeBufferPointer<UInt8>, _ read: (inout Parser) throws(InputError) -> T) throws(InputError) -> T {
+        var parser = Parser(buffer, limits: .request)
+        let v = try parser.document(read)
+        if let error = parser.shapeError { throw error }
+        return v
+    }
+}
