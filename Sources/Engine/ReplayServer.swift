@@ -74,10 +74,12 @@ final class ReplayServer: Sendable {
                     (reply, failure) = EngineCore.answerReplay(body, configuration: configuration, read: read)
                 }
                 if let failure, failure.code == .unavailable { logger.error("replay: \(failure.message)") }
-                var sent = false
-                do { sent = try socket.send(multipart: Array(envelope) + [reply], wait: false) } catch {}
+                // Counted before the answer leaves: a requester that asks for health once answered must see its
+                // replay counted (counting after the send let a CI run read health in between).
                 meters.replays.increment()
                 if let failure { meters.replayErrors.increment(failure.code.rawValue) }
+                var sent = false
+                do { sent = try socket.send(multipart: Array(envelope) + [reply], wait: false) } catch {}
                 if !sent { meters.replaysNotSent.increment() }
                 if unsent.withLock({ $0.record(sent: sent) }) {
                     logger.warning("replay reply not sent: the requester is gone or does not read its replies; counted in health as replays_not_sent")
