@@ -12,57 +12,8 @@ public struct JSONWriter {
         bytes.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 
-    public mutating func string(_ s: String) {
-        bytes.append(0x22)
-        var s = s
-        s.withUTF8 { utf8 in
-            // Copy the runs between escapes in bulk: most text (Cyrillic included) needs none. Eight bytes are
-            // looked at together while none of them can need an escape; a word that may is looked at byte by byte.
-            var runStart = 0
-            var i = 0
-            while i < utf8.count {
-                if i + 8 <= utf8.count,
-                   !JSONWriter.needsEscape(UnsafeRawPointer(utf8.baseAddress! + i).loadUnaligned(as: UInt64.self)) {
-                    i += 8
-                    continue
-                }
-                let c = utf8[i]
-                i += 1
-                guard c == 0x22 || c == 0x5C || c < 0x20 else { continue }
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<(i - 1)]))
-                escape(c)
-                runStart = i
-            }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
-        }
-        bytes.append(0x22)
-    }
-
-    /// Whether any of the eight bytes of `word` is `"`, `\\` or below 0x20: the classic tests for a zero byte
-    /// (on the word XORed with the byte repeated) and for a byte below a bound, exact for whether there is one
-    /// though not for which (a borrow can flag its neighbour), so a word that has one is looked at byte by byte.
-    static func needsEscape(_ word: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        func hasZero(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
-        let below32 = (word &- 0x20 &* ones) & ~word & highs
-        return (below32 | hasZero(word ^ (0x22 &* ones)) | hasZero(word ^ (0x5C &* ones))) != 0
-    }
-
-    private mutating func escape(_ c: UInt8) {
-        switch c {
-        case 0x22: raw("\\\"")
-        case 0x5C: raw("\\\\")
-        case 0x0A: raw("\\n")
-        case 0x0D: raw("\\r")
-        case 0x09: raw("\\t")
-        default:
-            let hex: StaticString = "0123456789abcdef"
-            raw("\\u00")
-            bytes.append(hex.utf8Start[Int(c >> 4)])
-            bytes.append(hex.utf8Start[Int(c & 0xF)])
-        }
-    }
+    /// `s` as a JSON string literal (``JSONString``, which the compiled table's rendered texts use too).
+    public mutating func string(_ s: String) { JSONString.append(s, to: &bytes) }
 
     public mutating func number(_ n: Double) {
         if n == n.rounded(), abs(n) < 1e15 {

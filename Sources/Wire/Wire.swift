@@ -14,6 +14,7 @@ public enum Wire {
 
     /// Encodes a decision with the contract's keys in the contract's order.
     public static func encode(_ d: Decision, into w: inout JSONWriter) {
+        if let fragments = d.fragments { return encode(d, fragments, into: &w) }
         w.object { o in
             o.member("action") { $0.string(d.action.rawValue) }
             o.member("target") { w in
@@ -41,46 +42,91 @@ public enum Wire {
             o.member("phrases") { $0.strings(d.phrases) }
             o.member("comment") { $0.string(d.comment) }
             o.member("checks") { $0.strings(d.checks) }
-            o.member("valid_until") { w in
-                guard let v = d.validUntil else { return w.null() }
-                w.timestamp(v, offsetSeconds: d.validUntilOffset)
+            o.member("valid_until") { w in validUntil(d, into: &w) }
+            o.member("trace") { w in trace(d, into: &w) }
+            if let m = d.menu { o.member("menu") { w in encode(m, into: &w) } }
+            if let p = d.playbook { o.member("playbook") { w in encode(p, into: &w) } }
+        }
+    }
+
+    /// The same bytes as member by member, from the parts the table rendered at load: only the call's own
+    /// parts are written here.
+    private static func encode(_ d: Decision, _ f: DecisionFragments, into w: inout JSONWriter) {
+        switch f.head {
+        case .transfer(let target, let byNumber):
+            w.appendRaw(target.head)
+            w.string(d.target?.address ?? "")
+            w.appendRaw(byNumber ? target.afterAddressByNumber : target.afterAddressByCTI)
+        case .openCase(let category): w.appendRaw(category.head)
+        case .bytes(let head): w.appendRaw(head)
+        }
+        if let p = d.procedure { w.raw(#","procedure":"#); w.string(p) }
+        if let r = d.reason { w.raw(#","reason":"#); w.string(r) }
+        w.raw(#","rule":"#)
+        if let rule = f.rule { w.appendRaw(rule) } else { w.string(d.rule) }
+        w.raw(#","phrases":"#)
+        if let phrases = f.phrases { w.appendRaw(phrases) } else { w.strings(d.phrases) }
+        w.raw(#","comment":"#)
+        w.string(d.comment)
+        w.raw(#","checks":["#)
+        let checks = f.checks
+        w.appendRaw(checks.first)
+        if !checks.first.isEmpty && !checks.second.isEmpty { w.raw(",") }
+        w.appendRaw(checks.second)
+        w.raw(#"],"valid_until":"#)
+        validUntil(d, into: &w)
+        w.raw(#","trace":"#)
+        trace(d, into: &w)
+        if let m = d.menu { w.raw(#","menu":"#); encode(m, into: &w) }
+        if let p = d.playbook { w.raw(#","playbook":"#); encode(p, into: &w) }
+        w.raw("}")
+    }
+
+    private static func validUntil(_ d: Decision, into w: inout JSONWriter) {
+        guard let v = d.validUntil else { return w.null() }
+        w.timestamp(v, offsetSeconds: d.validUntilOffset)
+    }
+
+    private static func trace(_ d: Decision, into w: inout JSONWriter) {
+        // A line the table fixes was rendered at load: its bytes are copied, not escaped again.
+        w.array(d.traceLines) { w, line in
+            switch line {
+            case .rendered(let r): w.appendRaw(r.json)
+            case .text(let s): w.string(s)
             }
-            o.member("trace") { $0.strings(d.trace) }
-            if let m = d.menu {
-                o.member("menu") { w in
+        }
+    }
+
+    private static func encode(_ m: Decision.MenuView, into w: inout JSONWriter) {
+        w.object { o in
+            o.member("node") { $0.string(m.node) }
+            o.member("language") { $0.string(m.language) }
+            o.member("prompt") { w in m.prompt.map { w.string($0) } ?? w.null() }
+            o.member("options") { w in
+                w.array(m.options) { w, option in
                     w.object { o in
-                        o.member("node") { $0.string(m.node) }
-                        o.member("language") { $0.string(m.language) }
-                        o.member("prompt") { w in m.prompt.map { w.string($0) } ?? w.null() }
-                        o.member("options") { w in
-                            w.array(m.options) { w, option in
-                                w.object { o in
-                                    o.member("key") { $0.string(option.key) }
-                                    o.member("label") { $0.string(option.label) }
-                                }
-                            }
-                        }
-                        o.member("invalid") { $0.number(Int64(m.invalid)) }
-                        o.member("retries") { $0.number(Int64(m.retries)) }
-                        o.member("asks") { $0.strings(m.asks) }
+                        o.member("key") { $0.string(option.key) }
+                        o.member("label") { $0.string(option.label) }
                     }
                 }
             }
-            if let p = d.playbook {
-                o.member("playbook") { w in
-                    w.object { o in
-                        o.member("session") { $0.string(p.session) }
-                        o.member("step") { $0.string(p.step) }
-                        o.member("name") { $0.string(p.name) }
-                        o.member("do") { $0.strings(p.instructions) }
-                        o.member("outcomes") { $0.strings(p.outcomes) }
-                        o.member("attempt") { $0.number(Int64(p.attempt)) }
-                        o.member("limit") { w in p.limit.map { w.number(Int64($0)) } ?? w.null() }
-                        o.member("done") { $0.bool(p.done) }
-                        o.member("merged_into") { w in p.mergedInto.map { w.string($0) } ?? w.null() }
-                    }
-                }
-            }
+            o.member("invalid") { $0.number(Int64(m.invalid)) }
+            o.member("retries") { $0.number(Int64(m.retries)) }
+            o.member("asks") { $0.strings(m.asks) }
+        }
+    }
+
+    private static func encode(_ p: Decision.PlaybookView, into w: inout JSONWriter) {
+        w.object { o in
+            o.member("session") { $0.string(p.session) }
+            o.member("step") { $0.string(p.step) }
+            o.member("name") { $0.string(p.name) }
+            o.member("do") { $0.strings(p.instructions) }
+            o.member("outcomes") { $0.strings(p.outcomes) }
+            o.member("attempt") { $0.number(Int64(p.attempt)) }
+            o.member("limit") { w in p.limit.map { w.number(Int64($0)) } ?? w.null() }
+            o.member("done") { $0.bool(p.done) }
+            o.member("merged_into") { w in p.mergedInto.map { w.string($0) } ?? w.null() }
         }
     }
 

@@ -58,23 +58,51 @@ public struct Decision: Sendable, Hashable {
     public let reason: String?
     public let rule: String
     /// Said verbatim, in the caller's language when the phrase has a text in it.
-    public internal(set) var phrases: [String]
+    public internal(set) var phrases: [String] {
+        didSet { fragments?.phrasesLocalized = true }  // the rendered ones are the table's texts
+    }
     public let comment: String
     public let checks: [String]
     /// The next instant a schedule could change this decision; nil when none can.
     public let validUntil: Instant?
     /// `validUntil`'s offset in the table's zone, so it prints as local time.
     public let validUntilOffset: Int32
-    public let trace: [String]
+    /// Why: the lines of the trace, in order.
+    public var trace: [String] { traceLines.map(\.text) }
+    package let traceLines: [TraceLine]
     /// Where a menu topic's caller is (menu topics only).
     public internal(set) var menu: MenuView? = nil
     /// The playbook session this decision belongs to (playbook topics only).
     public internal(set) var playbook: PlaybookView? = nil
+    /// The parts of its JSON the table fixes, rendered at load; nil for a decision made otherwise (decoded,
+    /// written by a test, a menu's or a playbook's own).
+    package internal(set) var fragments: DecisionFragments? {
+        get { rendered.fragments }
+        set { rendered.fragments = newValue }
+    }
+    private var rendered = Rendered()
 
-    /// A decision as evaluation makes it, or as a subscriber decodes it from an event (``Wire``).
+    /// Derived from the members above, so two decisions that say the same are equal whether or not either
+    /// was rendered.
+    private struct Rendered: Sendable, Hashable {
+        var fragments: DecisionFragments?
+        static func == (_: Rendered, _: Rendered) -> Bool { true }
+        func hash(into hasher: inout Hasher) {}
+    }
+
+    /// A decision as a subscriber decodes it from an event (``Wire``), or as a test writes it.
     public init(action: Action, target: Transfer?, case: Case?, procedure: String?, reason: String?, rule: String,
                 phrases: [String], comment: String, checks: [String], validUntil: Instant?, validUntilOffset: Int32,
                 trace: [String], menu: MenuView? = nil, playbook: PlaybookView? = nil) {
+        self.init(action: action, target: target, case: `case`, procedure: procedure, reason: reason, rule: rule, phrases: phrases,
+                  comment: comment, checks: checks, validUntil: validUntil, validUntilOffset: validUntilOffset,
+                  traceLines: trace.map(TraceLine.text), menu: menu, playbook: playbook)
+    }
+
+    /// A decision as evaluation makes it, its trace's fixed lines rendered at load.
+    package init(action: Action, target: Transfer?, case: Case?, procedure: String?, reason: String?, rule: String,
+                 phrases: [String], comment: String, checks: [String], validUntil: Instant?, validUntilOffset: Int32,
+                 traceLines: [TraceLine], menu: MenuView? = nil, playbook: PlaybookView? = nil) {
         self.action = action
         self.target = target
         self.case = `case`
@@ -86,7 +114,7 @@ public struct Decision: Sendable, Hashable {
         self.checks = checks
         self.validUntil = validUntil
         self.validUntilOffset = validUntilOffset
-        self.trace = trace
+        self.traceLines = traceLines
         self.menu = menu
         self.playbook = playbook
     }

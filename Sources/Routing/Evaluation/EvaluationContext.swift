@@ -9,7 +9,7 @@ struct EvaluationContext: ConditionContext {
     /// Indexed like `table.customerFields`; defaults applied.
     private var customer: [Value?]
     private var consulted: [Int] = []
-    var trace: [String] = []
+    var trace: [TraceLine] = []
     /// When not nil, every fact and customer field the evaluation reads, answered or not, in the order first
     /// read (the form walk); nil while deciding, which keeps nothing.
     var reached: [Operand]?
@@ -84,19 +84,19 @@ struct EvaluationContext: ConditionContext {
 
     mutating func isOpen(target: Int) -> Bool {
         guard let s = table.targets[target].schedule else {
-            trace.append("\(table.targets[target].id) open (no schedule)")
+            trace.append(.rendered(table.scheduleLines[target].open))
             return true
         }
         consult(schedule: s)
         let state = table.schedules[s].state(at: instant, zone: table.zone)
-        trace.append("\(table.targets[target].id) \(state.explanation)")
+        trace.append(table.scheduleLine(target: target, state))
         return state.isOpen
     }
 
     mutating func note(_ probe: Condition.Probe, _ value: Value?, _ comparison: Condition.Comparison, _ result: Bool) {
         let line = probe.line(value, comparison, result)
         // Several rules and redirects may test the same thing; the reader needs it once.
-        if !trace.contains(line) { trace.append(line) }
+        if !trace.contains(where: { $0.says(line) }) { trace.append(line) }
     }
 
     func label(of operand: Operand, _ value: Value) -> String? {

@@ -19,7 +19,7 @@ extension Table {
         if !translations.isEmpty {
             // A menu speaks the language its caller chose; otherwise the call's.
             let language = decision.menu?.language ?? call.language
-            decision.phrases = decision.phrases.map { localized($0, language: language) }
+            decision.phrases = decision.phrases.map { localized($0, language: language) }  // drops the rendered phrases
             if decision.action == .selfService {
                 decision.procedure = decision.procedure.map { localized($0, language: language) }
                 if let asks = decision.menu?.asks { decision.menu?.asks = asks.map { localized($0, language: language) } }
@@ -34,7 +34,7 @@ extension Table {
         }
         let topic = topics[topicNumber]
         var context = try EvaluationContext(table: self, topic: topic, call: call, instant: instant)
-        context.trace.append(topic.traceLine)
+        context.trace.append(.rendered(topic.traceLine))
         // Menus and playbooks are flows of their own: global rules are written for rule topics.
         if let menu = topic.menu { return try walk(menu, topic: topic, context: &context, operations: operations) }
         if let playbook = topic.playbook {
@@ -58,67 +58,78 @@ extension Table {
     }
 
     private func decide(_ rule: Rule, topic: Topic, context: inout EvaluationContext, operations: Operations) throws(InputError) -> Decision {
-        context.trace.append(rule.traceLine)
-        return try decide(rule.outcome, rule: rule.id, topic: topic, context: &context, operations: operations)
+        context.trace.append(.rendered(rule.traceLine))
+        return try decide(rule.outcome, rule: rule.id, ruleJSON: rule.idJSON, topic: topic, context: &context, operations: operations)
     }
 
     /// The decision an outcome makes at this instant: redirects and schedules applied, comment rendered.
-    func decide(_ chosen: Outcome, rule: String, topic: Topic, context: inout EvaluationContext, operations: Operations) throws(InputError) -> Decision {
+    /// - Parameter ruleJSON: `rule` as a JSON string, rendered at load; nil when `rule` is not a table rule's id.
+    func decide(_ chosen: Outcome, rule: String, ruleJSON: [UInt8]? = nil, topic: Topic, context: inout EvaluationContext,
+                operations: Operations) throws(InputError) -> Decision {
         let outcome = try settle(chosen, context: &context)
         // A fallback's own comment replaces the rule's, which is then never rendered.
         let commentTemplate = outcome.comment ?? chosen.comment ?? topic.comment
         let comment = try self.comment(try commentTemplate?.render(in: &context), context: &context)
         let validUntil = context.nextScheduleChange()
         let offset = validUntil.map { zone.offset(at: $0) } ?? 0
+        var decision: Decision
         switch outcome.kind {
         case .transfer(let t):
             let target = targets[t]
             let via: Decision.Via = operations.ctiIncident ? .number : .cti
-            if operations.ctiIncident { context.trace.append("CTI mass incident declared: transfer by number") }
+            if operations.ctiIncident { context.trace.append(.rendered(Table.ctiIncidentLine)) }
             var address = try outcome.address?.render(in: &context, purpose: "to address the transfer")
                 ?? context.customerRegion.flatMap { target.regionAddresses[$0] }
                 ?? target.address ?? ""
             if via == .number, outcome.address == nil, let number = target.number { address = number }
             var checks = target.checks
             checks.append(contentsOf: outcome.checks)
-            return Decision(action: .transfer,
-                            target: .init(id: target.id, address: address, via: via, mode: target.mode),
-                            case: nil, procedure: nil, reason: nil, rule: rule,
-                            phrases: outcome.phrases ?? target.phrases, comment: comment, checks: checks,
-                            validUntil: validUntil, validUntilOffset: offset, trace: context.trace)
+            decision = Decision(action: .transfer,
+                                target: .init(id: target.id, address: address, via: via, mode: target.mode),
+                                case: nil, procedure: nil, reason: nil, rule: rule,
+                                phrases: outcome.phrases ?? target.phrases, comment: comment, checks: checks,
+                                validUntil: validUntil, validUntilOffset: offset, traceLines: context.trace)
+            decision.fragments = DecisionFragments(head: .transfer(renderedTargets[t], byNumber: via == .number), rule: ruleJSON,
+                                                   outcome: outcome.rendered)
         case .openCase(let c):
             let category = cases[c]
-            return Decision(action: .openCase, target: nil,
-                            case: .init(id: category.id, category: category.category, priority: category.priority,
-                                        subject: outcome.subject ?? category.subject, fields: category.fields),
-                            procedure: nil, reason: nil, rule: rule,
-                            phrases: outcome.phrases ?? category.phrases, comment: comment, checks: outcome.checks,
-                            validUntil: validUntil, validUntilOffset: offset, trace: context.trace)
+            decision = Decision(action: .openCase, target: nil,
+                                case: .init(id: category.id, category: category.category, priority: category.priority,
+                                            subject: outcome.subject ?? category.subject, fields: category.fields),
+                                procedure: nil, reason: nil, rule: rule,
+                                phrases: outcome.phrases ?? category.phrases, comment: comment, checks: outcome.checks,
+                                validUntil: validUntil, validUntilOffset: offset, traceLines: context.trace)
+            let head: DecisionFragments.Head = outcome.subject.map { .bytes(renderedCases[c].head(subject: $0)) } ?? .openCase(renderedCases[c])
+            decision.fragments = DecisionFragments(head: head, rule: ruleJSON, outcome: outcome.rendered)
         case .firstLine(let template):
             let procedure = try template.render(in: &context)
-            return Decision(action: .firstLine, target: nil, case: nil, procedure: procedure, reason: nil, rule: rule,
-                            phrases: outcome.phrases ?? [], comment: comment, checks: outcome.checks,
-                            validUntil: validUntil, validUntilOffset: offset, trace: context.trace)
+            decision = Decision(action: .firstLine, target: nil, case: nil, procedure: procedure, reason: nil, rule: rule,
+                                phrases: outcome.phrases ?? [], comment: comment, checks: outcome.checks,
+                                validUntil: validUntil, validUntilOffset: offset, traceLines: context.trace)
+            decision.fragments = outcome.fragments(head: Decision.Action.firstLineHead, rule: ruleJSON)
         case .deny(let template):
             let reason = try template.render(in: &context)
-            return Decision(action: .deny, target: nil, case: nil, procedure: nil, reason: reason, rule: rule,
-                            phrases: outcome.phrases ?? [], comment: comment, checks: outcome.checks,
-                            validUntil: validUntil, validUntilOffset: offset, trace: context.trace)
+            decision = Decision(action: .deny, target: nil, case: nil, procedure: nil, reason: reason, rule: rule,
+                                phrases: outcome.phrases ?? [], comment: comment, checks: outcome.checks,
+                                validUntil: validUntil, validUntilOffset: offset, traceLines: context.trace)
+            decision.fragments = outcome.fragments(head: Decision.Action.denyHead, rule: ruleJSON)
         case .selfService(let template, _):
             let procedure = try template.render(in: &context)
-            return Decision(action: .selfService, target: nil, case: nil, procedure: procedure, reason: nil, rule: rule,
-                            phrases: outcome.phrases ?? [], comment: comment, checks: outcome.checks,
-                            validUntil: validUntil, validUntilOffset: offset, trace: context.trace)
+            decision = Decision(action: .selfService, target: nil, case: nil, procedure: procedure, reason: nil, rule: rule,
+                                phrases: outcome.phrases ?? [], comment: comment, checks: outcome.checks,
+                                validUntil: validUntil, validUntilOffset: offset, traceLines: context.trace)
+            decision.fragments = outcome.fragments(head: Decision.Action.selfServiceHead, rule: ruleJSON)
         }
+        return decision
     }
 
     /// Applies redirects and schedules: the outcome that actually happens at this instant.
     private func settle(_ outcome: Outcome, context: inout EvaluationContext) throws(InputError) -> Outcome {
         guard case .transfer(let original) = outcome.kind else { return outcome }
         var t = original
-        for redirect in redirects where redirect.from == t {
+        for (r, redirect) in redirects.enumerated() where redirect.from == t {
             if try redirect.condition.holds(in: &context) {
-                context.trace.append("redirect \(redirect.id): \(targets[t].id) → \(targets[redirect.to].id)")
+                context.trace.append(.rendered(redirectLines[r]))
                 t = redirect.to
                 break
             }
@@ -128,16 +139,16 @@ extension Table {
         guard let s = target.schedule else { return redirected }
         let state = schedules[s].state(at: context.instant, zone: zone)
         context.consult(schedule: s)
-        context.trace.append("\(target.id) \(state.explanation)")
+        context.trace.append(scheduleLine(target: t, state))
         if state.isOpen { return redirected }
         for fallback in outcome.whenClosed {
             if case .transfer(let f) = fallback.kind, let fs = targets[f].schedule {
                 let fstate = schedules[fs].state(at: context.instant, zone: zone)
                 context.consult(schedule: fs)
-                context.trace.append("\(targets[f].id) \(fstate.explanation)")
+                context.trace.append(scheduleLine(target: f, fstate))
                 if !fstate.isOpen { continue }
             }
-            context.trace.append("when closed: \(fallback.kind.summary(self))")
+            context.trace.append(.text("when closed: \(fallback.kind.summary(self))"))
             return fallback
         }
         // Loading requires a fallback chain that cannot close; a transfer nobody answers is still the best answer here.
@@ -167,9 +178,9 @@ extension Table {
 }
 
 extension Outcome {
-    func retargeted(to target: Int) -> Outcome {
-        Outcome(kind: .transfer(target), phrases: phrases, checks: checks, comment: comment, subject: subject,
-                address: address, whenClosed: whenClosed)
+    /// The fragments of a decision with neither a target nor a case: its own phrases (or none) and checks.
+    func fragments(head: [UInt8], rule: [UInt8]?) -> DecisionFragments {
+        DecisionFragments(head: .bytes(head), rule: rule, outcome: rendered)
     }
 }
 

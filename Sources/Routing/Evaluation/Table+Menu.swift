@@ -17,14 +17,14 @@ extension Table {
                 invalid += 1
                 if invalid > node.retries {
                     // This key is the one too many: say so, not that it was still allowed.
-                    context.trace.append("key \(key) at \(node.id): not an option, invalid key \(invalid), more than the \(node.retries) tolerated: fallback")
+                    context.trace.append(.text("key \(key) at \(node.id): not an option, invalid key \(invalid), more than the \(node.retries) tolerated: fallback"))
                     return try finish(node.fallback, rule: "\(topic.code).\(node.id).fallback", pressed: pressed, of: digits,
                                       node: node, language: language, topic: topic, context: &context, operations: operations)
                 }
-                context.trace.append("key \(key) at \(node.id): not an option, invalid key \(invalid) of the \(node.retries) tolerated: prompt again")
+                context.trace.append(.text("key \(key) at \(node.id): not an option, invalid key \(invalid) of the \(node.retries) tolerated: prompt again"))
                 continue
             }
-            context.trace.append("key \(key) at \(node.id): \(option.label.text(in: language))")
+            context.trace.append(.text("key \(key) at \(node.id): \(option.label.text(in: language))"))
             if let chosen = option.language { language = chosen }
             switch option.exit {
             case .node(let next):
@@ -38,7 +38,7 @@ extension Table {
         var prompt = node.prompt.text(in: language)
         if invalid > 0, let again = menu.invalidPrompt?.text(in: language) { prompt = again + " " + prompt }
         var decision = Decision(action: .prompt, target: nil, case: nil, procedure: nil, reason: nil, rule: "\(topic.code).\(node.id)",
-                                phrases: [], comment: "", checks: [], validUntil: nil, validUntilOffset: 0, trace: context.trace)
+                                phrases: [], comment: "", checks: [], validUntil: nil, validUntilOffset: 0, traceLines: context.trace)
         decision.menu = .init(node: node.id, language: language, prompt: prompt,
                               options: node.options.map { .init(key: String($0.key), label: $0.label.text(in: language)) },
                               invalid: invalid, retries: node.retries, asks: [])

@@ -18,7 +18,7 @@ extension Table {
         if case .string(let s)? = given.optionalValue(of: .fact(playbook.outcomeFact)) { reported = s }
         var reportedStep: String?
         if case .string(let s)? = given.optionalValue(of: .fact(playbook.stepFact)) { reportedStep = s }
-        var trace = [topic.traceLine]
+        var trace: [TraceLine] = [.rendered(topic.traceLine)]
         var session: Session
         if var existing = sessions[table: name, topic: topic.code, id: id] {
             for (k, v) in call.customer { existing.customer[k] = v }
@@ -42,14 +42,14 @@ extension Table {
                 guard let next = step.next.first(where: { $0.outcome == reported }) else {
                     throw InputError(.badOutcome, "facts.outcome at step \(step.id) must be one of \(step.next.map(\.outcome).joined(separator: ", ")), got \(reported).", field: "facts.outcome")
                 }
-                trace.append("session \(id): \(step.id) ended \(reported)")
+                trace.append(.text("session \(id): \(step.id) ended \(reported)"))
                 let entered = enter(playbook, step: next.step, visits: existing.visits, trace: &trace)
                 existing.history.append(.init(at: instant, step: step.id, outcome: reported))
                 existing.step = playbook.steps[entered].id
                 existing.visits[existing.step, default: 0] += 1
                 existing.done = playbook.steps[entered].isTerminal
             } else {
-                trace.append("session \(id): at step \(existing.step)")
+                trace.append(.text("session \(id): at step \(existing.step)"))
             }
             session = existing
         } else {
@@ -75,11 +75,11 @@ extension Table {
                    earlier.openedAt <= instant, instant.milliseconds - earlier.openedAt.milliseconds < merge.withinSeconds * 1000 {
                     mergedInto = earlier.id
                     first = merge.step
-                    trace.append("session \(id): same \(merge.by.map(\.path).joined(separator: " and ")) as session \(earlier.id), opened less than \(merge.withinSeconds / 60) min before: merged into it")
+                    trace.append(.text("session \(id): same \(merge.by.map(\.path).joined(separator: " and ")) as session \(earlier.id), opened less than \(merge.withinSeconds / 60) min before: merged into it"))
                 }
             }
             if mergedInto == nil { first = enter(playbook, step: first, visits: [:], trace: &trace) }
-            trace.append("session \(id): new, at step \(playbook.steps[first].id)")
+            trace.append(.text("session \(id): new, at step \(playbook.steps[first].id)"))
             let facts = call.facts.filter { !Playbook.providedFacts.contains($0.key) }
             session = Session(table: name, topic: topic.code, id: id, step: playbook.steps[first].id,
                               visits: [playbook.steps[first].id: 1], openedAt: instant, updatedAt: instant,
@@ -94,7 +94,7 @@ extension Table {
         known.facts = session.facts
         var context = try EvaluationContext(table: self, topic: topic, call: known, instant: instant)
         let attempt = session.visits[step.id] ?? 1
-        if let limit = step.limit { trace.append("\(step.id): attempt \(attempt) of \(limit)") }
+        if let limit = step.limit { trace.append(.text("\(step.id): attempt \(attempt) of \(limit)")) }
         context.trace = trace
         var instructions: [String] = []
         for instruction in step.instructions where try instruction.condition.holds(in: &context) {
@@ -108,7 +108,7 @@ extension Table {
             let comment = try self.comment(try (step.comment ?? topic.comment)?.render(in: &context), context: &context)
             decision = Decision(action: .step, target: nil, case: nil, procedure: step.name, reason: nil, rule: rule,
                                 phrases: step.phrases, comment: comment, checks: step.checks,
-                                validUntil: nil, validUntilOffset: 0, trace: context.trace)
+                                validUntil: nil, validUntilOffset: 0, traceLines: context.trace)
         }
         decision.playbook = .init(session: id, step: step.id, name: step.name, instructions: instructions,
                                   outcomes: session.done ? [] : step.next.map(\.outcome), attempt: attempt, limit: step.limit,
@@ -119,12 +119,12 @@ extension Table {
 
     /// The step actually entered when `step` is next: a step entered as often as its limit allows
     /// passes the session on to its `when_exhausted` step.
-    private func enter(_ playbook: Playbook, step: Int, visits: [String: Int], trace: inout [String]) -> Int {
+    private func enter(_ playbook: Playbook, step: Int, visits: [String: Int], trace: inout [TraceLine]) -> Int {
         var current = step
         var hops = 0
         while let limit = playbook.steps[current].limit, let exhausted = playbook.steps[current].whenExhausted,
               visits[playbook.steps[current].id, default: 0] >= limit, hops < playbook.steps.count {
-            trace.append("\(playbook.steps[current].id) already entered \(limit) of \(limit) times: \(playbook.steps[exhausted].id)")
+            trace.append(.text("\(playbook.steps[current].id) already entered \(limit) of \(limit) times: \(playbook.steps[exhausted].id)"))
             current = exhausted
             hops += 1
         }

@@ -15,8 +15,8 @@ public struct Schedule: Sendable {
     /// Open at every instant: no window edges, overrides or closures can change it.
     public let isAlwaysOpen: Bool
     /// Trace words for the weekly case, made once: `open 04:00–23:50 daily Europe/Moscow`.
-    private let openWords: String
-    private let closedWords: String
+    package let openWords: String
+    package let closedWords: String
     /// The weekly windows folded into one week, for the common case (no override, closure or offset change near
     /// the instant): ``isOpen(at:zone:)`` and ``nextChange(after:zone:)`` become a binary search.
     private let week: WeekTimeline
@@ -88,6 +88,9 @@ public struct Schedule: Sendable {
         public let isOpen: Bool
         /// Words for a trace: `open 04:00–23:50 daily`, `closed: emergency closure (…)`.
         public let explanation: String
+        /// Whether `explanation` is the schedule's usual words (``openWords`` or ``closedWords``), not a closure's
+        /// or an override's: a trace then uses the line rendered at load.
+        package var isUsual = false
     }
 
     /// Whether the schedule is open at `instant`.
@@ -134,7 +137,7 @@ public struct Schedule: Sendable {
     /// Whether the schedule is open at `instant`, with the words that explain it.
     public func state(at instant: Instant, zone: ZoneRules) -> State {
         let open = isOpen(at: instant, zone: zone)
-        if emergencies.isEmpty && overrides.isEmpty { return State(isOpen: open, explanation: open ? openWords : closedWords) }
+        if emergencies.isEmpty && overrides.isEmpty { return State(isOpen: open, explanation: open ? openWords : closedWords, isUsual: true) }
         let word = open ? "open" : "closed"
         if let e = emergencies.first(where: { $0.from <= instant && instant < $0.until }) {
             return State(isOpen: false, explanation: "closed: emergency closure\(e.reason.map { " (\($0))" } ?? "") until \(Timestamp.format(e.until, in: zone))")
@@ -144,7 +147,7 @@ public struct Schedule: Sendable {
             let hours = o.windows.isEmpty ? "closed all day" : o.windows.map(\.description).joined(separator: ", ")
             return State(isOpen: open, explanation: "\(word): \(today) override\(o.reason.map { " (\($0))" } ?? ""), \(hours), \(zone.identifier)")
         }
-        return State(isOpen: open, explanation: open ? openWords : closedWords)
+        return State(isOpen: open, explanation: open ? openWords : closedWords, isUsual: true)
     }
 
     /// The first instant after `instant` at which the schedule opens or closes, looking up to a year ahead.

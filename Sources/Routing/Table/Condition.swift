@@ -21,24 +21,76 @@ package indirect enum Condition: Sendable {
     /// Whether a target's schedule is open (`open: X`) or closed (`closed: X`) at the instant.
     case targetOpen(Int, Bool)
 
-    /// What a comparison reads, by name, with its trace lines made once for the values a bool or an
+    /// What a comparison reads, by name, with its trace lines rendered once for the values a bool or an
     /// enumerated field can take.
     package struct Probe: Sendable {
         package let path: String
-        package let lines: [Value: (whenTrue: String, whenFalse: String)]
+        private let lines: Lines
+        /// A line for any other value is `prefix`, the value, then the suffix for the result: put together
+        /// from parts made once (``Condition/traceLine(_:_:_:_:)`` says the same words).
+        private let prefix: String
+        private let suffixWhenTrue: String
+        private let suffixWhenFalse: String
+
+        /// The lines for a value: when the comparison holds and when it does not.
+        struct Pair: Sendable {
+            let whenTrue: RenderedText
+            let whenFalse: RenderedText
+        }
+
+        /// Found by the value's kind: a bool's two directly, a few strings by comparing, many by hashing.
+        enum Lines: Sendable {
+            case none
+            case bool(true: Pair, false: Pair)
+            case few([(String, Pair)])
+            case many([String: Pair])
+        }
 
         package init(path: String, comparison: Comparison, domain: [Value]) {
             self.path = path
-            var lines: [Value: (String, String)] = [:]
-            for v in domain {
-                lines[v] = (Condition.traceLine(path, v, comparison, true), Condition.traceLine(path, v, comparison, false))
+            prefix = "\(path)="
+            if case .equals = comparison { suffixWhenTrue = "" } else { suffixWhenTrue = " (\(path)\(comparison.symbol))" }
+            suffixWhenFalse = " (not \(path)\(comparison.symbol))"
+            func pair(_ v: Value) -> Pair {
+                Pair(whenTrue: RenderedText(Condition.traceLine(path, v, comparison, true)),
+                     whenFalse: RenderedText(Condition.traceLine(path, v, comparison, false)))
             }
-            self.lines = lines
+            var strings: [(String, Pair)] = []
+            var bools: [Bool: Pair] = [:]
+            for v in domain {
+                switch v {
+                case .bool(let b): bools[b] = pair(v)
+                case .string(let s) where !strings.contains(where: { $0.0 == s }): strings.append((s, pair(v)))
+                default: break
+                }
+            }
+            if let t = bools[true], let f = bools[false], strings.isEmpty {
+                lines = .bool(true: t, false: f)
+            } else if strings.isEmpty {
+                lines = .none
+            } else if strings.count <= 8 {
+                lines = .few(strings)
+            } else {
+                lines = .many(Dictionary(strings, uniquingKeysWith: { first, _ in first }))
+            }
         }
 
-        package func line(_ value: Value?, _ comparison: Comparison, _ result: Bool) -> String {
-            if let value, let made = lines[value] { return result ? made.whenTrue : made.whenFalse }
-            return Condition.traceLine(path, value, comparison, result)
+        package func line(_ value: Value?, _ comparison: Comparison, _ result: Bool) -> TraceLine {
+            let made: Pair? = switch (lines, value) {
+            case (.bool(let t, let f), .bool(let b)?): b ? t : f
+            case (.few(let strings), .string(let s)?): strings.first(where: { $0.0 == s })?.1
+            case (.many(let strings), .string(let s)?): strings[s]
+            default: nil
+            }
+            if let made { return .rendered(result ? made.whenTrue : made.whenFalse) }
+            let shown = value.map { $0.text } ?? "absent"
+            let suffix = result ? suffixWhenTrue : suffixWhenFalse
+            var line = ""
+            line.reserveCapacity(prefix.utf8.count + shown.utf8.count + suffix.utf8.count)
+            line += prefix
+            line += shown
+            line += suffix
+            return .text(line)
         }
     }
 

@@ -32,6 +32,15 @@ public final class Table: Sendable {
     package let translations: [String: [String: String]]
     /// What static analysis found at load (only warnings and notes, unless loaded leniently).
     public let coverage: CoverageReport
+    /// Each target's trace line for its schedule's usual words, open and closed (`open (no schedule)` for a
+    /// target without one), rendered at load; by target.
+    package let scheduleLines: [(open: RenderedText, closed: RenderedText)]
+    /// `redirect <id>: <from> → <to>`, by redirect.
+    package let redirectLines: [RenderedText]
+    static let ctiIncidentLine = RenderedText("CTI mass incident declared: transfer by number")
+    /// Each target's and case category's parts of a decision, rendered at load (``DecisionFragments``).
+    package let renderedTargets: [RenderedTarget]
+    package let renderedCases: [RenderedCase]
 
     /// - Complexity: O(1).
     public func topic(named code: String) -> Topic? {
@@ -78,11 +87,27 @@ public final class Table: Sendable {
         self.phrases = phrases
         self.translations = translations
         self.coverage = coverage
+        self.scheduleLines = targets.map { target in
+            guard let s = target.schedule else {
+                let line = RenderedText("\(target.id) open (no schedule)")
+                return (line, line)
+            }
+            return (RenderedText("\(target.id) \(schedules[s].openWords)"), RenderedText("\(target.id) \(schedules[s].closedWords)"))
+        }
+        self.renderedTargets = targets.map(RenderedTarget.init)
+        self.renderedCases = cases.map(RenderedCase.init)
+        self.redirectLines = redirects.map { RenderedText("redirect \($0.id): \(targets[$0.from].id) → \(targets[$0.to].id)") }
+    }
+
+    /// The trace's line for a target's schedule state: rendered at load for its usual words.
+    func scheduleLine(target: Int, _ state: Schedule.State) -> TraceLine {
+        guard state.isUsual else { return .text("\(targets[target].id) \(state.explanation)") }
+        return .rendered(state.isOpen ? scheduleLines[target].open : scheduleLines[target].closed)
     }
 }
 
 /// A place a call can be transferred to.
-public struct Target: Sendable {
+public final class Target: Sendable {
     public let id: String
     public let name: String
     /// The CTI route (or number) used while CTI works; nil when each rule supplies it (an operator's number).
@@ -117,7 +142,7 @@ public enum TransferMode: String, Sendable {
 }
 
 /// A back-office case category.
-public struct CaseCategory: Sendable {
+public final class CaseCategory: Sendable {
     public let id: String
     /// The category string, verbatim as the operator's CRM has it.
     public let category: String
@@ -214,7 +239,7 @@ public final class Topic: Sendable {
     /// A playbook instead of rules.
     package let playbook: Playbook?
     /// `topic=<code>`, the trace's first line.
-    package let traceLine: String
+    package let traceLine: RenderedText
     public var ruleIDs: [String] { rules.map(\.id) }
 
     /// What decides the topic: `rules`, `menu` or `playbook`.
@@ -230,30 +255,33 @@ public final class Topic: Sendable {
         self.rules = rules
         self.menu = menu
         self.playbook = playbook
-        self.traceLine = traceLine
+        self.traceLine = RenderedText(traceLine)
     }
 }
 
 /// A rule: when its condition holds, its outcome decides.
-package struct Rule: Sendable {
+package final class Rule: Sendable {
     package let id: String
     package let condition: Condition
     package let outcome: Outcome
     package let mark: SourceMark
     /// `rule <id>`, the trace's line for it.
-    package let traceLine: String
+    package let traceLine: RenderedText
+    /// The id as a JSON string, for the decision's `rule`.
+    package let idJSON: [UInt8]
 
     package init(id: String, condition: Condition, outcome: Outcome, mark: SourceMark) {
         self.id = id
         self.condition = condition
         self.outcome = outcome
         self.mark = mark
-        self.traceLine = "rule \(id)"
+        self.traceLine = RenderedText("rule \(id)")
+        self.idJSON = JSONString.literal(id)
     }
 }
 
 /// What a rule decides, and where to go instead when its target is closed.
-package struct Outcome: Sendable {
+package final class Outcome: Sendable {
     package enum Kind: Sendable {
         case transfer(Int)
         case openCase(Int)
@@ -274,8 +302,16 @@ package struct Outcome: Sendable {
     package let address: Template?
     /// Tried in order when the transfer target is closed.
     package let whenClosed: [Outcome]
+    /// `phrases` and `checks` rendered at load (``DecisionFragments``).
+    package let rendered: RenderedOutcome
 
-    package init(kind: Kind, phrases: [String]?, checks: [String], comment: Template?, subject: String?, address: Template?, whenClosed: [Outcome]) {
+    package convenience init(kind: Kind, phrases: [String]?, checks: [String], comment: Template?, subject: String?, address: Template?, whenClosed: [Outcome]) {
+        self.init(kind: kind, phrases: phrases, checks: checks, comment: comment, subject: subject, address: address,
+                  whenClosed: whenClosed, rendered: RenderedOutcome(phrases: phrases, checks: checks))
+    }
+
+    private init(kind: Kind, phrases: [String]?, checks: [String], comment: Template?, subject: String?, address: Template?,
+                 whenClosed: [Outcome], rendered: RenderedOutcome) {
         self.kind = kind
         self.phrases = phrases
         self.checks = checks
@@ -283,6 +319,13 @@ package struct Outcome: Sendable {
         self.subject = subject
         self.address = address
         self.whenClosed = whenClosed
+        self.rendered = rendered
+    }
+
+    /// The same outcome sent to another target (a redirect), its rendered parts kept.
+    func retargeted(to target: Int) -> Outcome {
+        Outcome(kind: .transfer(target), phrases: phrases, checks: checks, comment: comment, subject: subject, address: address,
+                whenClosed: whenClosed, rendered: rendered)
     }
 }
 

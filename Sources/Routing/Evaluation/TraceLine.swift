@@ -1,0 +1,26 @@
+/// A line of a decision's trace: one the table fixes (a topic's, a rule's, a comparison's for a value its
+/// field enumerates, a target's usual schedule words), made once at load with its JSON, or one made for
+/// this call (a number compared, a schedule's override, a session's step).
+package enum TraceLine: Sendable {
+    case rendered(RenderedText)
+    case text(String)
+
+    package var text: String {
+        switch self {
+        case .rendered(let r): r.text
+        case .text(let s): s
+        }
+    }
+
+    /// Whether two lines say the same: the same rendered line, or the same words.
+    func says(_ other: TraceLine) -> Bool {
+        if case .rendered(let a) = self, case .rendered(let b) = other, a === b { return true }
+        let (mine, theirs) = (text, other.text)
+        return mine.utf8.count == theirs.utf8.count && mine == theirs
+    }
+}
+
+extension TraceLine: Hashable {
+    package static func == (a: TraceLine, b: TraceLine) -> Bool { a.says(b) }
+    package func hash(into hasher: inout Hasher) { hasher.combine(text) }
+}

@@ -1,0 +1,140 @@
+/// The parts of a decision's JSON that the table fixes, rendered at load: what a rule topic's decision
+/// carries so that encoding it copies bytes instead of writing each member's key and escaping each text.
+/// Only the call's own parts (the address, procedure or reason, comment, `valid_until`, the trace) are written
+/// for each decision. Wire's encoder writes a decision without them member by member, to the same bytes
+/// (`DecisionFragmentsTests` compares the two on every bundled table's scenarios and generated calls).
+///
+/// A few references to what the table rendered, so that making, copying and dropping a decision stays cheap.
+package struct DecisionFragments: Sendable {
+    /// What comes before `procedure`/`reason`: `action`, `target` and `case`.
+    package enum Head: Sendable {
+        /// A transfer: the target's parts around the address.
+        case transfer(RenderedTarget, byNumber: Bool)
+        /// A case with its category's own subject.
+        case openCase(RenderedCase)
+        /// Bytes made for this decision (a case whose rule names its own subject) or fixed per action.
+        case bytes([UInt8])
+    }
+
+    package let head: Head
+    /// The rule's id as a JSON string; nil when the decision's rule is not a table rule's id.
+    package let rule: [UInt8]?
+    /// The outcome's own phrases and checks.
+    package let outcome: RenderedOutcome
+    /// Set when the phrases were said in the caller's language (localized per call): they are written as texts.
+    package var phrasesLocalized = false
+
+    package init(head: Head, rule: [UInt8]?, outcome: RenderedOutcome) {
+        self.head = head
+        self.rule = rule
+        self.outcome = outcome
+    }
+
+    /// The phrases as a JSON array, unless they were localized.
+    package var phrases: [UInt8]? {
+        if phrasesLocalized { return nil }
+        if let own = outcome.phrases { return own.array }
+        switch head {
+        case .transfer(let target, _): return target.phrases.array
+        case .openCase(let category): return category.phrases.array
+        case .bytes: return RenderedList.empty.array
+        }
+    }
+
+    /// The checks as two lists of JSON strings without brackets: a target's, then the outcome's.
+    package var checks: (first: [UInt8], second: [UInt8]) {
+        if case .transfer(let target, _) = head { return (target.checks.items, outcome.checks.items) }
+        return (outcome.checks.items, [])
+    }
+}
+
+/// Texts of a list rendered for a JSON array: `"a","b"` (no brackets) and `["a","b"]`.
+package struct RenderedList: Sendable {
+    package let items: [UInt8]
+    package let array: [UInt8]
+
+    package init(_ texts: [String]) {
+        var items: [UInt8] = []
+        for (k, text) in texts.enumerated() {
+            if k > 0 { items.append(0x2C) }
+            JSONString.append(text, to: &items)
+        }
+        self.items = items
+        self.array = [0x5B] + items + [0x5D]
+    }
+
+    static let empty = RenderedList([])
+}
+
+/// An outcome's own phrases (nil: the target's or category's) and checks, rendered at load.
+package final class RenderedOutcome: Sendable {
+    package let phrases: RenderedList?
+    package let checks: RenderedList
+
+    init(phrases: [String]?, checks: [String]) {
+        self.phrases = phrases.map(RenderedList.init)
+        self.checks = RenderedList(checks)
+    }
+}
+
+/// A target's parts of a transfer decision, rendered at load.
+package final class RenderedTarget: Sendable {
+    /// `{"action":"transfer","target":{"id":…,"address":`
+    package let head: [UInt8]
+    /// `,"via":"cti","mode":…},"case":null`, and the same by number.
+    package let afterAddressByCTI: [UInt8]
+    package let afterAddressByNumber: [UInt8]
+    package let phrases: RenderedList
+    package let checks: RenderedList
+
+    init(_ target: Target) {
+        head = Array(#"{"action":"transfer","target":{"id":"#.utf8) + JSONString.literal(target.id) + Array(#","address":"#.utf8)
+        func after(_ via: Decision.Via) -> [UInt8] {
+            Array(#","via":"#.utf8) + JSONString.literal(via.rawValue) + Array(#","mode":"#.utf8)
+                + JSONString.literal(target.mode.rawValue) + Array(#"},"case":null"#.utf8)
+        }
+        afterAddressByCTI = after(.cti)
+        afterAddressByNumber = after(.number)
+        phrases = RenderedList(target.phrases)
+        checks = RenderedList(target.checks)
+    }
+}
+
+/// A case category's parts of a case decision, rendered at load.
+package final class RenderedCase: Sendable {
+    /// `{"action":"case","target":null,"case":{…}` with the category's own subject.
+    package let head: [UInt8]
+    package let phrases: RenderedList
+    private let beforeSubject: [UInt8]
+    private let afterSubject: [UInt8]
+
+    init(_ category: CaseCategory) {
+        beforeSubject = Array(#"{"action":"case","target":null,"case":{"id":"#.utf8) + JSONString.literal(category.id)
+            + Array(#","category":"#.utf8) + JSONString.literal(category.category)
+            + Array(#","priority":"#.utf8) + JSONString.literal(category.priority.rawValue) + Array(#","subject":"#.utf8)
+        afterSubject = Array(#","fields":"#.utf8) + RenderedList(category.fields).array + [0x7D]
+        phrases = RenderedList(category.phrases)
+        head = RenderedCase.head(beforeSubject, category.subject, afterSubject)
+    }
+
+    /// The head with another subject (a rule's own).
+    func head(subject: String) -> [UInt8] { RenderedCase.head(beforeSubject, subject, afterSubject) }
+
+    private static func head(_ beforeSubject: [UInt8], _ subject: String?, _ afterSubject: [UInt8]) -> [UInt8] {
+        var bytes = beforeSubject
+        if let subject { JSONString.append(subject, to: &bytes) } else { bytes.append(contentsOf: "null".utf8) }
+        bytes.append(contentsOf: afterSubject)
+        return bytes
+    }
+}
+
+extension Decision.Action {
+    /// `{"action":…,"target":null,"case":null`: the head of a decision with neither a target nor a case.
+    private static func headWithoutTargetOrCase(_ action: Decision.Action) -> [UInt8] {
+        Array(#"{"action":"#.utf8) + JSONString.literal(action.rawValue) + Array(#","target":null,"case":null"#.utf8)
+    }
+
+    static let firstLineHead = headWithoutTargetOrCase(.firstLine)
+    static let denyHead = headWithoutTargetOrCase(.deny)
+    static let selfServiceHead = headWithoutTargetOrCase(.selfService)
+}
