@@ -2,16 +2,17 @@
 // Numbers go in docs/PERFORMANCE.md; nothing here is asserted, and no test is timed.
 // Run with tools/malloc_count.so preloaded, it also reports heap allocations per decision.
 //
-// `CoreBenchmark count evaluate|full ROUNDS [TABLE]` does a fixed amount of work instead, for counting
+// `CoreBenchmark count evaluate|full|event ROUNDS [TABLE]` does a fixed amount of work instead, for counting
 // instructions under callgrind (`tools/instructions`): ROUNDS passes over the mix, then exit.
 import Foundation
 import Routing
 import TableLanguage
 import Wire
 
-/// What `count` mode repeats: evaluation alone, or decode + evaluate + encode from the call's JSON.
+/// What `count` mode repeats: evaluation alone, decode + evaluate + encode from the call's JSON, or all of that
+/// and the decision's event as the engine journals and publishes it (the call, masked, and the decision).
 enum CountedWork: String {
-    case evaluate, full
+    case evaluate, full, event
 }
 
 var arguments = CommandLine.arguments
@@ -19,7 +20,7 @@ var arguments = CommandLine.arguments
 var counting: (work: CountedWork, rounds: Int)?
 if arguments.count > 1, arguments[1] == "count" {
     guard arguments.count > 3, let work = CountedWork(rawValue: arguments[2]), let rounds = Int(arguments[3]), rounds >= 0 else {
-        FileHandle.standardError.write(Data("usage: CoreBenchmark count evaluate|full ROUNDS [TABLE]\n".utf8))
+        FileHandle.standardError.write(Data("usage: CoreBenchmark count evaluate|full|event ROUNDS [TABLE]\n".utf8))
         exit(2)
     }
     counting = (work, rounds)
@@ -149,6 +150,19 @@ if let counting {
                 var w = JSONWriter(capacity: 2048)
                 if let call = try? Wire.decodeCall(bytes), let d = try? table.evaluate(call, at: calls[n].1) {
                     Wire.encode(d, into: &w)
+                    made += 1
+                }
+                blackHole(w.bytes.count)
+            }
+        case .event:
+            for (n, bytes) in jsonCalls.enumerated() {
+                var d = JSONWriter(capacity: 2048)
+                var w = JSONWriter(capacity: 3072)
+                if let call = try? Wire.decodeCall(bytes), let decision = try? table.evaluate(call, at: calls[n].1) {
+                    Wire.encode(decision, into: &d)
+                    DecisionEvent(seq: UInt64(n), eventID: "bench-\(n)", at: calls[n].1, atOffset: 10_800, callID: call.callID,
+                                  table: table.name, tableVersion: table.version, call: call, decision: decision)
+                        .encode(into: &w, decisionJSON: d.bytes)
                     made += 1
                 }
                 blackHole(w.bytes.count)

@@ -18,7 +18,7 @@ public struct Call: Sendable {
     }
     /// Whether `notes` has been through ``SensitiveData/mask(_:)`` since it was last set (by ``masked()`` or a
     /// reader that masks), so the comment need not mask it again; setting `notes` clears it.
-    var notesAreMasked = false
+    package var notesAreMasked = false
 
     public init(callID: String, topic: String, language: String? = nil, identification: String? = nil,
                 customer: [String: Value] = [:], facts: [String: Value] = [:], notes: String? = nil) {

@@ -323,6 +323,9 @@ import Wire
         #expect(twice.isEmpty, "performed twice: \(twice.keys.sorted().prefix(5))")
         #expect(performed == expected, "performed \(performed.count) transfers' commands, the journal holds \(expected.count) transfers")
         print("NetnsFailoverProcessTests: \(transfers.count) journalled transfers, \(performed.count) performed, \(twice.count) of them twice")
-        for e in engines where e.process.isRunning { e.signal(SIGTERM); #expect(e.waitForExit() == 0, "\(e.stderr.suffix(2000))") }
+        for e in engines where e.process.isRunning {
+            e.signal(SIGTERM)
+            #expect(e.waitForExit() == 0, "\(e.stderr.suffix(2000))\nits threads:\n\(e.threadStacks())")
+        }
     }
 }

@@ -71,6 +71,22 @@ final class ServeProcess {
         return process.isRunning ? nil : process.terminationStatus
     }
 
+    /// Every thread's stack of an engine that will not exit, by gdb when the machine has it: what a failure
+    /// message needs to say where it waits.
+    func threadStacks() -> String {
+        guard process.isRunning, FileManager.default.isExecutableFile(atPath: "/usr/bin/gdb") else { return "(no stacks: not running or no gdb)" }
+        let gdb = Process()
+        gdb.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+        gdb.arguments = ["30", "/usr/bin/gdb", "-p", "\(process.processIdentifier)", "-batch", "-ex", "thread apply all bt 12"]
+        let out = Pipe()
+        gdb.standardOutput = out
+        gdb.standardError = out
+        do { try gdb.run() } catch { return "(gdb did not start: \(error))" }
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        gdb.waitUntilExit()
+        return text.split(separator: "\n").filter { $0.hasPrefix("#") || $0.hasPrefix("Thread") }.joined(separator: "\n")
+    }
+
     deinit {
         if process.isRunning {
             signal(SIGKILL)

@@ -184,6 +184,24 @@ struct DecodingMasksTests {
         #expect(!comment.contains("4111 1111 1111 1111") && comment.hasSuffix("1111"), "\(comment)")
     }
 
+    /// An event carries the call's notes masked: a decoded call's as they were masked at decode (not masked
+    /// again), a call made otherwise or whose notes were set after decoding masked as the event is written.
+    @Test func eventsCarryMaskedNotesWhicheverWayTheCallWasMade() throws {
+        func eventNotes(_ call: Call) throws -> String? {
+            let decision = Decision(action: .deny, target: nil, case: nil, procedure: nil, reason: "r", rule: "r", phrases: [],
+                                    comment: "", checks: [], validUntil: nil, validUntilOffset: 0, trace: [])
+            var w = JSONWriter()
+            DecisionEvent(seq: 1, eventID: "e-1", at: Instant(seconds: 0), atOffset: 0, callID: call.callID, table: "t",
+                          tableVersion: "v", call: call, decision: decision).encode(into: &w)
+            return try Wire.DecodedEvent(json: w.bytes).call?.notes
+        }
+        var decoded = try Wire.decodeCall(Array(Self.call.utf8))
+        #expect(try eventNotes(decoded) == "CVV码***")
+        decoded.notes = "карта 4111 1111 1111 1111"
+        #expect(try eventNotes(decoded) == "карта **** **** **** 1111")
+        #expect(try eventNotes(Call(callID: "c", topic: "t", notes: "CVV 562")) == "CVV ***")
+    }
+
     @Test func aBatchLine() throws {
         var line = #"{"call":\#(Self.call)}"#
         Self.expectMasked(try line.withUTF8 { b in Result { () throws(InputError) in try Wire.decodeBatchLine(b) } }.get().call)
