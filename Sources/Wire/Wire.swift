@@ -57,7 +57,7 @@ public enum Wire {
             w.appendRaw(target.head)
             w.string(d.target?.address ?? "")
             w.appendRaw(byNumber ? target.afterAddressByNumber : target.afterAddressByCTI)
-        case .openCase(let category): w.appendRaw(category.head)
+        case .openCase(let category, let ownSubject): w.appendRaw(ownSubject ?? category.head)
         case .bytes(let head): w.appendRaw(head)
         }
         if let p = d.procedure { w.raw(#","procedure":"#); w.string(p) }

@@ -122,6 +122,58 @@ struct DecisionFragmentsTests {
         #expect(seen == 60)
     }
 
+    /// Phrases as the table says them (no translations, so the rendered ones are used): a case whose rule names
+    /// its own subject keeps its category's phrases; a rule's own phrases replace a target's or a category's.
+    @Test func renderedPhrasesOfTargetsCategoriesAndOutcomes() throws {
+        let t = try table(#"""
+        table: t
+        time_zone: Europe/Madrid
+        phrases:
+          wait: "Espere, \"por favor\""
+          case_opened: "Abrimos un caso"
+          own: "Frase propia"
+        targets:
+          line: {name: Line, address: "cti:line", mode: blind, phrases: [wait], checks: ["c1"]}
+        cases:
+          later: {category: Later, subject: "Category's subject", phrases: [case_opened]}
+        topics:
+          go:
+            facts:
+              kind: {type: [transfer, own_phrases, subject, category, own_case_phrases]}
+            rules:
+              - id: go.transfer
+                when: {facts.kind: transfer}
+                transfer: line
+              - id: go.own_phrases
+                when: {facts.kind: own_phrases}
+                transfer: line
+                phrases: [own]
+                checks: ["c2"]
+              - id: go.subject
+                when: {facts.kind: subject}
+                case: later
+                subject: "Rule's \"subject\""
+              - id: go.category
+                when: {facts.kind: category}
+                case: later
+              - id: go.own_case_phrases
+                when: {facts.kind: own_case_phrases}
+                case: later
+                subject: "Another"
+                phrases: [own]
+        """#)
+        let expected: [String: [String]] = ["transfer": ["Espere, \"por favor\""], "own_phrases": ["Frase propia"],
+                                            "subject": ["Abrimos un caso"], "category": ["Abrimos un caso"],
+                                            "own_case_phrases": ["Frase propia"]]
+        for (kind, phrases) in expected {
+            let d = try t.evaluate(Call(callID: "c", topic: "go", language: "es", facts: ["kind": .string(kind)]), at: at("2026-11-22T10:00:00Z"))
+            #expect(d.fragments?.phrases != nil, "\(kind): phrases not rendered")
+            #expect(d.phrases == phrases, "\(kind)")
+            #expect(encoded(d) == encoded(written(d)), "\(kind)")
+            #expect(encoded(d).contains(#""phrases":["# + phrases.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "]"), "\(kind): \(encoded(d))")
+        }
+    }
+
     /// A decision made from its members (decoded from an event, written by a test) carries nothing rendered.
     @Test func decodedDecisionsCarryNoFragments() throws {
         let d = try retention.evaluate(Call(callID: "c", topic: "termination", facts: ["insists": .bool(true)]), at: at("2026-11-22T10:00:00Z"))

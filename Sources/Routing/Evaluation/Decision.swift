@@ -74,8 +74,8 @@ public struct Decision: Sendable, Hashable {
     public internal(set) var menu: MenuView? = nil
     /// The playbook session this decision belongs to (playbook topics only).
     public internal(set) var playbook: PlaybookView? = nil
-    /// The parts of its JSON the table fixes, rendered at load; nil for a decision made otherwise (decoded,
-    /// written by a test, a menu's or a playbook's own).
+    /// The parts of its JSON the table fixes, rendered at load, for a decision made from an outcome; nil for one
+    /// made otherwise (decoded, written by a test, a menu's prompt, a playbook step without an outcome).
     package internal(set) var fragments: DecisionFragments? {
         get { rendered.fragments }
         set { rendered.fragments = newValue }

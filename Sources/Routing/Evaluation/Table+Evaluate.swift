@@ -99,8 +99,9 @@ extension Table {
                                 procedure: nil, reason: nil, rule: rule,
                                 phrases: outcome.phrases ?? category.phrases, comment: comment, checks: outcome.checks,
                                 validUntil: validUntil, validUntilOffset: offset, traceLines: context.trace)
-            let head: DecisionFragments.Head = outcome.subject.map { .bytes(renderedCases[c].head(subject: $0)) } ?? .openCase(renderedCases[c])
-            decision.fragments = DecisionFragments(head: head, rule: ruleJSON, outcome: outcome.rendered)
+            let rendered = renderedCases[c]
+            decision.fragments = DecisionFragments(head: .openCase(rendered, ownSubject: outcome.subject.map(rendered.head(subject:))),
+                                                   rule: ruleJSON, outcome: outcome.rendered)
         case .firstLine(let template):
             let procedure = try template.render(in: &context)
             decision = Decision(action: .firstLine, target: nil, case: nil, procedure: procedure, reason: nil, rule: rule,

@@ -15,8 +15,7 @@ package enum TraceLine: Sendable {
     /// Whether two lines say the same: the same rendered line, or the same words.
     func says(_ other: TraceLine) -> Bool {
         if case .rendered(let a) = self, case .rendered(let b) = other, a === b { return true }
-        let (mine, theirs) = (text, other.text)
-        return mine.utf8.count == theirs.utf8.count && mine == theirs
+        return text == other.text  // String's equality, canonical equivalence included, as the trace always compared
     }
 }
 

@@ -1,8 +1,9 @@
-/// The parts of a decision's JSON that the table fixes, rendered at load: what a rule topic's decision
-/// carries so that encoding it copies bytes instead of writing each member's key and escaping each text.
-/// Only the call's own parts (the address, procedure or reason, comment, `valid_until`, the trace) are written
-/// for each decision. Wire's encoder writes a decision without them member by member, to the same bytes
-/// (`DecisionFragmentsTests` compares the two on every bundled table's scenarios and generated calls).
+/// The parts of a decision's JSON that the table fixes, rendered at load: what a decision made from an outcome
+/// (a rule's, a menu leaf's, a playbook step's) carries so that encoding it copies bytes instead of writing each
+/// member's key and escaping each text. What is written for each decision: the address, procedure or reason,
+/// comment, `valid_until`, the trace lines made for this call, and, where they apply, a menu leaf's or playbook
+/// step's rule and view, a rule's own case subject, phrases said in the caller's language. Wire's encoder writes
+/// a decision without fragments member by member, to the same bytes (`DecisionFragmentsTests` compares the two).
 ///
 /// A few references to what the table rendered, so that making, copying and dropping a decision stays cheap.
 package struct DecisionFragments: Sendable {
@@ -10,9 +11,9 @@ package struct DecisionFragments: Sendable {
     package enum Head: Sendable {
         /// A transfer: the target's parts around the address.
         case transfer(RenderedTarget, byNumber: Bool)
-        /// A case with its category's own subject.
-        case openCase(RenderedCase)
-        /// Bytes made for this decision (a case whose rule names its own subject) or fixed per action.
+        /// A case: its category's head, or one made for this decision when the rule names its own subject.
+        case openCase(RenderedCase, ownSubject: [UInt8]?)
+        /// Fixed per action: neither a target nor a case.
         case bytes([UInt8])
     }
 
@@ -36,7 +37,7 @@ package struct DecisionFragments: Sendable {
         if let own = outcome.phrases { return own.array }
         switch head {
         case .transfer(let target, _): return target.phrases.array
-        case .openCase(let category): return category.phrases.array
+        case .openCase(let category, _): return category.phrases.array
         case .bytes: return RenderedList.empty.array
         }
     }

@@ -75,7 +75,7 @@ package indirect enum Condition: Sendable {
             }
         }
 
-        package func line(_ value: Value?, _ comparison: Comparison, _ result: Bool) -> TraceLine {
+        package func line(_ value: Value?, _ result: Bool) -> TraceLine {
             let made: Pair? = switch (lines, value) {
             case (.bool(let t, let f), .bool(let b)?): b ? t : f
             case (.few(let strings), .string(let s)?): strings.first(where: { $0.0 == s })?.1
