@@ -80,6 +80,8 @@ let package = Package(
             dependencies: [
                 "EventFeed", "Postgres", "Routing", "ServiceThread", "Wire",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The C API, to bind a row's text without GRDB's `StatementArguments` (CommentStore.store).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

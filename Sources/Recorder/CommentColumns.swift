@@ -10,7 +10,7 @@ enum CommentColumns {
     /// The values of an event's row, in the order of ``names``, as text (nil for NULL); the comment masked.
     static func values(_ e: RecordedEvent, storedAt: String) -> [String?] {
         [e.eventID, String(e.seq), e.callID, e.at, e.table, e.tableVersion, e.action, e.target, e.caseID,
-         e.rule, SensitiveData.mask(e.comment), e.phrasesJSON, storedAt]
+         e.rule, e.commentIsMasked ? e.comment : SensitiveData.mask(e.comment), e.phrasesJSON, storedAt]
     }
 
     /// A stored row as `switchboard comments` prints it, from a column's text by name.

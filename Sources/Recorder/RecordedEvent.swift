@@ -24,8 +24,10 @@ public struct RecordedEvent: FeedRecord, Sendable, Hashable {
     /// The case's `id`, if the decision opens one.
     public let caseID: String?
     public let rule: String
-    /// As the event carries it; the store masks it.
-    public let comment: String
+    /// As the event carries it, until ``maskingComment()``; the store masks it unless ``commentIsMasked``.
+    public private(set) var comment: String
+    /// Whether ``comment`` has been through ``SensitiveData/mask(_:)`` (``maskingComment()``).
+    public private(set) var commentIsMasked = false
     /// The decision's `phrases`, a JSON array of strings as the event wrote it (`[]` when absent).
     public let phrasesJSON: String
 
@@ -129,6 +131,15 @@ public struct RecordedEvent: FeedRecord, Sendable, Hashable {
         self.rule = try required(rule, "decision.rule")
         self.comment = try required(comment, "decision.comment")
         self.phrasesJSON = phrases ?? "[]"
+    }
+
+    /// The event with its comment masked, so whichever thread calls this does the masking, not the store's.
+    public func maskingComment() -> RecordedEvent {
+        guard !commentIsMasked else { return self }
+        var masked = self
+        masked.comment = SensitiveData.mask(comment)
+        masked.commentIsMasked = true
+        return masked
     }
 
     /// The `id` of an object member (a transfer target, a case), or nil for null.

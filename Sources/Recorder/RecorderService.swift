@@ -29,13 +29,18 @@ public struct RecorderService: Service {
         let store = self.store
         let logger = self.logger
         logger.info("recording", metadata: ["db": "\(store.location)", "from_seq": "\(start + 1)"])
-        // The feed blocks on sockets: it gets a thread of its own, never the cooperative pool.
+        // The feed blocks on sockets: it gets a thread of its own, never the cooperative pool. It reads and
+        // masks; a second thread stores (BatchWriter), so the two halves of the work use both cores.
         try await ServiceThread.run(name: "recorder-feed") { stop in
-            stop.whenRequested { feed.stop() }
+            let writer = BatchWriter(store: store, logger: logger)
+            defer { writer.finish() }
+            stop.whenRequested {
+                feed.stop()
+                writer.close()
+            }
             // Only the columns stored are read from each event (RecordedEvent), not the whole event.
             try feed.run(as: RecordedEvent.self) { batch in
-                try store.store(batch)
-                logger.debug("stored", metadata: ["through_seq": "\(batch.last!.seq)", "rows": "\(batch.count)"])
+                try writer.submit(batch.map { $0.maskingComment() })
             }
         }
         logger.info("stopped", metadata: ["last_seq": "\((try? store.lastSeq()) ?? 0)"])

@@ -1,0 +1,112 @@
+import EventFeed
+import Foundation
+import Logging
+import ServiceThread
+
+/// Stores batches on a thread of its own, in order, so the feed reads and masks the next batch while the
+/// store commits this one: reading and storing each take about half of a recorder's time, and one thread
+/// doing both left the second core idle (docs/PERFORMANCE.md, "The recorder on two threads").
+///
+/// Bounded: at most `depth` batches are held, the one being stored among them; ``submit(_:)`` blocks the
+/// feed until one is stored, so a slow disk slows the feed (which then catches up by replay) instead of
+/// growing memory. Nothing is acknowledged from here: the store's own last `seq`, written with each batch,
+/// is where a restarted recorder resumes, so batches still held when the process dies are replayed, never
+/// lost.
+final class BatchWriter: @unchecked Sendable {
+    private let store: any CommentStorage
+    private let logger: Logger
+    private let depth: Int
+    /// How long a failed batch waits before it is stored again.
+    private let retryInterval: TimeInterval
+    // Guarded by `condition`.
+    private let condition = NSCondition()
+    private var waiting: [[RecordedEvent]] = []
+    private var closed = false
+    private var running = true
+
+    /// What ``submit(_:)`` throws once the writer is closed.
+    struct Closed: Error {}
+
+    init(store: any CommentStorage, depth: Int = 2, retryInterval: TimeInterval = 1, logger: Logger) {
+        precondition(depth >= 1)
+        self.store = store
+        self.depth = depth
+        self.retryInterval = retryInterval
+        self.logger = logger
+        let thread = Thread { [self] in
+            nameCurrentThread("recorder-store")
+            storeUntilClosed()
+        }
+        thread.start()
+    }
+
+    /// Hands a batch over, waiting while `depth` batches are already held.
+    /// - Throws: ``Closed`` once ``close()`` was called (the batch is not stored).
+    func submit(_ batch: [RecordedEvent]) throws {
+        guard !batch.isEmpty else { return }
+        condition.lock()
+        defer { condition.unlock() }
+        while waiting.count >= depth, !closed { condition.wait() }
+        guard !closed else { throw Closed() }
+        waiting.append(batch)
+        condition.broadcast()
+    }
+
+    /// Takes no more batches; what waits is still stored, unless storing it fails. Never blocks, so a stop
+    /// request may call it to free a feed waiting in ``submit(_:)``.
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Closes, and returns when what was waiting is stored (or failed to be) and the thread has ended.
+    func finish() {
+        close()
+        condition.lock()
+        while running { condition.wait() }
+        condition.unlock()
+    }
+
+    private func storeUntilClosed() {
+        var failing = false
+        defer {
+            condition.lock()
+            running = false
+            condition.broadcast()
+            condition.unlock()
+        }
+        while true {
+            condition.lock()
+            while waiting.isEmpty, !closed { condition.wait() }
+            guard let batch = waiting.first else {
+                condition.unlock()
+                return
+            }
+            condition.unlock()
+            do {
+                try store.store(batch)
+                if failing { logger.notice("stored again after a failure", metadata: ["through_seq": "\(batch.last!.seq)"]) }
+                failing = false
+                logger.debug("stored", metadata: ["through_seq": "\(batch.last!.seq)", "rows": "\(batch.count)"])
+                condition.lock()
+                waiting.removeFirst()
+                condition.broadcast()
+                condition.unlock()
+            } catch {
+                condition.lock()
+                defer { condition.unlock() }
+                if closed {
+                    let left = waiting.reduce(0) { $0 + $1.count }
+                    logger.error("stopping with \(left) events not stored; the next start replays them: \(error)", metadata: ["from_seq": "\(batch.first!.seq)"])
+                    return
+                }
+                // The same batch again after a pause (the feed waits meanwhile); logged once per episode.
+                if !failing { logger.error("could not store; retrying every \(retryInterval) s: \(error)", metadata: ["from_seq": "\(batch.first!.seq)"]) }
+                failing = true
+                _ = condition.wait(until: Date(timeIntervalSinceNow: retryInterval))
+            }
+        }
+    }
+}
