@@ -7,6 +7,9 @@ enum CommentColumns {
     /// Column names, in storage order.
     static let names = ["event_id", "seq", "call_id", "at", "table_name", "table_version", "action", "target", "case_id", "rule", "comment", "phrases", "stored_at"]
 
+    /// Where `seq` is in ``names``.
+    static let seqIndex = names.firstIndex(of: "seq")!
+
     /// The values of an event's row, in the order of ``names``, as text (nil for NULL); the comment masked.
     static func values(_ e: RecordedEvent, storedAt: String) -> [String?] {
         [e.eventID, String(e.seq), e.callID, e.at, e.table, e.tableVersion, e.action, e.target, e.caseID,

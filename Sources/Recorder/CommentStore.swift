@@ -36,11 +36,18 @@ public final class CommentStore: Sendable {
                 usleep(10_000)
             }
         }
-        do {
-            try CommentStore.migrator.migrate(database)
-        } catch {
-            // Another process (the recorder, or `comments`) migrated the new file at the same moment.
-            guard try database.read({ try CommentStore.migrator.hasCompletedMigrations($0) }) else { throw error }
+        // Another process (the recorder, or `comments`) may be migrating the same file at the same moment: the
+        // migrator reads what is applied before its transactions, so one of the two fails on a table the other
+        // just made. Read again and apply what is still missing, for a few seconds.
+        for attempt in 0... {
+            do {
+                try CommentStore.migrator.migrate(database)
+                break
+            } catch {
+                if try database.read({ try CommentStore.migrator.hasCompletedMigrations($0) }) { break }
+                guard attempt < 100 else { throw error }
+                usleep(50_000)
+            }
         }
     }
 
@@ -72,6 +79,31 @@ public final class CommentStore: Sendable {
             }
             try db.execute(sql: "INSERT INTO progress (id, last_seq) VALUES (1, 0)")
         }
+        // v1 kept four B-trees a row: the table by rowid, `event_id`'s primary key index, `seq`'s unique index
+        // and `call_id`'s. With `seq` as the table's key (SQLite's rowid) one descent less a row; `event_id`
+        // stays unique. Existing rows are copied in the same transaction.
+        m.registerMigration("v2: comments keyed by seq") { db in
+            try db.create(table: "comment_v2") { t in
+                t.column("seq", .integer).primaryKey()
+                t.column("event_id", .text).notNull().unique()
+                t.column("call_id", .text).notNull()
+                t.column("at", .text).notNull()
+                t.column("table_name", .text).notNull()
+                t.column("table_version", .text).notNull()
+                t.column("action", .text).notNull()
+                t.column("target", .text)
+                t.column("case_id", .text)
+                t.column("rule", .text).notNull()
+                t.column("comment", .text).notNull()
+                t.column("phrases", .text).notNull()  // a JSON array
+                t.column("stored_at", .text).notNull()
+            }
+            let columns = CommentColumns.names.joined(separator: ", ")
+            try db.execute(sql: "INSERT INTO comment_v2 (\(columns)) SELECT \(columns) FROM comment ORDER BY seq")
+            try db.drop(table: "comment")
+            try db.rename(table: "comment_v2", to: "comment")
+            try db.create(index: "comment_on_call_id", on: "comment", columns: ["call_id"])
+        }
         return m
     }
 
@@ -96,6 +128,8 @@ public final class CommentStore: Sendable {
                 sqlite3_reset(statement)
                 for (index, value) in CommentColumns.values(e, storedAt: now).enumerated() {
                     let column = Int32(index + 1)
+                    // The table's key (the rowid) takes an integer, not text that looks like one.
+                    if index == CommentColumns.seqIndex { sqlite3_bind_int64(statement, column, Int64(e.seq)); continue }
                     guard var value else { sqlite3_bind_null(statement, column); continue }
                     value.withUTF8 { text in
                         _ = sqlite3_bind_text(statement, column, text.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) },

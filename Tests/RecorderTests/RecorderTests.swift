@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Logging
 import TestSupport
 import Testing
@@ -68,6 +69,41 @@ struct CommentStoreTests {
         let pragmas = try store.pragmas()
         #expect(pragmas.journalMode == "wal")
         #expect(pragmas.synchronous == 2)  // FULL
+    }
+
+    /// A file a recorder made before v2 (four B-trees a row) is moved to the table keyed by `seq`: every row,
+    /// the last `seq` and the call index kept; storing replayed events again changes nothing.
+    @Test func aVersionOneFileIsMigratedWithEveryRow() throws {
+        let dir = temporaryFolder("store")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("c.sqlite").path
+        do {
+            let v1 = try DatabaseQueue(path: path)
+            try CommentStore.migrator.migrate(v1, upTo: "v1: comments and progress")
+            try v1.write { db in
+                for e in (1...50).map({ RecordedEvent(event($0, comment: "карта **** **** **** 0004", call: $0 % 2 == 0 ? "even" : "odd").event) }) {
+                    try db.execute(sql: "INSERT INTO comment (\(CommentColumns.names.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: CommentColumns.names.count).joined(separator: ", ")))",
+                                   arguments: StatementArguments(CommentColumns.values(e, storedAt: "2026-11-23T12:00:00.000Z")))
+                }
+                try db.execute(sql: "UPDATE progress SET last_seq = 50")
+            }
+            #expect(try v1.read { try String.fetchOne($0, sql: "SELECT name FROM pragma_table_info('comment') WHERE pk = 1") } == "event_id")
+        }
+        let store = try CommentStore(path: path)
+        #expect(try store.lastSeq() == 50)
+        var evens: [Value] = []
+        try store.comments(callID: "even") { row in evens.append(row.fields.first { $0.0 == "seq" }!.1) }
+        #expect(evens == stride(from: 2, through: 50, by: 2).map { .number(Double($0)) })
+        let schema = try DatabaseQueue(path: path).read { db in
+            (try String.fetchOne(db, sql: "SELECT name FROM pragma_table_info('comment') WHERE pk = 1"),
+             try String.fetchAll(db, sql: "SELECT name FROM pragma_index_list('comment') ORDER BY name"))
+        }
+        #expect(schema.0 == "seq")
+        #expect(schema.1 == ["comment_on_call_id", "sqlite_autoindex_comment_1"])  // call_id, and event_id unique
+        try store.store((40...60).map { event($0) })  // replayed over the migrated rows
+        let counts = try store.counts()
+        #expect(counts.rows == 60 && counts.distinctEvents == 60 && counts.distinctSeqs == 60)
+        #expect(try store.lastSeq() == 60)
     }
 }
 

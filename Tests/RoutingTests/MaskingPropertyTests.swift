@@ -135,6 +135,35 @@ struct MaskingPropertyTests {
         }
     }
 
+    /// `mask` skips the scalar-by-scalar work when `mayChange` says nothing can change: that must never skip a
+    /// text the full masking changes. Random texts made of keywords, fillers, digits, separators and letters of
+    /// every table language, and the generated notes with their secrets.
+    @Test func theShortcutNeverSkipsATextMaskingChanges() {
+        var rng = SeededGenerator(state: 0xC0FFEE)
+        let pieces = SensitiveData.keywords + SensitiveData.keywords.map { $0.uppercased() } + SensitiveData.fillers
+            + ["0", "1", "7", "42", "123", "4821", "５", "٧", "5500", "0000", "0004", "4111", "1111", "4222222222222", "4222", "2222", "2"]
+            + [" ", "  ", "-", ".", "/", ":", "\n", "\u{A0}", "\u{3000}", "，", "x", "ab", "Е", "модель", "tokenize", "客户", "E", "码"]
+        var changedByMasking = 0
+        var skipped = 0
+        for _ in 0..<20_000 {
+            let text = (0..<Int.random(in: 1...8, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }
+                .joined(separator: Bool.random(using: &rng) ? "" : " ")
+            let full = SensitiveData.maskingEveryScalar(text)
+            if full != text {
+                changedByMasking += 1
+                #expect(SensitiveData.mayChange(text), "\(text.debugDescription) → \(full.debugDescription) was skipped")
+            } else if !SensitiveData.mayChange(text) {
+                skipped += 1
+            }
+            #expect(SensitiveData.mask(text) == full, "\(text.debugDescription)")
+        }
+        // Both sides were exercised: texts that masking changes, and texts the shortcut skipped.
+        #expect(changedByMasking > 1_000 && skipped > 1_000, "changed \(changedByMasking), skipped \(skipped)")
+        #expect(!SensitiveData.mayChange("модель телефона Xiaomi 12, договор № 123456789012"))
+        #expect(SensitiveData.mayChange("CVV 123") && SensitiveData.mayChange("4111 1111 1111 1111") && SensitiveData.mayChange("4111-1111 - 1111\n1111"))
+        #expect(!SensitiveData.mayChange("4111 1111, 1111 1111"))  // a comma ends a card number's run
+    }
+
     @Test func textWithoutSecretsIsReturnedAsIs() {
         var rng = SeededGenerator(state: 42)
         for language in Self.sentences.keys.sorted() {

@@ -82,8 +82,12 @@ public enum SensitiveData {
     /// - Complexity: O(n) for n scalars (the keywords and fillers are a fixed list), and nothing but one scan
     ///   when the text holds no digit.
     public static func mask(_ text: String) -> String {
-        guard mayHoldDigit(text) else { return text }
-        guard text.unicodeScalars.contains(where: { digitValue($0) != nil }) else { return text }
+        guard mayHoldDigit(text), mayChange(text) else { return text }
+        return maskingEveryScalar(text)
+    }
+
+    /// ``mask(_:)`` without its shortcuts: the text as scalars, card numbers and codes after keywords masked.
+    static func maskingEveryScalar(_ text: String) -> String {
         var scalars: [Unicode.Scalar] = []
         scalars.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars { scalars.append(scalar) }
@@ -94,6 +98,54 @@ public enum SensitiveData {
         utf8.reserveCapacity(text.utf8.count + 16)
         for scalar in scalars { UTF8.encode(scalar) { utf8.append($0) } }
         return String(decoding: utf8, as: UTF8.self)
+    }
+
+    /// False when masking certainly leaves `text` as it is: no run of 13 digits (no card number) and no keyword
+    /// standing where ``maskAfterKeywords(_:)`` would look for one. One pass over the scalars with no array
+    /// built; most texts with a digit (a phone model, a date, notes the engine masked already) end here.
+    static func mayChange(_ text: String) -> Bool {
+        let scalars = text.unicodeScalars
+        let index = keywordIndex
+        // The digits of the current run of groups as ``maskCards(_:)`` joins them (up to three separators
+        // between groups), and the separators since its last digit.
+        var digits = 0
+        var separators = 0
+        var previous: Unicode.Scalar?
+        var i = scalars.startIndex
+        while i < scalars.endIndex {
+            let scalar = scalars[i]
+            let lower = fold(scalar)
+            if isDigit(scalar) {
+                digits = separators <= maximumSeparatorRun ? digits + 1 : 1
+                separators = 0
+                if digits >= 13 { return true }
+                previous = lower
+                scalars.formIndex(after: &i)
+                continue
+            }
+            // (Looked up only inside a run: outside one the next digit starts a new run anyway.)
+            if digits > 0, separators < maximumSeparatorRun, isGroupSeparator(scalar) {
+                separators += 1
+            } else {
+                separators = maximumSeparatorRun + 1
+            }
+            if let slot = index.slot(lower), previous.map({ isIdeograph(lower) || !isWordLetter($0) }) ?? true {
+                for keyword in index.keywords(slot) where matches(keyword, scalars, at: i) { return true }
+            }
+            previous = lower
+            scalars.formIndex(after: &i)
+        }
+        return false
+    }
+
+    /// Whether `word` (folded) stands at `i` of `scalars`, folding as it compares.
+    private static func matches(_ word: [Unicode.Scalar], _ scalars: String.UnicodeScalarView, at i: String.UnicodeScalarView.Index) -> Bool {
+        var j = i
+        for w in word {
+            guard j < scalars.endIndex, fold(scalars[j]) == w else { return false }
+            scalars.formIndex(after: &j)
+        }
+        return true
     }
 
     /// Lower case for the scripts the tables use (ASCII, Latin-1 accented capitals, Cyrillic), full-width Latin
