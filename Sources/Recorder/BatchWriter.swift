@@ -7,30 +7,43 @@ import ServiceThread
 /// store commits this one: reading and storing each take about half of a recorder's time, and one thread
 /// doing both left the second core idle (docs/PERFORMANCE.md, "The recorder on two threads").
 ///
-/// Bounded: at most `depth` batches are held, the one being stored among them; ``submit(_:)`` blocks the
-/// feed until one is stored, so a slow disk slows the feed (which then catches up by replay) instead of
-/// growing memory. Nothing is acknowledged from here: the store's own last `seq`, written with each batch,
+/// Bounded: at most `depth` batches are held, the one being stored among them, each of at most `mergeLimit`
+/// events unless the feed handed over a larger one (a batch handed over joins the last one waiting while
+/// it fits); ``submit(_:)`` blocks the feed until one is stored, so a slow disk slows the feed (which then
+/// catches up by replay) instead of growing memory. Nothing is acknowledged from here: the store's own last `seq`, written with each batch,
 /// is where a restarted recorder resumes, so batches still held when the process dies are replayed, never
 /// lost.
 final class BatchWriter: @unchecked Sendable {
     private let store: any CommentStorage
     private let logger: Logger
     private let depth: Int
+    /// A batch handed over while another is being stored joins the one waiting, up to this many events, so
+    /// live events arriving one by one share a commit (each waits for `fdatasync`) instead of one each.
+    private let mergeLimit: Int
+    /// How long a batch smaller than `mergeLimit` waits for more before it is stored: group commit. Live
+    /// events come one by one, and a commit each (with its `fdatasync`) was most of the recorder's CPU at
+    /// 2,000 events a second; the journal holds them meanwhile, so waiting loses nothing.
+    private let commitDelay: TimeInterval
     /// How long a failed batch waits before it is stored again.
     private let retryInterval: TimeInterval
     // Guarded by `condition`.
     private let condition = NSCondition()
     private var waiting: [[RecordedEvent]] = []
+    /// Whether `waiting.first` is in the store's hands (and must not grow).
+    private var storing = false
     private var closed = false
     private var running = true
 
     /// What ``submit(_:)`` throws once the writer is closed.
     struct Closed: Error {}
 
-    init(store: any CommentStorage, depth: Int = 2, retryInterval: TimeInterval = 1, logger: Logger) {
+    init(store: any CommentStorage, depth: Int = 2, mergeLimit: Int = 10_000, commitDelay: TimeInterval = 0.005,
+         retryInterval: TimeInterval = 1, logger: Logger) {
         precondition(depth >= 1)
         self.store = store
         self.depth = depth
+        self.mergeLimit = mergeLimit
+        self.commitDelay = commitDelay
         self.retryInterval = retryInterval
         self.logger = logger
         let thread = Thread { [self] in
@@ -46,8 +59,16 @@ final class BatchWriter: @unchecked Sendable {
         guard !batch.isEmpty else { return }
         condition.lock()
         defer { condition.unlock() }
-        while waiting.count >= depth, !closed { condition.wait() }
-        guard !closed else { throw Closed() }
+        while true {
+            guard !closed else { throw Closed() }
+            // The feed hands batches over in `seq` order, so the last one held is the one this continues.
+            if let last = waiting.indices.last, !(last == 0 && storing), waiting[last].count + batch.count <= mergeLimit {
+                waiting[last].append(contentsOf: batch)
+                return
+            }
+            if waiting.count < depth { break }
+            condition.wait()
+        }
         waiting.append(batch)
         condition.broadcast()
     }
@@ -80,10 +101,13 @@ final class BatchWriter: @unchecked Sendable {
         while true {
             condition.lock()
             while waiting.isEmpty, !closed { condition.wait() }
+            let gatherUntil = Date(timeIntervalSinceNow: commitDelay)
+            while let first = waiting.first, first.count < mergeLimit, !closed, condition.wait(until: gatherUntil) {}
             guard let batch = waiting.first else {
                 condition.unlock()
                 return
             }
+            storing = true
             condition.unlock()
             do {
                 try store.store(batch)
@@ -92,11 +116,13 @@ final class BatchWriter: @unchecked Sendable {
                 logger.debug("stored", metadata: ["through_seq": "\(batch.last!.seq)", "rows": "\(batch.count)"])
                 condition.lock()
                 waiting.removeFirst()
+                storing = false
                 condition.broadcast()
                 condition.unlock()
             } catch {
                 condition.lock()
                 defer { condition.unlock() }
+                storing = false
                 if closed {
                     let left = waiting.reduce(0) { $0 + $1.count }
                     logger.error("stopping with \(left) events not stored; the next start replays them: \(error)", metadata: ["from_seq": "\(batch.first!.seq)"])

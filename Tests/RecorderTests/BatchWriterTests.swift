@@ -55,13 +55,56 @@ struct BatchWriterTests {
         writer.finish()
         #expect(try store.lastSeq() == 1000)
         #expect(try store.counts().rows == 1000)
-        #expect(store.calls.withLock { $0 } == stride(from: UInt64(1), through: 991, by: 10).map { $0...$0 + 9 })
+        // Each store call continues the last, whatever batches were merged into it.
+        let calls = store.calls.withLock { $0 }
+        #expect(calls.first?.lowerBound == 1 && calls.last?.upperBound == 1000)
+        #expect(zip(calls, calls.dropFirst()).allSatisfy { $0.upperBound + 1 == $1.lowerBound })
+    }
+
+    /// Batches handed over while the store is busy join the one waiting (group commit), up to the merge limit;
+    /// a batch waits `commitDelay` for company before it is stored.
+    @Test func batchesArrivingDuringACommitShareTheNext() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = HeldStore(try CommentStore(path: dir.appendingPathComponent("c.sqlite").path), held: true)
+        let writer = BatchWriter(store: store, depth: 2, mergeLimit: 25, commitDelay: 0, logger: logger)
+        try writer.submit(batch(1...1))
+        let deadline = Date().addingTimeInterval(10)
+        while store.calls.withLock({ $0.isEmpty }), Date() < deadline { usleep(1_000) }  // 1...1 is in the store's hands
+        // 2...26 (25 events) merge into the batch waiting; 27 finds two batches held and waits for the store.
+        let submitted = Mutex<UInt64>(1)
+        let feedDone = DispatchSemaphore(value: 0)
+        Thread {
+            for seq in UInt64(2)...40 {
+                try? writer.submit(batch(seq...seq))
+                submitted.withLock { $0 = seq }
+            }
+            feedDone.signal()
+        }.start()
+        while submitted.withLock({ $0 }) < 26, Date() < deadline { usleep(1_000) }
+        usleep(200_000)
+        #expect(submitted.withLock { $0 } == 26)
+        for _ in 0..<3 { store.gate.signal() }
+        #expect(feedDone.wait(timeout: .now() + 10) == .success)
+        writer.finish()
+        #expect(store.calls.withLock { $0 } == [1...1, 2...26, 27...40])
+        #expect(try store.lastSeq() == 40)
+
+        // Without a held store: single events a millisecond apart, 50 ms of commit delay, fewer commits than events.
+        let second = HeldStore(try CommentStore(path: dir.appendingPathComponent("d.sqlite").path))
+        let grouping = BatchWriter(store: second, commitDelay: 0.05, logger: logger)
+        for seq in UInt64(1)...100 {
+            try grouping.submit(batch(seq...seq))
+            usleep(1_000)
+        }
+        grouping.finish()
+        #expect(try second.lastSeq() == 100)
+        #expect(second.calls.withLock { $0.count } < 50, "\(second.calls.withLock { $0 })")
     }
 
     @Test func aFailedBatchIsStoredAgainOnceAndNothingAfterItIsLost() throws {
         defer { try? FileManager.default.removeItem(at: dir) }
         let store = HeldStore(try CommentStore(path: dir.appendingPathComponent("c.sqlite").path), failures: 2)
-        let writer = BatchWriter(store: store, depth: 1, retryInterval: 0.05, logger: logger)
+        let writer = BatchWriter(store: store, depth: 1, mergeLimit: 5, retryInterval: 0.05, logger: logger)
         try writer.submit(batch(1...5))
         try writer.submit(batch(6...10))
         writer.finish()
@@ -91,7 +134,7 @@ struct BatchWriterTests {
     @Test func boundedCloseFreesAWaitingFeedAndWhatWaitsIsLeftToReplay() throws {
         defer { try? FileManager.default.removeItem(at: dir) }
         let store = HeldStore(try CommentStore(path: dir.appendingPathComponent("c.sqlite").path), held: true)
-        let writer = BatchWriter(store: store, depth: 2, logger: logger)
+        let writer = BatchWriter(store: store, depth: 2, mergeLimit: 10, logger: logger)
         let submitted = Mutex(0)
         let feedDone = DispatchSemaphore(value: 0)
         let feed = Thread {

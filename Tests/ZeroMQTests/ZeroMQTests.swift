@@ -65,6 +65,46 @@ struct ZeroMQTests {
         #expect(ready == [false, true])
     }
 
+    /// The sub-millisecond wait: nothing there and no wait returns at once; a message already queued is seen
+    /// without sleeping; a message arriving during a long wait ends it (the sockets' ZMQ_FD woke `ppoll`),
+    /// for each of many messages in turn, as the simulator's loop uses it.
+    @Test func pollerWaitsInNanosecondsAndWakesForEachMessage() throws {
+        let context = try Context()
+        let a = try Socket(context, .pull), b = try Socket(context, .pull)
+        for s in [a, b] { try s.set(.linger, Int32(0)); try s.bind("tcp://127.0.0.1:*") }
+        let push = try Socket(context, .push)
+        try push.set(.linger, Int32(0))
+        try push.connect(b.lastEndpoint)
+        var poller = Poller([a, b])
+        #expect(try poller.poll(timeoutNanoseconds: 0) == [false, false])
+        #expect(try poller.poll(timeoutNanoseconds: 300_000) == [false, false])  // 300 µs, nothing sent
+        try push.send("queued")
+        var ready = [false, false]
+        for _ in 0..<50 where !ready[1] { ready = try poller.poll(timeoutNanoseconds: 100_000_000) }
+        #expect(ready == [false, true])
+        #expect(try b.receiveMultipart(wait: false) == [Array("queued".utf8)])
+        // Each message sent from another thread while the poller sleeps for up to a minute wakes it.
+        let sender = try Socket(context, .push)
+        try sender.set(.linger, Int32(0))
+        try sender.connect(b.lastEndpoint)
+        let box = UncheckedBox(sender)
+        Thread {
+            for i in 0..<20 {
+                usleep(20_000)
+                try? box.value.send("m\(i)")
+            }
+        }.start()
+        let start = Date()
+        var received: [String] = []
+        while received.count < 20 {
+            let ready = try poller.poll(timeoutNanoseconds: 60_000_000_000)
+            #expect(ready[0] == false)
+            while let frames = try b.receiveMultipart(wait: false) { received.append(String(decoding: frames[0], as: UTF8.self)) }
+        }
+        #expect(received == (0..<20).map { "m\($0)" })
+        #expect(Date().timeIntervalSince(start) < 30)  // woken by the messages, not by the minute's end
+    }
+
     @Test func publishSubscribeWithPrefix() throws {
         let context = try Context()
         let pub = try Socket(context, .pub)
@@ -156,4 +196,10 @@ struct ZeroMQTests {
         #expect(CurveKeyPair.encode(raw) == pair.publicKey)
         #expect(CurveKeyPair.decode("too short") == nil)
     }
+}
+
+/// Hands a socket to the one other thread that uses it from then on.
+final class UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
