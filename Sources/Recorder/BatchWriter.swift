@@ -10,9 +10,9 @@ import ServiceThread
 /// Bounded: at most `depth` batches are held, the one being stored among them, each of at most `mergeLimit`
 /// events unless the feed handed over a larger one (a batch handed over joins the last one waiting while
 /// it fits); ``submit(_:)`` blocks the feed until one is stored, so a slow disk slows the feed (which then
-/// catches up by replay) instead of growing memory. Nothing is acknowledged from here: the store's own last `seq`, written with each batch,
-/// is where a restarted recorder resumes, so batches still held when the process dies are replayed, never
-/// lost.
+/// catches up by replay) instead of growing memory. Nothing is acknowledged from here: the store's own last
+/// `seq`, written with each batch, is where a restarted recorder resumes, so batches still held when the
+/// process dies are replayed, never lost.
 final class BatchWriter: @unchecked Sendable {
     private let store: any CommentStorage
     private let logger: Logger
