@@ -64,6 +64,7 @@ final class BatchWriter: @unchecked Sendable {
             // The feed hands batches over in `seq` order, so the last one held is the one this continues.
             if let last = waiting.indices.last, !(last == 0 && storing), waiting[last].count + batch.count <= mergeLimit {
                 waiting[last].append(contentsOf: batch)
+                condition.broadcast()  // a store thread gathering for `commitDelay` stops once the batch is full
                 return
             }
             if waiting.count < depth { break }
@@ -101,8 +102,9 @@ final class BatchWriter: @unchecked Sendable {
         while true {
             condition.lock()
             while waiting.isEmpty, !closed { condition.wait() }
+            // A small batch waits for company; a batch being retried (still `storing`) does not wait again.
             let gatherUntil = Date(timeIntervalSinceNow: commitDelay)
-            while let first = waiting.first, first.count < mergeLimit, !closed, condition.wait(until: gatherUntil) {}
+            while !storing, let first = waiting.first, first.count < mergeLimit, !closed, condition.wait(until: gatherUntil) {}
             guard let batch = waiting.first else {
                 condition.unlock()
                 return
@@ -122,16 +124,17 @@ final class BatchWriter: @unchecked Sendable {
             } catch {
                 condition.lock()
                 defer { condition.unlock() }
-                storing = false
                 if closed {
                     let left = waiting.reduce(0) { $0 + $1.count }
                     logger.error("stopping with \(left) events not stored; the next start replays them: \(error)", metadata: ["from_seq": "\(batch.first!.seq)"])
                     return
                 }
-                // The same batch again after a pause (the feed waits meanwhile); logged once per episode.
+                // The same batch again after a pause: it stays in the store's hands (`storing`), so nothing joins
+                // it; the feed fills the next batch and then waits. Logged once per episode.
                 if !failing { logger.error("could not store; retrying every \(retryInterval) s: \(error)", metadata: ["from_seq": "\(batch.first!.seq)"]) }
                 failing = true
-                _ = condition.wait(until: Date(timeIntervalSinceNow: retryInterval))
+                let retryAt = Date(timeIntervalSinceNow: retryInterval)
+                while !closed, condition.wait(until: retryAt) {}
             }
         }
     }

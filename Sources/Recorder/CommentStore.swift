@@ -37,16 +37,21 @@ public final class CommentStore: Sendable {
             }
         }
         // Another process (the recorder, or `comments`) may be migrating the same file at the same moment: the
-        // migrator reads what is applied before its transactions, so one of the two fails on a table the other
-        // just made. Read again and apply what is still missing, for a few seconds.
+        // migrator reads what is applied before its transactions, so the later one runs a migration the other
+        // has just committed and fails (a table that exists, or the migration's own row in grdb_migrations),
+        // its transaction rolled back. Read again and apply what is still missing. Other errors (a lock held
+        // past the busy timeout) are not retried.
         for attempt in 0... {
             do {
                 try CommentStore.migrator.migrate(database)
                 break
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR || error.resultCode == .SQLITE_CONSTRAINT {
+                if try database.read({ try CommentStore.migrator.hasCompletedMigrations($0) }) { break }
+                guard attempt < 20 else { throw error }
+                usleep(50_000)
             } catch {
                 if try database.read({ try CommentStore.migrator.hasCompletedMigrations($0) }) { break }
-                guard attempt < 100 else { throw error }
-                usleep(50_000)
+                throw error
             }
         }
     }
@@ -114,8 +119,9 @@ public final class CommentStore: Sendable {
 
     /// Stores a contiguous batch of events and its last `seq` in one transaction, masking sensitive data.
     ///
-    /// One transaction a batch: with `synchronous = FULL` each commit waits for the disk, so the feed's
-    /// batches (up to 1,000 live events, or a replay reply's) are what make the rows a second.
+    /// One transaction a batch: with `synchronous = FULL` each commit waits for the disk, so the size of the
+    /// batches the recorder hands over (up to 10,000 events, merged by `BatchWriter`) makes the rows a second.
+    /// The comment is masked here unless the event says it already is (``RecordedEvent/commentIsMasked``).
     public func store(_ events: [RecordedEvent]) throws {
         guard let last = events.last else { return }
         let now = Timestamp.format(Instant(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)), offsetSeconds: 0)
@@ -129,21 +135,30 @@ public final class CommentStore: Sendable {
                 for (index, value) in CommentColumns.values(e, storedAt: now).enumerated() {
                     let column = Int32(index + 1)
                     // The table's key (the rowid) takes an integer, not text that looks like one.
-                    if index == CommentColumns.seqIndex { sqlite3_bind_int64(statement, column, Int64(e.seq)); continue }
-                    guard var value else { sqlite3_bind_null(statement, column); continue }
-                    value.withUTF8 { text in
-                        _ = sqlite3_bind_text(statement, column, text.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) },
+                    let bound: Int32
+                    if index == CommentColumns.seqIndex {
+                        bound = sqlite3_bind_int64(statement, column, Int64(e.seq))
+                    } else if var value {
+                        bound = value.withUTF8 { text in
+                            sqlite3_bind_text(statement, column, text.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) },
                                               Int32(text.count), CommentStore.transient)
+                        }
+                    } else {
+                        bound = sqlite3_bind_null(statement, column)
                     }
+                    // A failed bind (a value too big, no memory) would leave the last row's value in place.
+                    guard bound == SQLITE_OK else { throw CommentStore.error(bound, db) }
                 }
                 let code = sqlite3_step(statement)
-                guard code == SQLITE_DONE else {
-                    throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: CommentStore.insertSQL)
-                }
+                guard code == SQLITE_DONE else { throw CommentStore.error(code, db) }
             }
             sqlite3_reset(statement)
             try db.execute(sql: "UPDATE progress SET last_seq = max(last_seq, ?) WHERE id = 1", arguments: [Int64(last.seq)])
         }
+    }
+
+    private static func error(_ code: Int32, _ db: Database) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: insertSQL)
     }
 
     /// SQLite copies the bound text (`SQLITE_TRANSIENT`): the row's strings live only for the bind call.

@@ -12,7 +12,7 @@ public struct Poller: ~Copyable {
         descriptors = sockets.map { socket in
             var fd: Int32 = -1
             var size = MemoryLayout<Int32>.size
-            _ = zmq_getsockopt(socket.handle, ZMQ_FD, &fd, &size)
+            if zmq_getsockopt(socket.handle, ZMQ_FD, &fd, &size) != 0 { fd = -1 }
             return pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         }
     }
@@ -39,6 +39,10 @@ public struct Poller: ~Copyable {
     public mutating func poll(timeoutNanoseconds: UInt64) throws(ZMQError) -> [Bool] {
         let ready = try poll(timeoutMilliseconds: 0)
         guard timeoutNanoseconds > 0, !ready.contains(true) else { return ready }
+        // A socket whose ZMQ_FD could not be read would never wake `ppoll`: wait in whole milliseconds instead.
+        if descriptors.contains(where: { $0.fd < 0 }) {
+            return try poll(timeoutMilliseconds: Int(min((timeoutNanoseconds + 999_999) / 1_000_000, UInt64(Int32.max))))
+        }
         for i in descriptors.indices { descriptors[i].revents = 0 }
         // EINTR or a spurious wake-up: the look below says what is there.
         _ = switchboard_ppoll(&descriptors, nfds_t(descriptors.count), Int64(min(timeoutNanoseconds, UInt64(Int64.max))))

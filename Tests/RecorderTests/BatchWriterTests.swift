@@ -14,11 +14,12 @@ private final class HeldStore: CommentStorage, @unchecked Sendable {
     let failuresLeft = Mutex(0)
     let calls = Mutex<[ClosedRange<UInt64>]>([])
     let gate = DispatchSemaphore(value: 0)
-    let held: Bool
+    /// While true, each `store` waits for a `gate` signal.
+    let held: Mutex<Bool>
 
     init(_ inner: CommentStore, failures: Int = 0, held: Bool = false) {
         self.inner = inner
-        self.held = held
+        self.held = Mutex(held)
         failuresLeft.withLock { $0 = failures }
     }
 
@@ -28,7 +29,7 @@ private final class HeldStore: CommentStorage, @unchecked Sendable {
     func counts() throws -> (rows: Int, distinctEvents: Int, distinctSeqs: Int) { try inner.counts() }
     func store(_ events: [RecordedEvent]) throws {
         calls.withLock { $0.append(events.first!.seq...events.last!.seq) }
-        if held { gate.wait() }
+        if held.withLock({ $0 }) { gate.wait() }
         let fail = failuresLeft.withLock { left in
             defer { left = max(0, left - 1) }
             return left > 0
@@ -83,8 +84,11 @@ struct BatchWriterTests {
         while submitted.withLock({ $0 }) < 26, Date() < deadline { usleep(1_000) }
         usleep(200_000)
         #expect(submitted.withLock { $0 } == 26)
-        for _ in 0..<3 { store.gate.signal() }
+        // 1...1 goes; 2...26 is then held in the store while 27...40 all join the next batch.
+        store.gate.signal()
         #expect(feedDone.wait(timeout: .now() + 10) == .success)
+        store.held.withLock { $0 = false }
+        store.gate.signal()
         writer.finish()
         #expect(store.calls.withLock { $0 } == [1...1, 2...26, 27...40])
         #expect(try store.lastSeq() == 40)
@@ -104,9 +108,12 @@ struct BatchWriterTests {
     @Test func aFailedBatchIsStoredAgainOnceAndNothingAfterItIsLost() throws {
         defer { try? FileManager.default.removeItem(at: dir) }
         let store = HeldStore(try CommentStore(path: dir.appendingPathComponent("c.sqlite").path), failures: 2)
-        let writer = BatchWriter(store: store, depth: 1, mergeLimit: 5, retryInterval: 0.05, logger: logger)
+        let writer = BatchWriter(store: store, depth: 2, mergeLimit: 100, retryInterval: 0.05, logger: logger)
         try writer.submit(batch(1...5))
-        try writer.submit(batch(6...10))
+        let deadline = Date().addingTimeInterval(10)
+        while store.calls.withLock({ $0.isEmpty }), Date() < deadline { usleep(1_000) }
+        try writer.submit(batch(6...10))  // does not join the batch being retried
+        while (try? store.lastSeq()) != 10, Date() < deadline { usleep(5_000) }  // (finish would end the retries)
         writer.finish()
         // Tried three times (two failures), then the next batch: each row once.
         #expect(store.calls.withLock { $0 } == [1...5, 1...5, 1...5, 6...10])

@@ -162,6 +162,7 @@ struct MaskingPropertyTests {
         #expect(!SensitiveData.mayChange("модель телефона Xiaomi 12, договор № 123456789012"))
         #expect(SensitiveData.mayChange("CVV 123") && SensitiveData.mayChange("4111 1111 1111 1111") && SensitiveData.mayChange("4111-1111 - 1111\n1111"))
         #expect(!SensitiveData.mayChange("4111 1111, 1111 1111"))  // a comma ends a card number's run
+        #expect(!SensitiveData.mayChange("12 мая, CVV") && SensitiveData.mayChange("CVV: 12"))  // only digits after a keyword
     }
 
     @Test func textWithoutSecretsIsReturnedAsIs() {

@@ -100,8 +100,8 @@ public enum SensitiveData {
         return String(decoding: utf8, as: UTF8.self)
     }
 
-    /// False when masking certainly leaves `text` as it is: no run of 13 digits (no card number) and no keyword
-    /// standing where ``maskAfterKeywords(_:)`` would look for one. One pass over the scalars with no array
+    /// False when masking certainly leaves `text` as it is: no run of 13 digits (no card number) and no digit
+    /// after a keyword standing where ``maskAfterKeywords(_:)`` would look for one. One pass over the scalars with no array
     /// built; most texts with a digit (a phone model, a date, notes the engine masked already) end here.
     static func mayChange(_ text: String) -> Bool {
         let scalars = text.unicodeScalars
@@ -110,12 +110,15 @@ public enum SensitiveData {
         // between groups), and the separators since its last digit.
         var digits = 0
         var separators = 0
+        // Masking after a keyword changes only digits that follow it: a keyword with none after it changes nothing.
+        var keywordSeen = false
         var previous: Unicode.Scalar?
         var i = scalars.startIndex
         while i < scalars.endIndex {
             let scalar = scalars[i]
             let lower = fold(scalar)
             if isDigit(scalar) {
+                if keywordSeen { return true }
                 digits = separators <= maximumSeparatorRun ? digits + 1 : 1
                 separators = 0
                 if digits >= 13 { return true }
@@ -129,8 +132,8 @@ public enum SensitiveData {
             } else {
                 separators = maximumSeparatorRun + 1
             }
-            if let slot = index.slot(lower), previous.map({ isIdeograph(lower) || !isWordLetter($0) }) ?? true {
-                for keyword in index.keywords(slot) where matches(keyword, scalars, at: i) { return true }
+            if !keywordSeen, let slot = index.slot(lower), previous.map({ isIdeograph(lower) || !isWordLetter($0) }) ?? true {
+                keywordSeen = index.keywords(slot).contains { matches($0, scalars, at: i) }
             }
             previous = lower
             scalars.formIndex(after: &i)
