@@ -45,13 +45,11 @@ public final class CommentStore: Sendable {
             do {
                 try CommentStore.migrator.migrate(database)
                 break
-            } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR || error.resultCode == .SQLITE_CONSTRAINT {
-                if try database.read({ try CommentStore.migrator.hasCompletedMigrations($0) }) { break }
-                guard attempt < 20 else { throw error }
-                usleep(50_000)
             } catch {
                 if try database.read({ try CommentStore.migrator.hasCompletedMigrations($0) }) { break }
-                throw error
+                let concurrent = (error as? DatabaseError).map { $0.resultCode == .SQLITE_ERROR || $0.resultCode == .SQLITE_CONSTRAINT } ?? false
+                guard concurrent, attempt < 20 else { throw error }
+                usleep(50_000)
             }
         }
     }

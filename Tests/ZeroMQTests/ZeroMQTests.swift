@@ -51,13 +51,20 @@ struct ZeroMQTests {
         #expect(try pull.receiveMultipart(wait: false) == nil)
     }
 
-    @Test func pollerReportsReadableSockets() throws {
-        let context = try Context()
+    /// Two PULL sockets bound on loopback and a PUSH connected to the second: a poller's view of one
+    /// readable socket beside one that never is.
+    func twoPullsAndAPushToTheSecond(_ context: Context) throws -> (a: Socket, b: Socket, push: Socket) {
         let a = try Socket(context, .pull), b = try Socket(context, .pull)
         for s in [a, b] { try s.set(.linger, Int32(0)); try s.bind("tcp://127.0.0.1:*") }
         let push = try Socket(context, .push)
         try push.set(.linger, Int32(0))
         try push.connect(b.lastEndpoint)
+        return (a, b, push)
+    }
+
+    @Test func pollerReportsReadableSockets() throws {
+        let context = try Context()
+        let (a, b, push) = try twoPullsAndAPushToTheSecond(context)
         try push.send("x")
         var poller = Poller([a, b])
         var ready = [false, false]
@@ -70,11 +77,7 @@ struct ZeroMQTests {
     /// for each of many messages in turn, as the simulator's loop uses it.
     @Test func pollerWaitsInNanosecondsAndWakesForEachMessage() throws {
         let context = try Context()
-        let a = try Socket(context, .pull), b = try Socket(context, .pull)
-        for s in [a, b] { try s.set(.linger, Int32(0)); try s.bind("tcp://127.0.0.1:*") }
-        let push = try Socket(context, .push)
-        try push.set(.linger, Int32(0))
-        try push.connect(b.lastEndpoint)
+        let (a, b, push) = try twoPullsAndAPushToTheSecond(context)
         var poller = Poller([a, b])
         #expect(try poller.poll(timeoutNanoseconds: 0) == [false, false])
         #expect(try poller.poll(timeoutNanoseconds: 300_000) == [false, false])  // 300 µs, nothing sent

@@ -101,8 +101,8 @@ public enum SensitiveData {
     }
 
     /// False when masking certainly leaves `text` as it is: no run of 13 digits (no card number) and no digit
-    /// after a keyword standing where ``maskAfterKeywords(_:)`` would look for one. One pass over the scalars with no array
-    /// built; most texts with a digit (a phone model, a date, notes the engine masked already) end here.
+    /// after a keyword standing where ``maskAfterKeywords(_:)`` would look for one. One pass over the scalars,
+    /// no array built; most texts with a digit (a phone model, a date, notes the engine masked) end here.
     static func mayChange(_ text: String) -> Bool {
         let scalars = text.unicodeScalars
         let index = keywordIndex
@@ -132,13 +132,20 @@ public enum SensitiveData {
             } else {
                 separators = maximumSeparatorRun + 1
             }
-            if !keywordSeen, let slot = index.slot(lower), previous.map({ isIdeograph(lower) || !isWordLetter($0) }) ?? true {
+            if !keywordSeen, let slot = index.slot(lower), mayStartKeyword(lower, after: previous) {
                 keywordSeen = index.keywords(slot).contains { matches($0, scalars, at: i) }
             }
             previous = lower
             scalars.formIndex(after: &i)
         }
         return false
+    }
+
+    /// Where a keyword is looked for (both scalars folded): anywhere in Chinese, after a non-letter elsewhere.
+    /// ``mayChange(_:)`` and ``maskAfterKeywords(_:)`` must agree on it for the shortcut to be exact.
+    @inline(__always) private static func mayStartKeyword(_ lower: Unicode.Scalar, after previous: Unicode.Scalar?) -> Bool {
+        guard let previous else { return true }
+        return isIdeograph(lower) || !isWordLetter(previous)
     }
 
     /// Whether `word` (folded) stands at `i` of `scalars`, folding as it compares.
@@ -322,7 +329,7 @@ public enum SensitiveData {
         var i = 0
         while i < lower.count {
             // Only where a word can start: anywhere in Chinese, after a non-letter elsewhere.
-            guard let slot = index.slot(lower[i]), i == 0 || isIdeograph(lower[i]) || !isWordLetter(lower[i - 1]) else {
+            guard let slot = index.slot(lower[i]), mayStartKeyword(lower[i], after: i == 0 ? nil : lower[i - 1]) else {
                 i += 1
                 continue
             }
