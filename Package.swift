@@ -92,6 +92,7 @@ let package = Package(
             dependencies: [
                 "EventFeed", "Routing", "ServiceThread", "Storage", "Wire", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

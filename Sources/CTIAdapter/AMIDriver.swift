@@ -103,7 +103,7 @@ public final class AMIDriver: CTIDriver {
     }
 
     /// AMI cannot be asked what it did before a crash.
-    public func wasPerformed(eventID: String) -> Bool? { nil }
+    public func wasPerformed(_ transfer: Transfer) -> Bool? { nil }
 
     struct Broken: Error, CustomStringConvertible {
         let description: String

@@ -168,15 +168,18 @@ public final class CTIAdapter {
     /// A transfer a crash interrupted between "start" and "done": performed now only if the driver knows it
     /// was not; never a second time.
     private func settle(_ transfer: Transfer) throws {
+        // Each way names the call, the seq and the event id: the line is what explains a caller that was
+        // never (or twice) transferred after a crash.
+        let which: Logger.Metadata = ["seq": "\(transfer.seq)", "event_id": "\(transfer.eventID)", "call_id": "\(transfer.callID)"]
         switch driver.wasPerformed(transfer) {
         case true?:
+            logger.notice("a transfer a restart interrupted had happened (the call is no longer on the agent's side); recorded as done", metadata: which)
             try recordDone(transfer, .ok)
         case false?:
-            logger.notice("performing a transfer a restart interrupted", metadata: ["seq": "\(transfer.seq)"])
+            logger.notice("performing a transfer a restart interrupted", metadata: which)
             try perform(transfer)
         case nil:
-            logger.warning("a transfer was interrupted and the driver cannot tell whether it happened; it is not performed again",
-                           metadata: ["seq": "\(transfer.seq)", "event_id": "\(transfer.eventID)"])
+            logger.warning("a transfer was interrupted and the driver cannot tell whether it happened; it is not performed again", metadata: which)
             try recordDone(transfer, .unknown)
         }
     }

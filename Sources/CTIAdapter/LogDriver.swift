@@ -58,6 +58,9 @@ public final class LogDriver: CTIDriver {
         performed.insert(t.eventID)
     }
 
+    public func wasPerformed(_ transfer: Transfer) -> Bool? { wasPerformed(eventID: transfer.eventID) }
+
+    /// Whether the file holds the commands of this event's transfer (nil: written, but the sync failed).
     public func wasPerformed(eventID: String) -> Bool? {
         if uncertain.contains(eventID) { return nil }
         return performed.contains(eventID)

@@ -273,8 +273,6 @@ public final class SIPDriver: CTIDriver {
         return uri + ";\(name)=\(encoded)"
     }
 
-    public func wasPerformed(eventID: String) -> Bool? { nil }
-
     /// Settled by fact: a call still on an agent's phone after `settle_wait` was not transferred; a call on
     /// no phone left it (transferred, or the caller hung up): either way it is not transferred again.
     /// Unknown only if the softphones stay unreachable for all of `settle_wait`: a restarted adapter's first

@@ -44,12 +44,15 @@ public protocol CTIDriver: AnyObject {
     ///   outcome (something was sent and no answer came: it may have happened, so it is never sent again).
     func perform(_ transfer: Transfer) throws(DriverFailure)
 
-    /// Whether the driver knows it already performed this event's transfer (a crash may have come between
-    /// performing and recording it): true performed, false not, nil unknown.
-    func wasPerformed(eventID: String) -> Bool?
-
-    /// The same question with the whole transfer, for a driver that asks its telephony about the call
-    /// (the sip driver: is the call still on the agent's phone?). By default, ``wasPerformed(eventID:)``.
+    /// Whether the driver knows it already performed this transfer (a crash may have come between performing
+    /// and recording it): true performed, false not, nil unknown. The log driver reads its file by event id;
+    /// the sip driver asks the softphones whether the call is still on the agent's phone.
+    ///
+    /// One requirement, with no default: a driver wrapping another must forward exactly this question. (There
+    /// were two, by event id and by transfer, the second defaulting to the first; the metering wrapper
+    /// forwarded only the first, so behind `switchboard cti` the sip driver was never asked about the call and
+    /// every transfer a crash interrupted was settled as unknown and never performed: a caller left
+    /// untransferred, seen in the kill -9 bed.)
     func wasPerformed(_ transfer: Transfer) -> Bool?
 
     /// Whether the driver has reached its telephony at least once since it started. One that never has is
@@ -59,7 +62,6 @@ public protocol CTIDriver: AnyObject {
 
 extension CTIDriver {
     public var hasReachedTelephony: Bool { true }
-    public func wasPerformed(_ transfer: Transfer) -> Bool? { wasPerformed(eventID: transfer.eventID) }
 }
 
 /// Why a transfer did not go through, and whether it may have.

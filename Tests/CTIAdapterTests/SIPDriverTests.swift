@@ -234,6 +234,25 @@ struct SIPDriverTests {
         #expect(d.wasPerformed(transfer("gone")) == true)
     }
 
+    /// The whole path `switchboard cti --driver sip` takes after a crash between "start" and the REFER: the
+    /// adapter, the metering wrapper, the sip driver, the phone. Still on the phone: performed now, once; gone:
+    /// recorded done without a REFER. (The wrapper once forwarded only the by-event-id question, which the sip
+    /// driver cannot answer, so both were settled unknown and the first caller was never transferred.)
+    @Test(arguments: [true, false]) func anInterruptedTransferIsSettledThroughTheAdapterAndItsMetering(stillOnThePhone: Bool) throws {
+        let dir = folder("sip-settle")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let recordPath = dir.appendingPathComponent("record.log").path
+        try TransferRecord(path: recordPath).start(seq: 1, eventID: "j-1")  // the crash came right after this
+        let phone = try ScriptedSoftphone(calls: [stillOnThePhone ? "SIP/agent-1" : "other"], outcome: .transferred)
+        let adapter = CTIAdapter(configuration: .init(), driver: MeteredDriver(driver(phone, trueBlind: true)),
+                                 record: try TransferRecord(path: recordPath), logger: quietLogger)
+        try adapter.handle([transferEvent(1)])
+        let refers = phone.commands.filter { $0.hasPrefix("transfer") }
+        #expect(refers.count == (stillOnThePhone ? 1 : 0), "\(phone.commands)")
+        let record = try String(contentsOfFile: recordPath, encoding: .utf8)
+        #expect(record.contains("done 1 j-1 ok") && !record.contains("unknown"), "\(record)")
+    }
+
     /// A restarted adapter whose first connection breaks asks again within `settle_wait` instead of recording
     /// the outcome unknown at once (which left a caller untransferred after a kill -9 under load).
     @Test func aSettleAsksAgainWhenTheFirstConnectionBreaks() throws {

@@ -89,7 +89,7 @@ import TestSupport
                 disk.free()
             }.start()
         }
-        func wasPerformed(eventID: String) -> Bool? { performed.contains(eventID) }
+        func wasPerformed(_ transfer: Transfer) -> Bool? { performed.contains(transfer.eventID) }
     }
 
     final class Observed: @unchecked Sendable {

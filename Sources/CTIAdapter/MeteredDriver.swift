@@ -1,24 +1,20 @@
-import CTIAdapter
-import Foundation
 import Metrics
-import Routing
-import Wire
 
 /// A telephony driver that counts what it was asked to do by result (`switchboard_cti_transfers_total{result}`)
 /// and reports the adapter's CTI incident state (`switchboard_cti_incident`, 1 while declared) as it was
 /// before each transfer and after the last.
-final class MeteredDriver: CTIDriver {
+public final class MeteredDriver: CTIDriver {
     let inner: CTIDriver
     /// Read on the feed's thread only, where the adapter and this driver live.
-    weak var adapter: CTIAdapter?
+    public weak var adapter: CTIAdapter?
     private let incident = Gauge(label: "switchboard_cti_incident")
 
-    init(_ inner: CTIDriver) {
+    public init(_ inner: CTIDriver) {
         self.inner = inner
         incident.record(0)
     }
 
-    func perform(_ transfer: Transfer) throws(DriverFailure) {
+    public func perform(_ transfer: Transfer) throws(DriverFailure) {
         if let adapter { incident.record(adapter.incidentDeclared ? 1 : 0) }
         do {
             try inner.perform(transfer)
@@ -29,7 +25,7 @@ final class MeteredDriver: CTIDriver {
         }
     }
 
-    func wasPerformed(eventID: String) -> Bool? { inner.wasPerformed(eventID: eventID) }
+    public func wasPerformed(_ transfer: Transfer) -> Bool? { inner.wasPerformed(transfer) }
 
-    var hasReachedTelephony: Bool { inner.hasReachedTelephony }
+    public var hasReachedTelephony: Bool { inner.hasReachedTelephony }
 }
