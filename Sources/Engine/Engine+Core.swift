@@ -6,8 +6,8 @@ import ZeroMQ
 
 extension Engine {
     /// The core thread's loop: takes what the socket thread handed over, decides and journals it through the
-    /// ``EngineCore`` (which only this thread touches), and hands the replies and events back, waking the
-    /// socket thread through an inproc PAIR socket. Installs reloads between batches.
+    /// ``EngineCore`` (holding `coreTurn`), and hands the replies and events back, waking the socket thread
+    /// through an inproc PAIR socket. Installs reloads between batches.
     ///
     /// Ends when the socket thread has drained and asks it to, after syncing the journal.
     func runCore(context: Context, wakeEndpoint: String) {
@@ -27,22 +27,27 @@ extension Engine {
         while true {
             let items = inbound.take(upTo: 512)
             if !items.isEmpty {
-                hand(process(items), wake: wake)
+                hand(coreTurn.withLock { _ in process(items) }, wake: wake)
             }
-            if let reply = installReload() {
-                hand(Pipeline.Outbound(replies: [reply], lastSeq: core.journal.lastSeq), wake: wake)
+            // Only with a reload to install does this take the core's turn: an idle core thread never holds
+            // it, so a lone query is always decided in place.
+            if shared.withLock({ $0.loaded != nil || $0.reloadRequested }),
+               let reply = coreTurn.withLock({ _ in installReload().map { ($0, core.journal.lastSeq) } }) {
+                hand(Pipeline.Outbound(replies: [reply.0], lastSeq: reply.1), wake: wake)
             }
             if items.isEmpty {
                 if coreStopRequested.load(ordering: .acquiring) { break }
                 inbound.waitForItems(timeout: .milliseconds(100))
             }
         }
-        do {
-            try core.journal.sync()
-        } catch {
-            logger.critical("journal not synced at shutdown: \(error)")
+        coreTurn.withLock { _ in
+            do {
+                try core.journal.sync()
+            } catch {
+                logger.critical("journal not synced at shutdown: \(error)")
+            }
+            logger.info("stopped", metadata: ["journal_seq": "\(core.journal.lastSeq)", "synced_seq": "\(core.journal.syncedSeq)"])
         }
-        logger.info("stopped", metadata: ["journal_seq": "\(core.journal.lastSeq)", "synced_seq": "\(core.journal.syncedSeq)"])
     }
 
     /// Hands a batch's outcome to the socket thread, waking it when it may be asleep in `poll`.
@@ -55,7 +60,7 @@ extension Engine {
     }
 
     /// Decides a batch of messages: the queries among them in one ``EngineCore/handle(_:now:)`` (one journal
-    /// write), the rest answered in place, each reply at its message's position.
+    /// write), the rest answered in place, each reply at its message's position. The caller holds `coreTurn`.
     func process(_ items: [Pipeline.Inbound]) -> Pipeline.Outbound {
         var bodies: [[UInt8]] = []
         bodies.reserveCapacity(items.count)

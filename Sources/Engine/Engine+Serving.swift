@@ -11,6 +11,29 @@ extension Engine {
     /// - Returns: whether the socket had no more messages waiting.
     @discardableResult
     func acceptQueries(_ query: Socket, upTo limit: Int = 512, inFlight: inout Pipeline.InFlight, refusing: Bool = true) -> Bool {
+        let (items, exhausted) = takeQueries(query, upTo: limit, inFlight: &inFlight, refusing: refusing)
+        inbound.append(contentsOf: items)
+        return exhausted
+    }
+
+    /// Takes the waiting queries (as ``acceptQueries(_:upTo:inFlight:refusing:)`` does) and, when the pipeline
+    /// was empty, the batch is small and the core thread is not deciding, decides them on this thread and
+    /// sends their replies and events at once; otherwise hands them to the core thread.
+    func acceptQueries(_ sockets: Sockets, inFlight: inout Pipeline.InFlight, publishedSeq: inout UInt64) {
+        let wasIdle = inFlight.isEmpty
+        let (items, _) = takeQueries(sockets.query, inFlight: &inFlight)
+        if wasIdle, !items.isEmpty, items.count <= Pipeline.decidedInPlaceLimit,
+           let decided = coreTurn.withLockIfAvailable({ _ in process(items) }) {
+            meters.decidedInPlace.increment(by: decided.queries)  // before the replies, which a reader may act on
+            send(decided, sockets, inFlight: &inFlight, publishedSeq: &publishedSeq, now: .now)
+            meters.queriesInFlight.set(inFlight.queries)
+        } else {
+            inbound.append(contentsOf: items)
+        }
+    }
+
+    private func takeQueries(_ query: Socket, upTo limit: Int = 512, inFlight: inout Pipeline.InFlight,
+                             refusing: Bool = true) -> (items: [Pipeline.Inbound], exhausted: Bool) {
         var items: [Pipeline.Inbound] = []
         var refused = 0
         let now = ContinuousClock.now
@@ -32,9 +55,8 @@ extension Engine {
         if overload.withLock({ $0.record(sent: refused == 0) }) {
             logger.warning("overloaded: \(inFlight.queryCapacity) queries waiting to be decided; further queries are answered unavailable (counted in health as overloaded), logged again only after the load falls")
         }
-        inbound.append(contentsOf: items)
         meters.queriesInFlight.set(inFlight.queries)
-        return exhausted
+        return (items, exhausted)
     }
 
     /// Takes up to `limit` waiting control commands for the core thread (which answers them between batches).
@@ -79,18 +101,24 @@ extension Engine {
         while ((try? sockets.wake.receiveMultipart(wait: false)) ?? nil) != nil {}
         let now = ContinuousClock.now
         for batch in outbound.take() {
-            for reply in batch.replies {
-                switch reply.destination {
-                case .query: send(sockets.query, reply.envelope, reply.payload, what: "reply")
-                case .control: send(sockets.control, reply.envelope, reply.payload, what: "control reply")
-                }
-            }
-            for event in batch.events { publish(sockets.events, event) }
-            publishedSeq = batch.lastSeq
-            inFlight.answered(batch)
-            if let oldest = batch.oldestTaken { meters.recordBatch(queries: batch.timed, duration: now - oldest) }
+            send(batch, sockets, inFlight: &inFlight, publishedSeq: &publishedSeq, now: now)
         }
         meters.queriesInFlight.set(inFlight.queries)
+    }
+
+    /// Sends one decided batch: its replies in arrival order, then its events.
+    private func send(_ batch: Pipeline.Outbound, _ sockets: Sockets, inFlight: inout Pipeline.InFlight, publishedSeq: inout UInt64,
+                      now: ContinuousClock.Instant) {
+        for reply in batch.replies {
+            switch reply.destination {
+            case .query: send(sockets.query, reply.envelope, reply.payload, what: "reply")
+            case .control: send(sockets.control, reply.envelope, reply.payload, what: "control reply")
+            }
+        }
+        for event in batch.events { publish(sockets.events, event) }
+        publishedSeq = batch.lastSeq
+        inFlight.answered(batch)
+        if let oldest = batch.oldestTaken { meters.recordBatch(queries: batch.timed, duration: now - oldest) }
     }
 
     /// Sends a reply without waiting. With `ROUTER_MANDATORY`, a client that is gone or whose queue is

@@ -14,9 +14,12 @@ import ZeroMQ
 ///
 /// The socket thread owns every socket: it takes queries and control commands, hands them to the core
 /// thread in arrival order (``Pipeline/Inbound``), sends the replies and publishes the events the core
-/// thread hands back (``Pipeline/Outbound``), and publishes heartbeats. The core thread owns the
-/// ``EngineCore``: it decodes, decides, writes the journal once per batch and encodes, so a reply is never
-/// handed back before its decision is written, and replies keep the order their queries arrived in.
+/// thread hands back (``Pipeline/Outbound``), and publishes heartbeats. The core thread decodes, decides,
+/// writes the journal once per batch and encodes through the ``EngineCore``, so a reply is never handed back
+/// before its decision is written, and replies keep the order their queries arrived in. When nothing is in
+/// flight and a batch is small (``Pipeline/decidedInPlaceLimit``), the socket thread takes the core's turn
+/// and decides it in place, sparing a lone query two thread wake-ups; `coreTurn` keeps the two threads
+/// from ever using the ``EngineCore`` at once.
 /// What is in flight between the two is bounded (``EngineConfiguration/queryQueueCapacity``): a query
 /// beyond it is answered `unavailable` and counted (`overloaded`). Reloads parse the tables on a thread of
 /// their own and are installed between two batches, so they never hold queries up.
@@ -40,8 +43,10 @@ public final class Engine: Sendable {
     public let meters = EngineMeters()
     private let started = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
-    /// Handed to the core thread at `start()`; never touched by another thread after that.
+    /// Used, once serving, only by the thread holding `coreTurn`: the core thread, or the socket thread
+    /// deciding a small batch in place.
     nonisolated(unsafe) let core: EngineCore
+    let coreTurn = Mutex(())
     /// Messages from the socket thread to the core thread, and what the core thread hands back.
     let inbound = HandOff<Pipeline.Inbound>()
     let outbound = HandOff<Pipeline.Outbound>()
@@ -295,7 +300,7 @@ public final class Engine: Sendable {
                 break
             }
             if ready.wake { deliver(sockets, inFlight: &inFlight, publishedSeq: &publishedSeq) }
-            if ready.query { acceptQueries(sockets.query, inFlight: &inFlight) }
+            if ready.query { acceptQueries(sockets, inFlight: &inFlight, publishedSeq: &publishedSeq) }
             if ready.control { acceptControl(sockets.control, inFlight: &inFlight) }
             if ready.events && !drainSubscriptions(sockets.events) {
                 resetEvents(&sockets)

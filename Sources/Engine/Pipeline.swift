@@ -10,6 +10,13 @@ import Foundation
 ///        └── replies, events ┘    └──[HandOff<Outbound>] + inproc wake-up ◀┘
 /// ```
 enum Pipeline {
+    /// Most messages the socket thread decides itself, in place, when nothing is in flight and the core is
+    /// free. Handing one query to the core thread and back costs two thread wake-ups (measured as most of a
+    /// REQ round trip's overhead over raw libzmq); a lone query decided in place costs none. A larger batch
+    /// is a sign of load, where the two threads overlap (the socket thread sends and reads while the core
+    /// decides), so it goes to the core thread.
+    static let decidedInPlaceLimit = 8
+
     /// A message the socket thread took, in arrival order, for the core thread.
     struct Inbound: Sendable {
         enum Kind: Sendable {

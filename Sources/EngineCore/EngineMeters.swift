@@ -31,6 +31,8 @@ public final class EngineMeters: Sendable {
     public let repliesNotSent = MeteredCount("switchboard_engine_replies_not_sent_total")
     /// Queries answered `unavailable` unread because the engine's pipeline already held its capacity.
     public let overloaded = MeteredCount("switchboard_engine_overloaded_total")
+    /// Queries the socket thread decided itself, the pipeline being empty (a share of `queries`).
+    public let decidedInPlace = MeteredCount("switchboard_engine_queries_decided_in_place_total")
     /// Queries taken from the socket and not yet answered (waiting for, or in, the core thread).
     public let queriesInFlight = MeteredGauge("switchboard_engine_queries_in_flight")
     /// Times the events endpoint was closed and bound again for too many subscriptions.

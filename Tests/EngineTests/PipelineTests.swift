@@ -54,6 +54,39 @@ import ZeroMQ
         }
     }
 
+    /// A lone query finding the pipeline empty is decided on the socket thread; a burst goes to the core
+    /// thread. Mixed, every reply still comes in the order sent, and `seq` follows that order without a gap.
+    @Test func queriesDecidedInPlaceAndByTheCoreThreadKeepOneOrder() throws {
+        let e = try RunningEngine()
+        let req = try e.requestSocket()
+        let dealer = try e.socket(.dealer, e.engine.snapshot.queryEndpoint)
+        try dealer.set(.sendHighWaterMark, Int32(0))
+        var seqs: [Double] = []
+        var id = 0
+        for _ in 0..<3 {
+            let before = e.engine.meters.decidedInPlace.count
+            for _ in 0..<10 {
+                let reply = try e.ask(req, query(id: id))
+                #expect(reply["id"] == .number(Double(id)))
+                seqs.append(try #require(reply["seq"]?.number))
+                id += 1
+            }
+            #expect(e.engine.meters.decidedInPlace.count - before == 10, "each lone query is decided in place")
+            let burst = 1000
+            for n in id..<(id + burst) { try dealer.send(multipart: [[], Array(query(id: n).utf8)]) }
+            for n in id..<(id + burst) {
+                let reply = try JSONReader.parse(try #require(try dealer.receiveMultipart(), "a reply never came").last!)
+                #expect(reply["id"] == .number(Double(n)))
+                seqs.append(try #require(reply["seq"]?.number))
+            }
+            id += burst
+        }
+        #expect(seqs == (1...id).map(Double.init))
+        let inPlace = e.engine.meters.decidedInPlace.count
+        #expect(inPlace >= 30 && inPlace < id, "\(inPlace) of \(id) decided in place: a burst goes to the core thread")
+        #expect(e.engine.snapshot.lastSeq == UInt64(id))
+    }
+
     /// Stopping while queries are queued answers every one that has arrived, each journalled before its reply.
     @Test func stoppingAnswersWhatHasArrived() throws {
         let e = try RunningEngine()
