@@ -158,21 +158,21 @@ extension Table {
 
     /// The interaction comment: the rule's text, then `идент. …`, then the agent's notes, masked (``SensitiveData``).
     func comment(_ ruleComment: String?, context: inout EvaluationContext) throws(InputError) -> String {
-        var parts: [String] = []
-        if let ruleComment, !ruleComment.isEmpty { parts.append(ruleComment) }
+        var out = ""
+        func join(_ part: String) {
+            if out.isEmpty { out = part; return }
+            out += out.endsSentence ? " " : commentFormat.separator
+            out += part
+        }
+        if let ruleComment, !ruleComment.isEmpty { join(ruleComment) }
         if let ident = context.call.identification, !ident.isEmpty {
-            parts.append(try commentFormat.identification.render(in: &context))
+            join(try commentFormat.identification.render(in: &context))
         }
         // Notes are the agent's free text: card numbers and codes said aloud must not reach the journal. A call
         // read from a request had them masked then, and masking a trimmed masked text changes nothing
         // (MaskingPropertyTests), so only a call made otherwise (scenarios, the gateway's form) is masked here.
         if let notes = context.call.notes?.trimmingWhitespace, !notes.isEmpty {
-            parts.append(context.call.notesAreMasked ? notes : SensitiveData.mask(notes))
-        }
-        var out = ""
-        for part in parts {
-            if !out.isEmpty { out += out.endsSentence ? " " : commentFormat.separator }
-            out += part
+            join(context.call.notesAreMasked ? notes : SensitiveData.mask(notes))
         }
         return out
     }
@@ -207,6 +207,10 @@ extension String {
     }
 
     package var trimmingWhitespace: String {
+        // Nothing to trim, decided without forming Characters: a Character is whitespace when its first scalar
+        // is, the first character starts with the text's first scalar, and a visible ASCII last scalar begins
+        // the last character (or follows a prepended mark, which is not whitespace either).
+        if let first = unicodeScalars.first, let last = utf8.last, !first.properties.isWhitespace, (0x21...0x7E).contains(last) { return self }
         var s = Substring(self)
         while let f = s.first, f.isWhitespace { s.removeFirst() }
         while let l = s.last, l.isWhitespace { s.removeLast() }

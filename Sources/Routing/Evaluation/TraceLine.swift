@@ -14,7 +14,10 @@ package enum TraceLine: Sendable {
 
     /// Whether two lines say the same: the same rendered line, or the same words.
     func says(_ other: TraceLine) -> Bool {
-        if case .rendered(let a) = self, case .rendered(let b) = other, a === b { return true }
+        if case .rendered(let a) = self, case .rendered(let b) = other {
+            if a === b { return true }
+            if a.textHash != b.textHash { return false }  // String's hash agrees with its equality
+        }
         return text == other.text  // String's equality, canonical equivalence included, as the trace always compared
     }
 }

@@ -70,9 +70,13 @@ package final class RenderedText: Sendable {
     package let text: String
     /// `text` as a JSON string literal (``JSONString``).
     package let json: [UInt8]
+    /// `text.hashValue`, taken once: two texts with different hashes are never equal, so the trace tells two
+    /// different lines apart without comparing their strings (``TraceLine/says(_:)``).
+    let textHash: Int
 
     package init(_ text: String) {
         self.text = text
         self.json = JSONString.literal(text)
+        self.textHash = text.hashValue
     }
 }

@@ -18,7 +18,8 @@ public final class Table: Sendable {
     /// `customerFields`' names, in order: what evaluation compares a call's field names with.
     package let customerFieldNames: [String]
     /// `customerFields`' defaults, in order: where evaluation starts.
-    package let customerDefaults: [Value?]
+    /// Each customer field's default, `.null` where it has none (an evaluation's starting slots).
+    package let customerDefaults: [Value]
     package let topicIndex: [String: Int]
     public let topics: [Topic]
     /// Rules every topic tries before its own (`global_rules`).
@@ -78,7 +79,7 @@ public final class Table: Sendable {
         self.customerFields = customerFields
         self.customerIndex = customerIndex
         self.customerFieldNames = customerFields.map(\.name)
-        self.customerDefaults = customerFields.map(\.defaultValue)
+        self.customerDefaults = customerFields.map { $0.defaultValue ?? .null }
         self.topicIndex = topicIndex
         self.topics = topics
         self.globalRules = globalRules
