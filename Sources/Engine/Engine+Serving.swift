@@ -22,7 +22,7 @@ extension Engine {
     func acceptQueries(_ sockets: Sockets, inFlight: inout Pipeline.InFlight, publishedSeq: inout UInt64) {
         let wasIdle = inFlight.isEmpty
         let (items, _) = takeQueries(sockets.query, inFlight: &inFlight)
-        if wasIdle, !items.isEmpty, items.count <= Pipeline.decidedInPlaceLimit,
+        if decidesInPlace, wasIdle, !items.isEmpty, items.count <= Pipeline.decidedInPlaceLimit,
            let decided = coreTurn.withLockIfAvailable({ _ in process(items) }) {
             meters.decidedInPlace.increment(by: decided.queries)  // before the replies, which a reader may act on
             send(decided, sockets, inFlight: &inFlight, publishedSeq: &publishedSeq, now: .now)
@@ -116,7 +116,9 @@ extension Engine {
             }
         }
         for event in batch.events { publish(sockets.events, event) }
-        publishedSeq = batch.lastSeq
+        // Never backwards: a reload's reply, built under the core's turn before a query decided in place since,
+        // carries an older last seq, and a heartbeat announcing it would look like a journal reset.
+        publishedSeq = max(publishedSeq, batch.lastSeq)
         inFlight.answered(batch)
         if let oldest = batch.oldestTaken { meters.recordBatch(queries: batch.timed, duration: now - oldest) }
     }

@@ -47,6 +47,9 @@ public final class Engine: Sendable {
     /// deciding a small batch in place.
     nonisolated(unsafe) let core: EngineCore
     let coreTurn = Mutex(())
+    /// Not with a PostgreSQL store: its write is a network round trip that a stalled database can hold for
+    /// seconds, and on the socket thread that would stop heartbeats and subscriptions meanwhile.
+    var decidesInPlace: Bool { configuration.store == nil }
     /// Messages from the socket thread to the core thread, and what the core thread hands back.
     let inbound = HandOff<Pipeline.Inbound>()
     let outbound = HandOff<Pipeline.Outbound>()

@@ -61,6 +61,7 @@ import ZeroMQ
         let req = try e.requestSocket()
         let dealer = try e.socket(.dealer, e.engine.snapshot.queryEndpoint)
         try dealer.set(.sendHighWaterMark, Int32(0))
+        try dealer.set(.receiveTimeout, Int32(10_000))  // a lost reply fails the test instead of hanging it
         var seqs: [Double] = []
         var id = 0
         for _ in 0..<3 {
