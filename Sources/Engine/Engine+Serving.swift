@@ -19,7 +19,7 @@ extension Engine {
     /// Takes the waiting queries (as ``acceptQueries(_:upTo:inFlight:refusing:)`` does) and, when the pipeline
     /// was empty, the batch is small and the core thread is not deciding, decides them on this thread and
     /// sends their replies and events at once; otherwise hands them to the core thread.
-    func acceptQueries(_ sockets: Sockets, inFlight: inout Pipeline.InFlight, publishedSeq: inout UInt64) {
+    func acceptOrDecideQueries(_ sockets: Sockets, inFlight: inout Pipeline.InFlight, publishedSeq: inout UInt64) {
         let wasIdle = inFlight.isEmpty
         let (items, _) = takeQueries(sockets.query, inFlight: &inFlight)
         if decidesInPlace, wasIdle, !items.isEmpty, items.count <= Pipeline.decidedInPlaceLimit,

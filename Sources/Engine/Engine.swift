@@ -303,7 +303,7 @@ public final class Engine: Sendable {
                 break
             }
             if ready.wake { deliver(sockets, inFlight: &inFlight, publishedSeq: &publishedSeq) }
-            if ready.query { acceptQueries(sockets, inFlight: &inFlight, publishedSeq: &publishedSeq) }
+            if ready.query { acceptOrDecideQueries(sockets, inFlight: &inFlight, publishedSeq: &publishedSeq) }
             if ready.control { acceptControl(sockets.control, inFlight: &inFlight) }
             if ready.events && !drainSubscriptions(sockets.events) {
                 resetEvents(&sockets)
