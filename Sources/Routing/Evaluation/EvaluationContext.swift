@@ -17,13 +17,9 @@ struct EvaluationContext: ConditionContext {
     var reached: [Operand]?
 
     init(table: Table, topic: Topic, call: Call, instant: Instant) throws(InputError) {
-        self.table = table
-        self.topic = topic
-        self.call = call
-        self.instant = instant
-        facts = Array(repeating: .null, count: topic.facts.count)
-        // A decision's trace is a handful of lines: one allocation instead of growing 1, 2, 4, 8.
-        trace.reserveCapacity(16)
+        // The slots are filled in locals and `self` is set up only once nothing can throw: a throwing
+        // initialiser whose `self` was already whole kept a copy of it to destroy on the error path.
+        var facts = [Value](repeating: .null, count: topic.facts.count)
         // In the call's order, so the first offending value is the one the error names. A name is found by
         // comparing it with the few the topic declares (no hashing), and its path (`facts.NAME`) is spelt
         // only for an error.
@@ -37,7 +33,7 @@ struct EvaluationContext: ConditionContext {
             }
             facts[i] = try EvaluationContext.checked(member.value, topic.facts[i], "facts.\(member.key)") ?? .null
         }
-        customer = table.customerDefaults
+        var customer = table.customerDefaults
         for member in call.customerAsGiven {
             guard let i = table.customerFieldNames.firstIndex(of: member.key) else {
                 let field = "customer.\(member.key)"
@@ -45,6 +41,14 @@ struct EvaluationContext: ConditionContext {
             }
             customer[i] = try EvaluationContext.checked(member.value, table.customerFields[i], "customer.\(member.key)") ?? customer[i]
         }
+        self.table = table
+        self.topic = topic
+        self.call = call
+        self.instant = instant
+        self.facts = facts
+        self.customer = customer
+        // A decision's trace is a handful of lines: one allocation instead of growing 1, 2, 4, 8.
+        trace.reserveCapacity(16)
     }
 
     mutating func value(of operand: Operand, path: String) throws(InputError) -> Value? {
