@@ -29,11 +29,8 @@ extension Engine {
             if !items.isEmpty {
                 hand(coreTurn.withLock { _ in process(items) }, wake: wake)
             }
-            // Only with a reload to install does this take the core's turn: an idle core thread never holds
-            // it, so a lone query is always decided in place.
-            if shared.withLock({ $0.loaded != nil || $0.reloadRequested }),
-               let reply = coreTurn.withLock({ _ in installReload().map { ($0, core.journal.lastSeq) } }) {
-                hand(Pipeline.Outbound(replies: [reply.0], lastSeq: reply.1), wake: wake)
+            if let reply = installReload() {
+                hand(reply, wake: wake)
             }
             if items.isEmpty {
                 if coreStopRequested.load(ordering: .acquiring) { break }
@@ -150,26 +147,31 @@ extension Engine {
         }.start()
     }
 
-    /// Installs tables a loading thread has finished, and starts a reload SIGHUP asked for.
-    /// - Returns: the reply for the operator who asked for the finished reload.
-    private func installReload() -> Pipeline.Outbound.Reply? {
+    /// Installs tables a loading thread has finished, and starts a reload SIGHUP asked for. Takes the core's
+    /// turn only when there is one of them: an idle core thread never holds it, so a lone query is always
+    /// decided in place.
+    /// - Returns: the reply for the operator who asked for the finished reload, with the journal's last seq.
+    private func installReload() -> Pipeline.Outbound? {
         let (loaded, signalled) = shared.withLock { s in
             defer { s.loaded = nil; s.reloadRequested = false }
             return (s.loaded, s.reloadRequested)
         }
-        var reply: Pipeline.Outbound.Reply?
-        if let (result, allowRemovals, envelope) = loaded {
-            let payload = core.finishReload(result, allowRemovals: allowRemovals, now: .now, wallClock: .now)
-            if let envelope { reply = .init(destination: .control, envelope: envelope[...], payload: payload) }
-        }
-        if signalled {
-            if let refusal = core.beginReload(now: .now) {
-                logger.warning("SIGHUP: reload not started: \(refusal.message)")
-            } else {
-                logger.notice("SIGHUP: reloading the tables")
-                startLoading(allowRemovals: false, envelope: nil)
+        guard loaded != nil || signalled else { return nil }
+        return coreTurn.withLock { _ in
+            var reply: Pipeline.Outbound.Reply?
+            if let (result, allowRemovals, envelope) = loaded {
+                let payload = core.finishReload(result, allowRemovals: allowRemovals, now: .now, wallClock: .now)
+                if let envelope { reply = .init(destination: .control, envelope: envelope[...], payload: payload) }
             }
+            if signalled {
+                if let refusal = core.beginReload(now: .now) {
+                    logger.warning("SIGHUP: reload not started: \(refusal.message)")
+                } else {
+                    logger.notice("SIGHUP: reloading the tables")
+                    startLoading(allowRemovals: false, envelope: nil)
+                }
+            }
+            return reply.map { Pipeline.Outbound(replies: [$0], lastSeq: core.journal.lastSeq) }
         }
-        return reply
     }
 }
