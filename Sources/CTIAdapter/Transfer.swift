@@ -48,11 +48,8 @@ public protocol CTIDriver: AnyObject {
     /// and recording it): true performed, false not, nil unknown. The log driver reads its file by event id;
     /// the sip driver asks the softphones whether the call is still on the agent's phone.
     ///
-    /// One requirement, with no default: a driver wrapping another must forward exactly this question. (There
-    /// were two, by event id and by transfer, the second defaulting to the first; the metering wrapper
-    /// forwarded only the first, so behind `switchboard cti` the sip driver was never asked about the call and
-    /// every transfer a crash interrupted was settled as unknown and never performed: a caller left
-    /// untransferred, seen in the kill -9 bed.)
+    /// One requirement, with no default, so a driver wrapping another must forward exactly this question (a
+    /// default once let the metering wrapper answer "unknown" for the sip driver, leaving callers untransferred).
     func wasPerformed(_ transfer: Transfer) -> Bool?
 
     /// Whether the driver has reached its telephony at least once since it started. One that never has is
