@@ -187,6 +187,8 @@ public enum JSONReader {
             try readMembers { p, key throws(InputError) in
                 try p.checkUnique(key, in: members, seen: &seen)
             } value: { p, key throws(InputError) in
+                // A call's customer and facts hold a few members: one allocation instead of growing 1, 2, 4, 8.
+                if members.isEmpty { members.reserveCapacity(8) }
                 members.append(.init(key, try p.value()))
             }
             return .object(members)
@@ -270,7 +272,8 @@ public enum JSONReader {
             let start = i
             // No string may run past this: checked as the bytes are read, so a long one costs no more than the bound.
             let end = limits.stringBytes >= b.count - start ? b.count : start + limits.stringBytes + 1
-            // Fast path: no escapes.
+            // Fast path: no escapes. (Eight bytes at a time, as the writer looks for escapes, measured 0.5 % more
+            // instructions on the retention-ru mix, whose strings are mostly keys and codes of under 16 bytes.)
             while i < end, b[i] != UInt8(ascii: "\""), b[i] != UInt8(ascii: "\\"), b[i] >= 0x20 { i += 1 }
             guard i - start <= limits.stringBytes else { throw tooLarge("a string longer than \(limits.stringBytes) bytes") }
             guard i < b.count else { throw fail("unterminated string") }

@@ -6,6 +6,9 @@ public struct JSONWriter {
 
     public init(capacity: Int = 512) { bytes.reserveCapacity(capacity) }
 
+    /// A writer with no buffer at all: what stands in while ``object(_:)`` lends its buffer out.
+    private init(lending: Void) {}
+
     public var string: String { String(decoding: bytes, as: UTF8.self) }
 
     public mutating func raw(_ s: StaticString) {
@@ -17,7 +20,7 @@ public struct JSONWriter {
 
     public mutating func number(_ n: Double) {
         if n == n.rounded(), abs(n) < 1e15 {
-            bytes.append(contentsOf: String(Int64(n)).utf8)
+            number(Int64(n))
         } else if n.isFinite {
             bytes.append(contentsOf: String(n).utf8)
         } else {
@@ -33,7 +36,24 @@ public struct JSONWriter {
         bytes.append(0x22)
     }
 
-    public mutating func number(_ n: Int64) { bytes.append(contentsOf: String(n).utf8) }
+    /// `n` in decimal, its digits set on the stack and appended at once (no `String` made for them).
+    public mutating func number(_ n: Int64) {
+        var text: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 20 digits and a sign fit in 24 bytes
+        withUnsafeMutableBytes(of: &text) { b in
+            var m = n.magnitude
+            var start = b.count
+            repeat {
+                start -= 1
+                b[start] = UInt8(truncatingIfNeeded: 0x30 + m % 10)
+                m /= 10
+            } while m > 0
+            if n < 0 {
+                start -= 1
+                b[start] = 0x2D
+            }
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[start...]))
+        }
+    }
 
     public mutating func bool(_ b: Bool) { b ? raw("true") : raw("false") }
 
@@ -67,6 +87,25 @@ public struct JSONWriter {
         }
     }
 
+    /// `{…}` with the members in order of their keys (as `<` orders them), whatever order they come in. Most come
+    /// sorted already and are written as they are, without sorting a copy or wrapping them in a ``Value``.
+    public mutating func object(sortedByKey members: [Value.Member]) {
+        var isSorted = true
+        for k in members.indices.dropFirst() where !(members[k - 1].key < members[k].key) {
+            isSorted = false
+            break
+        }
+        guard isSorted else { return value(.object(members.sorted { $0.key < $1.key })) }
+        bytes.append(0x7B)
+        for k in members.indices {
+            if k > 0 { bytes.append(0x2C) }
+            string(members[k].key)
+            bytes.append(0x3A)
+            value(members[k].value)
+        }
+        bytes.append(0x7D)
+    }
+
     public mutating func strings(_ items: [String]) {
         bytes.append(0x5B)
         for (k, s) in items.enumerated() {
@@ -90,7 +129,7 @@ public struct JSONWriter {
     public mutating func object(_ body: (inout ObjectWriter) -> Void) {
         bytes.append(0x7B)
         var o = ObjectWriter(writer: self)
-        self = JSONWriter()  // hand the buffer over without copying it
+        self = JSONWriter(lending: ())  // hand the buffer over without copying it (or allocating another)
         body(&o)
         self = o.writer
         bytes.append(0x7D)

@@ -144,12 +144,8 @@ public enum Wire {
             if let l = call.language { o.member("language") { $0.string(l) } }
             if let i = call.identification { o.member("identification") { $0.string(i) } }
             // Sorted by name, whatever order the call gave them in: an event's bytes depend only on the values.
-            if !call.customerAsGiven.isEmpty {
-                o.member("customer") { $0.value(.object(call.customerAsGiven.sorted { $0.key < $1.key })) }
-            }
-            if !call.factsAsGiven.isEmpty {
-                o.member("facts") { $0.value(.object(call.factsAsGiven.sorted { $0.key < $1.key })) }
-            }
+            if !call.customerAsGiven.isEmpty { o.member("customer") { $0.object(sortedByKey: call.customerAsGiven) } }
+            if !call.factsAsGiven.isEmpty { o.member("facts") { $0.object(sortedByKey: call.factsAsGiven) } }
             // A call read from a request had its notes masked then, and masking twice changes nothing
             // (MaskingPropertyTests): the engine's events do not pay for it again.
             if let n = call.notes { o.member("notes") { $0.string(masked && !call.notesAreMasked ? SensitiveData.mask(n) : n) } }

@@ -34,6 +34,32 @@ struct TimestampTests {
         #expect(Timestamp.format(Instant(milliseconds: -1), offsetSeconds: 0) == "1969-12-31T23:59:59.999Z")
     }
 
+    /// The fixed-layout writer of four-digit years writes what the field-by-field one does, and what it writes
+    /// parses back to the same instant and offset.
+    @Test func fixedLayoutWritesWhatFieldByFieldDoes() {
+        var rng = SplitMix64(seed: 17)
+        for n in 0..<50_000 {
+            // Years 0 to 9999, whole seconds and odd milliseconds, offsets of whole and odd minutes and seconds.
+            let milliseconds = Int64.random(in: -62_167_219_200_000...253_402_300_799_999, using: &rng) / (n % 3 == 0 ? 1 : 1000) * (n % 3 == 0 ? 1 : 1000)
+            let offset = Int32.random(in: -18 * 3600...18 * 3600, using: &rng) / (n % 2 == 0 ? 60 : 1) * (n % 2 == 0 ? 60 : 1)
+            let local = milliseconds + Int64(offset) * 1000
+            guard local >= -62_167_219_200_000, local < 253_402_300_800_000 else { continue }
+            let seconds = local.floorDiv(1000)
+            let date = CivilDate(day: seconds.floorDiv(86_400)).components
+            let secondOfDay = Int(seconds.floorMod(86_400))
+            let millis = Int(local.floorMod(1000))
+            var fixed: [UInt8] = [], byParts: [UInt8] = []
+            Timestamp.writeFixed(date, secondOfDay, millis, offset, into: &fixed)
+            Timestamp.writeByParts(date, secondOfDay, millis, offset, into: &byParts)
+            #expect(fixed == byParts)
+            if fixed != byParts { return }
+            if offset % 60 == 0, date.year >= 1 {
+                let text = String(decoding: fixed, as: UTF8.self)
+                #expect(Timestamp.parse(text)?.instant.milliseconds == milliseconds, "\(text)")
+            }
+        }
+    }
+
     @Test func leapDay() {
         #expect(Timestamp.parse("2028-02-29T12:00:00Z") != nil)
         #expect(Timestamp.parse("2027-02-29T12:00:00Z") == nil)

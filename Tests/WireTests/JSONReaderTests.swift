@@ -172,13 +172,65 @@ struct JSONWriterTests {
     }
 }
 
+extension JSONReaderTests {
+    /// An escape, a quote or a control character at any position of strings of 0 to 24 bytes (ASCII, Cyrillic,
+    /// three-byte fillers) is found where it stands: what the writer escapes reads back as the text, and a raw
+    /// control character is refused.
+    @Test func findsEveryEscapeWhereverItStands() throws {
+        for (bytes, special) in JSONWriterTests.textsWithASpecialByte() {
+            let text = String(decoding: bytes, as: UTF8.self)
+            var w = JSONWriter()
+            w.string(text)
+            #expect(try JSONReader.parse(w.bytes) == .string(text), "\(bytes)")
+            if special < 0x20 {
+                #expect(throws: InputError.self) { try JSONReader.parse([0x22] + bytes + [0x22]) }
+            }
+        }
+    }
+}
+
 extension JSONWriterTests {
+    /// Integers are written as Swift prints them, the extremes and every length of digits included, and so are
+    /// whole `Double`s below 1e15.
+    @Test func writesIntegersAsSwiftPrintsThem() {
+        var samples: [Int64] = [0, -1, 1, 9, 10, -10, 99, 100, .max, .min, .max - 1, .min + 1]
+        var power: Int64 = 1
+        for _ in 0..<18 {
+            power *= 10
+            samples += [power - 1, power, power + 1, -power + 1, -power, -power - 1]
+        }
+        var rng = SystemRandomNumberGenerator()
+        samples += (0..<1000).map { _ in Int64.random(in: .min ... .max, using: &rng) >> Int64.random(in: 0...62, using: &rng) }
+        for n in samples {
+            var w = JSONWriter()
+            w.number(n)
+            #expect(w.string == String(n))
+            if n.magnitude < 1_000_000_000_000_000 {
+                var d = JSONWriter()
+                d.number(Double(n))
+                #expect(d.string == String(n))
+            }
+        }
+    }
+
     /// Every byte that needs an escape, and bytes beside the bounds of the word-at-a-time test (0x1F/0x20,
     /// 0x21/0x23, 0x5B/0x5D, UTF-8 continuation and lead bytes), at every position of strings of 0 to 24
     /// bytes, written as a byte-by-byte escaper writes them.
     @Test func escapesEveryByteWhereverItStands() {
+        for (bytes, _) in Self.textsWithASpecialByte() {
+            let text = String(decoding: bytes, as: UTF8.self)
+            var w = JSONWriter()
+            w.string(text)
+            #expect(w.bytes == Self.escapedByteByByte(text), "\(bytes)")
+        }
+    }
+
+    /// Texts of 0 to 24 bytes of a filler (ASCII, Cyrillic, three-byte), with one special byte inserted at each
+    /// position: every byte that needs an escape and those beside the bounds of the word-at-a-time test.
+    static func textsWithASpecialByte() -> [(bytes: [UInt8], special: UInt8)] {
         let special: [UInt8] = Array(0x00...0x20) + [0x21, 0x22, 0x23, 0x5B, 0x5C, 0x5D, 0x7F]
         let fillers: [[UInt8]] = [Array("a".utf8), Array("ж".utf8), Array("€".utf8)]
+        var texts: [(bytes: [UInt8], special: UInt8)] = []
         for length in 0...24 {
             for filler in fillers {
                 var base: [UInt8] = []
@@ -187,14 +239,12 @@ extension JSONWriterTests {
                     for byte in special {
                         var bytes = base
                         bytes.insert(byte, at: position)
-                        let text = String(decoding: bytes, as: UTF8.self)
-                        var w = JSONWriter()
-                        w.string(text)
-                        #expect(w.bytes == Self.escapedByteByByte(text), "\(bytes)")
+                        texts.append((bytes, byte))
                     }
                 }
             }
         }
+        return texts
     }
 
     static func escapedByteByByte(_ text: String) -> [UInt8] {

@@ -39,6 +39,25 @@ struct CallDecodingTests {
         }
     }
 
+    /// A call's customer and facts are written in the order of their keys however the request gave them, so an
+    /// event's bytes depend only on the values.
+    @Test func encodedCallsOrderTheirMembersByKey() throws {
+        let names = ["vip", "balance", "region", "Ära", "zone", "a_b", "ab", "Ω", "a"]
+        var rng = SystemRandomNumberGenerator()
+        var encodings: Set<[UInt8]> = []
+        for n in 0..<200 {
+            let order = n == 0 ? names.sorted() : names.shuffled(using: &rng)  // sorted as given, and not
+            let members = order.map { name in "\"\(name)\":\(names.firstIndex(of: name)! * 10)" }
+            let json = #"{"call_id":"c","topic":"t","customer":{"# + members.joined(separator: ",") + #"},"facts":{"# + members.reversed().joined(separator: ",") + "}}"
+            let call = try Wire.decodeCall(Array(json.utf8))
+            var w = JSONWriter()
+            Wire.encode(call, into: &w)
+            encodings.insert(w.bytes)
+        }
+        let sorted = names.sorted().map { "\"\($0)\":\(names.firstIndex(of: $0)! * 10)" }.joined(separator: ",")
+        #expect(encodings == [Array((#"{"call_id":"c","topic":"t","customer":{"# + sorted + #"},"facts":{"# + sorted + "}}").utf8)])
+    }
+
     @Test func batchLines() throws {
         func line(_ s: String) throws(InputError) -> Wire.BatchLine {
             var s = s

@@ -81,6 +81,16 @@ public enum Timestamp {
         let millis = Int(localMillis.floorMod(1000))
         let date = CivilDate(day: localSeconds.floorDiv(86_400)).components
         let secondOfDay = Int(localSeconds.floorMod(86_400))
+        if (0...9999).contains(date.year), offsetSeconds.magnitude < 100 * 3600 {
+            writeFixed(date, secondOfDay, millis, offsetSeconds, into: &out)
+        } else {
+            writeByParts(date, secondOfDay, millis, offsetSeconds, into: &out)
+        }
+    }
+
+    /// ``write(_:offsetSeconds:into:)`` for any year and offset, a field at a time.
+    static func writeByParts(_ date: (year: Int, month: Int, day: Int), _ secondOfDay: Int, _ millis: Int, _ offsetSeconds: Int32,
+                             into out: inout [UInt8]) {
         appendPadded(date.year, 4, &out)
         out.append(0x2D)  // -
         appendPadded(date.month, 2, &out)
@@ -102,6 +112,46 @@ public enum Timestamp {
         appendPadded(magnitude / 3600, 2, &out)
         out.append(0x3A)
         appendPadded(magnitude / 60 % 60, 2, &out)
+    }
+
+    /// ``write(_:offsetSeconds:into:)`` for a four-digit year, every field at a fixed place: the bytes are set in
+    /// a buffer on the stack and appended at once (appending byte by byte checked the array's uniqueness and
+    /// capacity for each, most of an event's two timestamps' cost).
+    static func writeFixed(_ date: (year: Int, month: Int, day: Int), _ secondOfDay: Int, _ millis: Int, _ offsetSeconds: Int32,
+                                   into out: inout [UInt8]) {
+        // `2026-11-22T23:50:00.123+03:00` is the longest: 29 bytes.
+        var text: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        let count = withUnsafeMutableBytes(of: &text) { b in
+            var n = 0
+            func put(_ byte: UInt8) { b[n] = byte; n += 1 }
+            func digits(_ value: Int, _ width: Int) {
+                var v = value
+                var k = width
+                while k > 0 {
+                    k -= 1
+                    b[n + k] = UInt8(truncatingIfNeeded: 0x30 + v % 10)
+                    v /= 10
+                }
+                n += width
+            }
+            digits(date.year, 4); put(0x2D)  // -
+            digits(date.month, 2); put(0x2D)
+            digits(date.day, 2); put(0x54)  // T
+            digits(secondOfDay / 3600, 2); put(0x3A)  // :
+            digits(secondOfDay / 60 % 60, 2); put(0x3A)
+            digits(secondOfDay % 60, 2)
+            if millis != 0 { put(0x2E); digits(millis, 3) }  // .
+            if offsetSeconds == 0 {
+                put(0x5A)  // Z
+            } else {
+                put(offsetSeconds < 0 ? 0x2D : 0x2B)
+                let magnitude = Int(offsetSeconds.magnitude)
+                digits(magnitude / 3600, 2); put(0x3A)
+                digits(magnitude / 60 % 60, 2)
+            }
+            return n
+        }
+        withUnsafeBytes(of: &text) { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
     }
 
     /// `n` in decimal, zeros in front up to `width` characters, the sign counted among them (as `pad` does).
