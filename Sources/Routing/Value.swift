@@ -56,3 +56,14 @@ public enum Value: Sendable, Hashable {
         return String(number)
     }
 }
+
+extension [String] {
+    /// The index of `name`, or nil. Lengths are compared first: two short strings that differ are otherwise
+    /// compared through the standard library's general comparison, which reading a request's keys and a
+    /// call's fact names paid for each name a key was not.
+    package func index(ofName name: String) -> Int? {
+        let length = name.utf8.count
+        for k in indices where self[k].utf8.count == length && self[k] == name { return k }
+        return nil
+    }
+}

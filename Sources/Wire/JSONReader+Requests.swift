@@ -20,14 +20,17 @@ extension JSONReader.Parser {
     }
 
     /// Refuses a key already in the object, as ``checkUnique(_:in:seen:)`` does for an object read whole.
-    mutating func checkUnique(_ key: String, among seen: inout SeenKeys) throws(InputError) {
-        if let k = seen.expected.firstIndex(of: key) {
+    /// - Returns: the key's index among the expected ones, nil for another.
+    @discardableResult
+    mutating func checkUnique(_ key: String, among seen: inout SeenKeys) throws(InputError) -> Int? {
+        if let k = seen.expected.index(ofName: key) {
             guard seen.bits & (1 << k) == 0 else { throw fail("duplicate key \"\(key)\"") }
             seen.bits |= 1 << k
-            return
+            return k
         }
         try checkUnique(key, in: seen.others, seen: &seen.othersSet)
         seen.others.append(.init(key, .null))
+        return nil
     }
 
     /// The call at `i`, its free text masked; nil when it is out of shape (the error kept by ``refuse(_:)``).
@@ -42,12 +45,13 @@ extension JSONReader.Parser {
         var reader = Call.Reader(masking: true)
         var seen = SeenKeys(expected: Call.fieldNames)
         var refused = false
+        var field: Int?  // the member's key among the call's names, found once for both checks
         try readMembers { p, key throws(InputError) in
-            try p.checkUnique(key, among: &seen)
+            field = try p.checkUnique(key, among: &seen)
         } value: { p, key throws(InputError) in
             let v = try p.value()
             guard !refused else { return }  // the rest is only checked to be JSON
-            do throws(InputError) { try reader.read(key, v) } catch {
+            do throws(InputError) { try reader.read(key, field: field, v) } catch {
                 p.refuse(error)
                 refused = true
             }

@@ -24,7 +24,7 @@ struct EvaluationContext: ConditionContext {
         // comparing it with the few the topic declares (no hashing), and its path (`facts.NAME`) is spelt
         // only for an error.
         for member in call.factsAsGiven {
-            guard let i = topic.factNames.firstIndex(of: member.key) else {
+            guard let i = topic.factNames.index(ofName: member.key) else {
                 let field = "facts.\(member.key)"
                 throw InputError(.unknownField, topic.facts.isEmpty
                     ? "\(field) is not a fact of topic \(topic.code), which takes no facts."
@@ -35,7 +35,7 @@ struct EvaluationContext: ConditionContext {
         }
         var customer = table.customerDefaults
         for member in call.customerAsGiven {
-            guard let i = table.customerFieldNames.firstIndex(of: member.key) else {
+            guard let i = table.customerFieldNames.index(ofName: member.key) else {
                 let field = "customer.\(member.key)"
                 throw InputError(.unknownField, "\(field) is not a customer field of table \(table.name); expected one of: \(table.customerFieldNames.joined(separator: ", ")).", field: field)
             }
