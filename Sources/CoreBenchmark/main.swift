@@ -160,9 +160,10 @@ if let counting {
                 var w = JSONWriter(capacity: 3072)
                 if let call = try? Wire.decodeCall(bytes), let decision = try? table.evaluate(call, at: calls[n].1) {
                     Wire.encode(decision, into: &d)
-                    DecisionEvent(seq: UInt64(n), eventID: "bench-\(n)", at: calls[n].1, atOffset: 10_800, callID: call.callID,
-                                  table: table.name, tableVersion: table.version, call: call, decision: decision)
-                        .encode(into: &w, decisionJSON: d.bytes)
+                    // As the engine writes it (EngineCore.decide).
+                    DecisionEvent.encode(seq: UInt64(n), eventID: "bench-\(n)", at: calls[n].1, atOffset: 10_800, callID: call.callID,
+                                         table: table.name, tableVersion: table.version, call: call, idempotencyKey: nil,
+                                         decisionJSON: d.bytes, into: &w)
                     made += 1
                 }
                 blackHole(w.bytes.count)

@@ -237,14 +237,14 @@ public final class EngineCore {
         } catch {
             return .failure(error)
         }
-        let event = DecisionEvent(seq: seq, eventID: "\(journal.journalID)-\(seq)", at: instant, atOffset: table.zone.offset(at: instant),
-                                  callID: request.call.callID, table: table.name, tableVersion: table.version, call: request.call,
-                                  idempotencyKey: request.idempotencyKey, decision: decision)
+        let eventID = "\(journal.journalID)-\(seq)"
         var d = JSONWriter(capacity: 2048)
         Wire.encode(decision, into: &d)
         var w = JSONWriter(capacity: d.bytes.count + 512)
-        event.encode(into: &w, decisionJSON: d.bytes)
-        return .success(.decided(id: id, seq: seq, eventID: event.eventID, decisionJSON: d.bytes, topic: Array(event.topic.utf8), event: w.bytes,
+        DecisionEvent.encode(seq: seq, eventID: eventID, at: instant, atOffset: table.zone.offset(at: instant), callID: request.call.callID,
+                             table: table.name, tableVersion: table.version, call: request.call, idempotencyKey: request.idempotencyKey,
+                             decisionJSON: d.bytes, into: &w)
+        return .success(.decided(id: id, seq: seq, eventID: eventID, decisionJSON: d.bytes, topic: Array(DecisionEvent.topic(of: decision).utf8), event: w.bytes,
                                  counted: Counted(table: table.name, topic: request.call.topic, action: decision.action.rawValue)))
     }
 

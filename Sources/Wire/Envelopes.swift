@@ -112,8 +112,10 @@ public struct DecisionEvent: Sendable {
     }
 
     /// `decision.<action>.<target id, case id, or rule for first_line and deny>`.
-    public var topic: String {
-        let d = decision
+    public var topic: String { DecisionEvent.topic(of: decision) }
+
+    /// The topic an event of `decision` is published under (``topic``).
+    public static func topic(of d: Decision) -> String {
         let what = d.target?.id ?? d.case?.id ?? d.rule
         return "decision.\(d.action.rawValue).\(what)"
     }
@@ -123,6 +125,20 @@ public struct DecisionEvent: Sendable {
     /// - Parameter decisionJSON: the decision already encoded (``Wire/encode(_:into:)``), to splice in
     ///   instead of encoding it again.
     public func encode(into w: inout JSONWriter, decisionJSON: [UInt8]? = nil) {
+        let decisionJSON = decisionJSON ?? {
+            var d = JSONWriter()
+            Wire.encode(decision, into: &d)
+            return d.bytes
+        }()
+        DecisionEvent.encode(seq: seq, eventID: eventID, at: at, atOffset: atOffset, callID: callID, table: table, tableVersion: tableVersion,
+                             call: call, idempotencyKey: idempotencyKey, decisionJSON: decisionJSON, into: &w)
+    }
+
+    /// An event's JSON from its parts, the decision already encoded: what the engine writes for each decision,
+    /// without making a ``DecisionEvent`` (whose copies of the call and the decision cost more to make and
+    /// drop than writing the event does).
+    public static func encode(seq: UInt64, eventID: String, at: Instant, atOffset: Int32, callID: String, table: String,
+                              tableVersion: String, call: Call?, idempotencyKey: String?, decisionJSON: [UInt8], into w: inout JSONWriter) {
         w.object { o in
             o.member("seq") { $0.number(Int64(seq)) }
             o.member("event_id") { $0.string(eventID) }
@@ -132,9 +148,7 @@ public struct DecisionEvent: Sendable {
             o.member("table_version") { $0.string(tableVersion) }
             if let idempotencyKey { o.member("idempotency_key") { $0.string(idempotencyKey) } }
             if let call { o.member("call") { Wire.encode(call, masked: true, into: &$0) } }
-            o.member("decision") { w in
-                if let decisionJSON { w.appendRaw(decisionJSON) } else { Wire.encode(decision, into: &w) }
-            }
+            o.member("decision") { $0.appendRaw(decisionJSON) }
         }
     }
 }
