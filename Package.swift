@@ -142,7 +142,7 @@ let package = Package(
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "TableLanguage", "Wire", "TestSupport"]),
         .testTarget(name: "TableLanguageTests", dependencies: ["TableLanguage", "Routing", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["TestSupport", "Storage"]),
-        .testTarget(name: "WireTests", dependencies: ["Wire", "Routing", "TableLanguage"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "Routing", "TableLanguage", "TestSupport"]),
         .testTarget(
             name: "SwitchboardCLITests",
             dependencies: ["TestSupport", "Wire", "Routing", "Recorder", "CTIAdapter", "ZeroMQ", "Gateway", "EventFeed", "Postgres", "LocalPostgres", .product(name: "Logging", package: "swift-log")],

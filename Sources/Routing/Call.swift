@@ -52,11 +52,12 @@ public struct Call: Sendable {
         set { factsAsGiven = Call.members(newValue) }
     }
 
-    package static let fieldNames = ["call_id", "topic", "language", "identification", "customer", "facts", "notes"]
-    /// The members of a call, in the order of ``fieldNames``.
-    private enum Field: Int {
-        case callID, topic, language, identification, customer, facts, notes
+    /// The members of a call as the contract names them.
+    private enum Field: String, CaseIterable {
+        case callID = "call_id", topic, language, identification, customer, facts, notes
     }
+
+    package static let fieldNames = Field.allCases.map(\.rawValue)
 
     /// Reads a call from its JSON value, checking the top-level shape the contract fixes.
     /// - Throws: `InputError` with `bad_type`, `unknown_field` or `missing_field`.
@@ -88,7 +89,7 @@ public struct Call: Sendable {
 
         /// Takes one member whose key's index in ``Call/fieldNames`` the caller has found already (nil: none).
         package mutating func read(_ key: String, field: Int?, _ v: Value) throws(InputError) {
-            switch field.flatMap(Field.init(rawValue:)) {
+            switch field.map({ Field.allCases[$0] }) {
             case .callID: partial.callID = try Reader.string(v, "call_id"); hasCallID = true
             case .topic: partial.topic = try Reader.string(v, "topic"); hasTopic = true
             case .language: partial.language = try Reader.optionalString(v, "language")

@@ -38,7 +38,7 @@ public struct JSONWriter {
 
     /// `n` in decimal, its digits set on the stack and appended at once (no `String` made for them).
     public mutating func number(_ n: Int64) {
-        var text: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 20 digits and a sign fit in 24 bytes
+        var text: (UInt64, UInt64, UInt64) = (0, 0, 0)  // Int64.min, 19 digits and a sign, fits in 24 bytes
         withUnsafeMutableBytes(of: &text) { b in
             var m = n.magnitude
             var start = b.count

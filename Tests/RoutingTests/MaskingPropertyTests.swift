@@ -7,17 +7,6 @@ import TestSupport
 /// Unicode has, next to numbers that are not secret: the secrets never survive masking, the rest always does.
 @Suite(.timeLimit(.minutes(5)))
 struct MaskingPropertyTests {
-    /// SplitMix64: a seeded generator, so a failure names a note that can be made again.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     /// Every scalar of Unicode's Zs (space separator) category: the space, no-break, en/em/thin/hair spaces,
     /// the ideographic space…
@@ -38,7 +27,7 @@ struct MaskingPropertyTests {
     }
 
     /// A Luhn-valid card number of 16 digits (or 15, Amex-like), as ASCII digits.
-    static func cardDigits(_ rng: inout SeededGenerator) -> String {
+    static func cardDigits(_ rng: inout SplitMix64) -> String {
         let length = Bool.random(using: &rng) ? 16 : 15
         var digits = [Int.random(in: 3...6, using: &rng)] + (1..<(length - 1)).map { _ in Int.random(in: 0...9, using: &rng) }
         for check in 0...9 where SensitiveData.luhn(digits + [check]) {
@@ -55,7 +44,7 @@ struct MaskingPropertyTests {
     }
 
     /// A card number in groups of four joined by `separator`.
-    static func card(_ rng: inout SeededGenerator, separator: String) -> Secret {
+    static func card(_ rng: inout SplitMix64, separator: String) -> Secret {
         let digits = cardDigits(&rng)
         var groups: [String] = []
         var rest = Substring(digits)
@@ -68,7 +57,7 @@ struct MaskingPropertyTests {
     }
 
     /// A code after a keyword of `language`, with `space` after the keyword.
-    static func code(_ rng: inout SeededGenerator, language: String, space: String) -> Secret {
+    static func code(_ rng: inout SplitMix64, language: String, space: String) -> Secret {
         let digits = (0..<Int.random(in: 4...6, using: &rng)).map { _ in String(Int.random(in: 0...9, using: &rng)) }.joined()
         let keywords: [String: [String]] = [
             "ru": ["CVV", "код из SMS:", "SMS-код", "одноразовый код", "код подтверждения", "паспорт"],
@@ -105,7 +94,7 @@ struct MaskingPropertyTests {
 
     @Test(arguments: ["ru", "es", "pt", "en", "zh"])
     func generatedNotesKeepNoSecret(language: String) {
-        var rng = SeededGenerator(state: 0x5EC2E7 &+ UInt64(language.unicodeScalars.first!.value))
+        var rng = SplitMix64(seed: 0x5EC2E7 &+ UInt64(language.unicodeScalars.first!.value))
         let cardSeparators = Self.spaceSeparators + Self.lineBreaks + Self.otherSeparators
         let plain = Self.sentences[language]!
         for n in 0..<600 {
@@ -139,7 +128,7 @@ struct MaskingPropertyTests {
     /// text the full masking changes. Random texts made of keywords, fillers, digits, separators and letters of
     /// every table language, and the generated notes with their secrets.
     @Test func theShortcutNeverSkipsATextMaskingChanges() {
-        var rng = SeededGenerator(state: 0xC0FFEE)
+        var rng = SplitMix64(seed: 0xC0FFEE)
         let pieces = SensitiveData.keywords + SensitiveData.keywords.map { $0.uppercased() } + SensitiveData.fillers
             + ["0", "1", "7", "42", "123", "4821", "５", "٧", "5500", "0000", "0004", "4111", "1111", "4222222222222", "4222", "2222", "2"]
             + [" ", "  ", "-", ".", "/", ":", "\n", "\u{A0}", "\u{3000}", "，", "x", "ab", "Е", "модель", "tokenize", "客户", "E", "码"]
@@ -166,7 +155,7 @@ struct MaskingPropertyTests {
     }
 
     @Test func textWithoutSecretsIsReturnedAsIs() {
-        var rng = SeededGenerator(state: 42)
+        var rng = SplitMix64(seed: 42)
         for language in Self.sentences.keys.sorted() {
             for _ in 0..<200 {
                 let note = Self.sentences[language]!.shuffled(using: &rng).joined(separator: Self.spaceSeparators.randomElement(using: &rng)!)

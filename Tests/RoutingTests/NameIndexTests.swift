@@ -1,5 +1,6 @@
 import Testing
 @testable import Routing
+import TestSupport
 
 /// `index(ofName:)` compares names of the key's length first; among distinct names it must find what
 /// `firstIndex(of:)` finds, canonically equivalent texts of other lengths included.

@@ -60,6 +60,27 @@ struct TimestampTests {
         }
     }
 
+    /// Where `write` chooses between the two writers: years −1/0 and 9999/10000, offsets of 99:59:59 and 100 hours.
+    @Test func writesTheEdgesOfTheFixedLayoutAsFieldByField() {
+        func byParts(_ instant: Instant, _ offset: Int32) -> String {
+            let local = instant.milliseconds + Int64(offset) * 1000
+            let seconds = local.floorDiv(1000)
+            var out: [UInt8] = []
+            Timestamp.writeByParts(CivilDate(day: seconds.floorDiv(86_400)).components, Int(seconds.floorMod(86_400)),
+                                   Int(local.floorMod(1000)), offset, into: &out)
+            return String(decoding: out, as: UTF8.self)
+        }
+        let yearZero = Timestamp.parse("0000-01-01T00:00:00Z")!.instant.milliseconds
+        let year9999 = Timestamp.parse("9999-12-31T23:59:59.999Z")!.instant.milliseconds
+        for milliseconds in [yearZero - 1, yearZero, year9999, year9999 + 1, 1_795_380_900_000] {
+            for offset: Int32 in [0, 359_999, -359_999, 360_000, -360_000, 10_800] {
+                let instant = Instant(milliseconds: milliseconds - Int64(offset) * 1000)
+                #expect(Timestamp.format(instant, offsetSeconds: offset) == byParts(instant, offset))
+            }
+        }
+        #expect(Timestamp.format(Instant(milliseconds: 1_795_380_900_000), offsetSeconds: 360_000) == "2026-11-27T00:55:00+100:00")
+    }
+
     @Test func leapDay() {
         #expect(Timestamp.parse("2028-02-29T12:00:00Z") != nil)
         #expect(Timestamp.parse("2027-02-29T12:00:00Z") == nil)

@@ -1,5 +1,6 @@
 import Testing
 @testable import Routing
+import TestSupport
 
 /// `trimmingWhitespace` decides "nothing to trim" from the first and last scalars without forming Characters;
 /// on any text it must trim exactly what trimming by Character does.
@@ -19,7 +20,7 @@ struct TrimmingPropertyTests {
                          "\u{200D}", "a", "Z", "1", ".", "я", "Ж", "中", "👍🏽", "\u{1F1F7}\u{1F1FA}", "#\u{FE0F}\u{20E3}", "~", "!"]
 
     @Test func theShortcutTrimsExactlyWhatCharactersDo() {
-        var rng = MaskingPropertyTests.SeededGenerator(state: 2026_11_23)
+        var rng = SplitMix64(seed: 2026_11_23)
         for n in 0..<20_000 {
             let text = (0..<Int.random(in: 0...6, using: &rng)).map { _ in Self.pieces.randomElement(using: &rng)! }.joined()
             let expected = Self.trimmedByCharacter(text)

@@ -25,7 +25,7 @@ struct CallMixTests {
     /// The mix's calls are real calls: decoded like any query, they decide, or fail only as the mix intends.
     @Test func generatedQueriesAreValidAndSpreadOverTheDay() throws {
         let (mix, table) = try bundled()
-        var rng = SplitMix64(seed: 7)
+        var rng = Simulator.SplitMix64(seed: 7)
         var actions: [String: Int] = [:]
         var hours: Set<Int> = []
         var errors: [String: Int] = [:]
@@ -52,7 +52,7 @@ struct CallMixTests {
 
     @Test func sameSeedSameCalls() throws {
         let (mix, _) = try bundled()
-        var a = SplitMix64(seed: 42), b = SplitMix64(seed: 42)
+        var a = Simulator.SplitMix64(seed: 42), b = Simulator.SplitMix64(seed: 42)
         for n in 0..<100 { #expect(mix.query(id: n, runID: "x", using: &a).bytes == mix.query(id: n, runID: "x", using: &b).bytes) }
     }
 

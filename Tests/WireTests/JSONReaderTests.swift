@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import Routing
 @testable import Wire
 
@@ -199,7 +200,7 @@ extension JSONWriterTests {
             power *= 10
             samples += [power - 1, power, power + 1, -power + 1, -power, -power - 1]
         }
-        var rng = SystemRandomNumberGenerator()
+        var rng = SplitMix64(seed: 64)
         samples += (0..<1000).map { _ in Int64.random(in: .min ... .max, using: &rng) >> Int64.random(in: 0...62, using: &rng) }
         for n in samples {
             var w = JSONWriter()

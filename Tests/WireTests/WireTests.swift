@@ -3,6 +3,7 @@ import Testing
 @testable import Routing
 import TableLanguage
 @testable import Wire
+import TestSupport
 
 @Suite(.timeLimit(.minutes(5)))
 struct CallDecodingTests {
@@ -43,7 +44,7 @@ struct CallDecodingTests {
     /// event's bytes depend only on the values.
     @Test func encodedCallsOrderTheirMembersByKey() throws {
         let names = ["vip", "balance", "region", "Ära", "zone", "a_b", "ab", "Ω", "a"]
-        var rng = SystemRandomNumberGenerator()
+        var rng = SplitMix64(seed: 46)
         var encodings: Set<[UInt8]> = []
         for n in 0..<200 {
             let order = n == 0 ? names.sorted() : names.shuffled(using: &rng)  // sorted as given, and not
