@@ -57,7 +57,8 @@ public struct Call: Sendable {
         case callID = "call_id", topic, language, identification, customer, facts, notes
     }
 
-    package static let fieldNames = Field.allCases.map(\.rawValue)
+    private static let fields = Field.allCases  // `allCases` makes its array anew each time it is read
+    package static let fieldNames = fields.map(\.rawValue)
 
     /// Reads a call from its JSON value, checking the top-level shape the contract fixes.
     /// - Throws: `InputError` with `bad_type`, `unknown_field` or `missing_field`.
@@ -89,7 +90,7 @@ public struct Call: Sendable {
 
         /// Takes one member whose key's index in ``Call/fieldNames`` the caller has found already (nil: none).
         package mutating func read(_ key: String, field: Int?, _ v: Value) throws(InputError) {
-            switch field.map({ Field.allCases[$0] }) {
+            switch field.map({ Call.fields[$0] }) {
             case .callID: partial.callID = try Reader.string(v, "call_id"); hasCallID = true
             case .topic: partial.topic = try Reader.string(v, "topic"); hasTopic = true
             case .language: partial.language = try Reader.optionalString(v, "language")

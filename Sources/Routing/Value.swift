@@ -67,6 +67,9 @@ extension [String] {
     package func index(ofName name: String) -> Int? {
         let length = name.utf8.count
         for k in indices where self[k].utf8.count == length && self[k] == name { return k }
-        return firstIndex(of: name)
+        return indexOfEquivalent(name)
     }
+
+    /// Out of line, so the loop above stays small enough to inline where names are read.
+    @inline(never) private func indexOfEquivalent(_ name: String) -> Int? { firstIndex(of: name) }
 }
