@@ -75,16 +75,20 @@ public struct JSONWriter {
                 value(item)
             }
             bytes.append(0x5D)
-        case .object(let members):
-            bytes.append(0x7B)
-            for (k, m) in members.enumerated() {
-                if k > 0 { bytes.append(0x2C) }
-                string(m.key)
-                bytes.append(0x3A)
-                value(m.value)
-            }
-            bytes.append(0x7D)
+        case .object(let members): object(inOrder: members)
         }
+    }
+
+    /// `{"key":value,…}` in the members' order.
+    private mutating func object(inOrder members: [Value.Member]) {
+        bytes.append(0x7B)
+        for (k, m) in members.enumerated() {
+            if k > 0 { bytes.append(0x2C) }
+            string(m.key)
+            bytes.append(0x3A)
+            value(m.value)
+        }
+        bytes.append(0x7D)
     }
 
     /// `{…}` with the members in order of their keys (as `<` orders them), whatever order they come in. Most come
@@ -95,15 +99,7 @@ public struct JSONWriter {
             isSorted = false
             break
         }
-        guard isSorted else { return value(.object(members.sorted { $0.key < $1.key })) }
-        bytes.append(0x7B)
-        for k in members.indices {
-            if k > 0 { bytes.append(0x2C) }
-            string(members[k].key)
-            bytes.append(0x3A)
-            value(members[k].value)
-        }
-        bytes.append(0x7D)
+        object(inOrder: isSorted ? members : members.sorted { $0.key < $1.key })
     }
 
     public mutating func strings(_ items: [String]) {
