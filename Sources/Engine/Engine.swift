@@ -9,8 +9,8 @@ import Synchronization
 import Wire
 import ZeroMQ
 
-/// The routing engine over ZeroMQ, on two threads: a socket thread that only moves bytes, and a core
-/// thread that decides.
+/// The routing engine over ZeroMQ, on two threads: a socket thread that moves bytes (and decides a lone query in
+/// place), and a core thread that decides.
 ///
 /// The socket thread owns every socket: it takes queries and control commands, hands them to the core
 /// thread in arrival order (``Pipeline/Inbound``), sends the replies and publishes the events the core

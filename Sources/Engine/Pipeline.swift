@@ -1,8 +1,8 @@
 import EngineCore
 import Foundation
 
-/// What travels between the engine's two threads: the socket thread only moves bytes, the core thread
-/// decodes, decides, journals and encodes.
+/// What travels between the engine's two threads: the socket thread moves bytes (deciding a lone query in
+/// place, ``decidedInPlaceLimit``), the core thread decodes, decides, journals and encodes the rest.
 ///
 /// ```
 /// query/control sockets ─▶ socket thread ─[HandOff<Inbound>]─▶ core thread (EngineCore.handle: decode,

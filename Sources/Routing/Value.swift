@@ -59,11 +59,10 @@ public enum Value: Sendable, Hashable {
 
 extension [String] {
     /// The index of `name`, or nil, as `firstIndex(of:)` finds it among names distinct under `==` (a table's
-    /// fields, a request's keys). Names of the same length are compared first:
-    /// two short strings that differ are otherwise compared through the standard library's general comparison,
-    /// which reading a request's keys and a call's fact names paid for each name a key was not. Only when none
-    /// matches is every name compared, since `==` also equates texts of different lengths (U+212A KELVIN SIGN
-    /// and `K`).
+    /// fields, a request's keys). Names of the same length are compared first: two short strings that differ are
+    /// otherwise compared through the standard library's general comparison, which reading a request's keys and
+    /// a call's fact names paid for each name a key was not. Only when none matches is every name compared,
+    /// since `==` also equates texts of different lengths (U+212A KELVIN SIGN and `K`).
     package func index(ofName name: String) -> Int? {
         let length = name.utf8.count
         for k in indices where self[k].utf8.count == length && self[k] == name { return k }

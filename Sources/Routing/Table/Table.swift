@@ -17,8 +17,7 @@ public final class Table: Sendable {
     package let customerIndex: [String: Int]
     /// `customerFields`' names, in order: what evaluation compares a call's field names with.
     package let customerFieldNames: [String]
-    /// `customerFields`' defaults, in order: where evaluation starts.
-    /// Each customer field's default, `.null` where it has none (an evaluation's starting slots).
+    /// `customerFields`' defaults, in order, `.null` where a field has none: where evaluation starts.
     package let customerDefaults: [Value]
     package let topicIndex: [String: Int]
     public let topics: [Topic]

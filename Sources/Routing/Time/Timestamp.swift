@@ -118,7 +118,7 @@ public enum Timestamp {
     /// a buffer on the stack and appended at once (appending byte by byte checked the array's uniqueness and
     /// capacity for each, most of an event's two timestamps' cost).
     static func writeFixed(_ date: (year: Int, month: Int, day: Int), _ secondOfDay: Int, _ millis: Int, _ offsetSeconds: Int32,
-                                   into out: inout [UInt8]) {
+                           into out: inout [UInt8]) {
         // `2026-11-22T23:50:00.123+03:00` is the longest: 29 bytes.
         var text: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         let count = withUnsafeMutableBytes(of: &text) { b in
