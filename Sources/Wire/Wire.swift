@@ -55,7 +55,7 @@ public enum Wire {
         switch f.head {
         case .transfer(let target, let byNumber):
             w.appendRaw(target.head)
-            w.string(d.target?.address ?? "")
+            w.string(d.address)
             w.appendRaw(byNumber ? target.afterAddressByNumber : target.afterAddressByCTI)
         case .openCase(let category, let ownSubject): w.appendRaw(ownSubject ?? category.head)
         case .bytes(let head): w.appendRaw(head)
@@ -65,7 +65,7 @@ public enum Wire {
         w.raw(#","rule":"#)
         if let rule = f.rule { w.appendRaw(rule) } else { w.string(d.rule) }
         w.raw(#","phrases":"#)
-        if let phrases = f.phrases { w.appendRaw(phrases) } else { w.strings(d.phrases) }
+        if let phrases = d.renderedPhrases { w.appendRaw(phrases) } else { w.strings(d.phrases) }
         w.raw(#","comment":"#)
         w.string(d.comment)
         w.raw(#","checks":["#)

@@ -39,6 +39,8 @@ struct DecisionFragmentsTests {
                     if d.fragments != nil { rendered += 1 }
                     compared += 1
                     #expect(encoded(d) == encoded(written(d)), "\(name): '\(scenario.name)' at \(instant.seconds)")
+                    // Equal and hashed alike whether its members are kept by reference or as values.
+                    #expect(d == written(d) && d.hashValue == written(d).hashValue, "\(name): '\(scenario.name)' at \(instant.seconds)")
                 }
             }
         }
@@ -167,7 +169,7 @@ struct DecisionFragmentsTests {
                                             "own_case_phrases": ["Frase propia"]]
         for (kind, phrases) in expected {
             let d = try t.evaluate(Call(callID: "c", topic: "go", language: "es", facts: ["kind": .string(kind)]), at: at("2026-11-22T10:00:00Z"))
-            #expect(d.fragments?.phrases != nil, "\(kind): phrases not rendered")
+            #expect(d.renderedPhrases != nil, "\(kind): phrases not rendered")
             #expect(d.phrases == phrases, "\(kind)")
             #expect(encoded(d) == encoded(written(d)), "\(kind)")
             #expect(encoded(d).contains(#""phrases":["# + phrases.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "]"), "\(kind): \(encoded(d))")
@@ -180,5 +182,19 @@ struct DecisionFragmentsTests {
         #expect(d.fragments != nil)
         #expect(written(d).fragments == nil)
         #expect(written(d) == d)
+    }
+
+    /// What is set after deciding (a menu's view, phrases in the caller's language) is replaced whole: a copy
+    /// set apart does not change the decision it was copied from.
+    @Test func copiesOfADecisionStayApart() throws {
+        let d = try retention.evaluate(Call(callID: "c", topic: "termination", facts: ["insists": .bool(true)]), at: at("2026-11-22T10:00:00Z"))
+        var copy = d
+        copy.phrases = ["другая фраза"]
+        copy.menu = .init(node: "root", language: "ru", prompt: nil, options: [], invalid: 0, retries: 1, asks: [])
+        #expect(copy.phrases == ["другая фраза"] && copy.menu?.node == "root")
+        #expect(copy.renderedPhrases == nil, "phrases said otherwise are written as texts")
+        #expect(d.menu == nil && d.phrases != copy.phrases && d.renderedPhrases != nil)
+        #expect(copy != d)
+        #expect(Wire.encode(copy).contains(#""phrases":["другая фраза"]"#))
     }
 }

@@ -50,19 +50,8 @@ public struct Decision: Sendable, Hashable {
     }
 
     public let action: Action
-    public let target: Transfer?
-    public let `case`: Case?
-    /// The procedure the first line follows (`first_line` only), or what a self-service caller does.
-    public internal(set) var procedure: String?
-    /// Why the request is refused (`deny` only).
-    public let reason: String?
     public let rule: String
-    /// Said verbatim, in the caller's language when the phrase has a text in it.
-    public internal(set) var phrases: [String] {
-        didSet { fragments?.phrasesLocalized = true }  // the rendered ones are the table's texts
-    }
     public let comment: String
-    public let checks: [String]
     /// The next instant a schedule could change this decision; nil when none can.
     public let validUntil: Instant?
     /// `validUntil`'s offset in the table's zone, so it prints as local time.
@@ -70,24 +59,149 @@ public struct Decision: Sendable, Hashable {
     /// Why: the lines of the trace, in order.
     public var trace: [String] { traceLines.map(\.text) }
     package let traceLines: [TraceLine]
+    /// The one text of its own a decision made from an outcome carries besides the comment: a transfer's address,
+    /// a first-line or self-service procedure, a denial's reason.
+    private let said: String?
+    private let made: Made
+    /// What was set after deciding (a menu's view, a playbook's, phrases in the caller's language): nil for most.
+    private var after: After?
+
+    /// Where the members the table fixes come from. A decision made from an outcome keeps references to what the
+    /// table rendered at load, so making, copying and dropping one costs a few reference counts, not the twenty
+    /// of its members as values; its target, case, phrases and checks are put together when read.
+    private enum Made: Sendable {
+        case rendered(DecisionFragments)
+        case given(Given)
+    }
+
+    /// The members of a decision made whole (decoded, written by a test, a menu's prompt, a playbook step
+    /// without an outcome).
+    private final class Given: Sendable {
+        let target: Transfer?
+        let `case`: Case?
+        let procedure: String?
+        let reason: String?
+        let phrases: [String]
+        let checks: [String]
+
+        init(target: Transfer?, case: Case?, procedure: String?, reason: String?, phrases: [String], checks: [String]) {
+            self.target = target
+            self.case = `case`
+            self.procedure = procedure
+            self.reason = reason
+            self.phrases = phrases
+            self.checks = checks
+        }
+    }
+
+    /// Set after deciding; replaced whole, never changed in place, so copies of a decision stay apart.
+    private final class After: Sendable {
+        let menu: MenuView?
+        let playbook: PlaybookView?
+        let phrases: [String]?
+        let procedure: String?
+
+        init(menu: MenuView?, playbook: PlaybookView?, phrases: [String]?, procedure: String?) {
+            self.menu = menu
+            self.playbook = playbook
+            self.phrases = phrases
+            self.procedure = procedure
+        }
+    }
+
+    public var target: Transfer? {
+        switch made {
+        case .rendered(let f):
+            guard case .transfer(let t, let byNumber) = f.head else { return nil }
+            return Transfer(id: t.target.id, address: said ?? "", via: byNumber ? .number : .cti, mode: t.target.mode)
+        case .given(let g): return g.target
+        }
+    }
+
+    public var `case`: Case? {
+        switch made {
+        case .rendered(let f):
+            guard case .openCase(let c, _) = f.head else { return nil }
+            let category = c.category
+            return Case(id: category.id, category: category.category, priority: category.priority,
+                        subject: f.outcome.subject ?? category.subject, fields: category.fields)
+        case .given(let g): return g.case
+        }
+    }
+
+    /// The procedure the first line follows (`first_line` only), or what a self-service caller does.
+    public internal(set) var procedure: String? {
+        get {
+            if let localized = after?.procedure { return localized }
+            switch made {
+            case .rendered: return action == .firstLine || action == .selfService ? said : nil
+            case .given(let g): return g.procedure
+            }
+        }
+        set { after = After(menu: menu, playbook: playbook, phrases: after?.phrases, procedure: newValue) }
+    }
+
+    /// Why the request is refused (`deny` only).
+    public var reason: String? {
+        switch made {
+        case .rendered: action == .deny ? said : nil
+        case .given(let g): g.reason
+        }
+    }
+
+    /// Said verbatim, in the caller's language when the phrase has a text in it.
+    public internal(set) var phrases: [String] {
+        get {
+            if let localized = after?.phrases { return localized }
+            switch made {
+            case .rendered(let f):
+                if let own = f.outcome.phrases { return own }
+                switch f.head {
+                case .transfer(let t, _): return t.target.phrases
+                case .openCase(let c, _): return c.category.phrases
+                case .bytes: return []
+                }
+            case .given(let g): return g.phrases
+            }
+        }
+        set { after = After(menu: menu, playbook: playbook, phrases: newValue, procedure: after?.procedure) }
+    }
+
+    public var checks: [String] {
+        switch made {
+        case .rendered(let f):
+            if case .transfer(let t, _) = f.head { return t.target.checks + f.outcome.checks }
+            return f.outcome.checks
+        case .given(let g): return g.checks
+        }
+    }
+
     /// Where a menu topic's caller is (menu topics only).
-    public internal(set) var menu: MenuView? = nil
+    public internal(set) var menu: MenuView? {
+        get { after?.menu }
+        set { after = After(menu: newValue, playbook: playbook, phrases: after?.phrases, procedure: after?.procedure) }
+    }
+
     /// The playbook session this decision belongs to (playbook topics only).
-    public internal(set) var playbook: PlaybookView? = nil
+    public internal(set) var playbook: PlaybookView? {
+        get { after?.playbook }
+        set { after = After(menu: menu, playbook: newValue, phrases: after?.phrases, procedure: after?.procedure) }
+    }
+
     /// The parts of its JSON the table fixes, rendered at load, for a decision made from an outcome; nil for one
     /// made otherwise (decoded, written by a test, a menu's prompt, a playbook step without an outcome).
-    package internal(set) var fragments: DecisionFragments? {
-        get { rendered.fragments }
-        set { rendered.fragments = newValue }
+    package var fragments: DecisionFragments? {
+        if case .rendered(let f) = made { f } else { nil }
     }
-    private var rendered = Rendered()
 
-    /// Derived from the members above, so two decisions that say the same are equal whether or not either
-    /// was rendered.
-    private struct Rendered: Sendable, Hashable {
-        var fragments: DecisionFragments?
-        static func == (_: Rendered, _: Rendered) -> Bool { true }
-        func hash(into hasher: inout Hasher) {}
+    /// A transfer's address as written between the target's rendered parts: without building the ``Transfer``.
+    package var address: String { said ?? target?.address ?? "" }
+
+    /// The phrases as a JSON array rendered at load; nil when they were not (made otherwise, or said in the
+    /// caller's language).
+    package var renderedPhrases: [UInt8]? {
+        guard after?.phrases == nil, case .rendered(let f) = made else { return nil }
+        return f.phrases
     }
 
     /// A decision as a subscriber decodes it from an event (``Wire``), or as a test writes it.
@@ -99,24 +213,59 @@ public struct Decision: Sendable, Hashable {
                   traceLines: trace.map(TraceLine.text), menu: menu, playbook: playbook)
     }
 
-    /// A decision as evaluation makes it, its trace's fixed lines rendered at load.
+    /// A decision made whole, its trace's fixed lines rendered at load (a menu's prompt, a playbook step without
+    /// an outcome).
     package init(action: Action, target: Transfer?, case: Case?, procedure: String?, reason: String?, rule: String,
                  phrases: [String], comment: String, checks: [String], validUntil: Instant?, validUntilOffset: Int32,
                  traceLines: [TraceLine], menu: MenuView? = nil, playbook: PlaybookView? = nil) {
+        self.init(action: action, made: .given(Given(target: target, case: `case`, procedure: procedure, reason: reason, phrases: phrases, checks: checks)),
+                  said: nil, rule: rule, comment: comment, validUntil: validUntil, validUntilOffset: validUntilOffset, traceLines: traceLines)
+        if menu != nil || playbook != nil { after = After(menu: menu, playbook: playbook, phrases: nil, procedure: nil) }
+    }
+
+    /// A decision made from an outcome: what the table fixes by reference (`fragments`), and `said`, the
+    /// transfer's address, the procedure or the reason, by the action.
+    package init(action: Action, fragments: DecisionFragments, said: String?, rule: String, comment: String,
+                 validUntil: Instant?, validUntilOffset: Int32, traceLines: [TraceLine]) {
+        self.init(action: action, made: .rendered(fragments), said: said, rule: rule, comment: comment, validUntil: validUntil,
+                  validUntilOffset: validUntilOffset, traceLines: traceLines)
+    }
+
+    private init(action: Action, made: Made, said: String?, rule: String, comment: String, validUntil: Instant?,
+                 validUntilOffset: Int32, traceLines: [TraceLine]) {
         self.action = action
-        self.target = target
-        self.case = `case`
-        self.procedure = procedure
-        self.reason = reason
+        self.made = made
+        self.said = said
         self.rule = rule
-        self.phrases = phrases
         self.comment = comment
-        self.checks = checks
         self.validUntil = validUntil
         self.validUntilOffset = validUntilOffset
         self.traceLines = traceLines
-        self.menu = menu
-        self.playbook = playbook
+    }
+
+    /// Two decisions are equal when they say the same, whether or not either was made from a table's outcome.
+    public static func == (a: Decision, b: Decision) -> Bool {
+        a.action == b.action && a.rule == b.rule && a.comment == b.comment && a.validUntil == b.validUntil
+            && a.validUntilOffset == b.validUntilOffset && a.traceLines == b.traceLines && a.target == b.target
+            && a.case == b.case && a.procedure == b.procedure && a.reason == b.reason && a.phrases == b.phrases
+            && a.checks == b.checks && a.menu == b.menu && a.playbook == b.playbook
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(action)
+        hasher.combine(rule)
+        hasher.combine(comment)
+        hasher.combine(validUntil)
+        hasher.combine(validUntilOffset)
+        hasher.combine(traceLines)
+        hasher.combine(target)
+        hasher.combine(self.case)
+        hasher.combine(procedure)
+        hasher.combine(reason)
+        hasher.combine(phrases)
+        hasher.combine(checks)
+        hasher.combine(menu)
+        hasher.combine(playbook)
     }
 
     /// A menu node as the IVR plays it.

@@ -72,56 +72,38 @@ extension Table {
         let comment = try self.comment(try commentTemplate?.render(in: &context), context: &context)
         let validUntil = context.nextScheduleChange()
         let offset = validUntil.map { zone.offset(at: $0) } ?? 0
-        var decision: Decision
+        let said: String?
+        let fragments: DecisionFragments
         switch outcome.kind {
         case .transfer(let t):
             let target = targets[t]
-            let via: Decision.Via = operations.ctiIncident ? .number : .cti
-            if operations.ctiIncident { context.trace.append(.rendered(Table.ctiIncidentLine)) }
-            var address = try outcome.address?.render(in: &context, purpose: "to address the transfer")
-                ?? context.customerRegion.flatMap { target.regionAddresses[$0] }
-                ?? target.address ?? ""
-            if via == .number, outcome.address == nil, let number = target.number { address = number }
-            var checks = target.checks
-            checks.append(contentsOf: outcome.checks)
-            decision = Decision(action: .transfer,
-                                target: .init(id: target.id, address: address, via: via, mode: target.mode),
-                                case: nil, procedure: nil, reason: nil, rule: rule,
-                                phrases: outcome.phrases ?? target.phrases, comment: comment, checks: checks,
-                                validUntil: validUntil, validUntilOffset: offset, traceLines: context.trace)
-            decision.fragments = DecisionFragments(head: .transfer(renderedTargets[t], byNumber: via == .number), rule: ruleJSON,
-                                                   outcome: outcome.rendered)
+            let byNumber = operations.ctiIncident
+            if byNumber { context.trace.append(.rendered(Table.ctiIncidentLine)) }
+            if let template = outcome.address {
+                said = try template.render(in: &context, purpose: "to address the transfer")
+            } else if byNumber, let number = target.number {
+                said = number
+            } else {
+                said = context.customerRegion.flatMap { target.regionAddresses[$0] } ?? target.address ?? ""
+            }
+            fragments = DecisionFragments(head: .transfer(renderedTargets[t], byNumber: byNumber), rule: ruleJSON, outcome: outcome)
         case .openCase(let c):
-            let category = cases[c]
-            decision = Decision(action: .openCase, target: nil,
-                                case: .init(id: category.id, category: category.category, priority: category.priority,
-                                            subject: outcome.subject ?? category.subject, fields: category.fields),
-                                procedure: nil, reason: nil, rule: rule,
-                                phrases: outcome.phrases ?? category.phrases, comment: comment, checks: outcome.checks,
-                                validUntil: validUntil, validUntilOffset: offset, traceLines: context.trace)
             let rendered = renderedCases[c]
-            decision.fragments = DecisionFragments(head: .openCase(rendered, ownSubject: outcome.subject.map(rendered.head(subject:))),
-                                                   rule: ruleJSON, outcome: outcome.rendered)
+            said = nil
+            fragments = DecisionFragments(head: .openCase(rendered, ownSubject: outcome.subject.map(rendered.head(subject:))),
+                                          rule: ruleJSON, outcome: outcome)
         case .firstLine(let template):
-            let procedure = try template.render(in: &context)
-            decision = Decision(action: .firstLine, target: nil, case: nil, procedure: procedure, reason: nil, rule: rule,
-                                phrases: outcome.phrases ?? [], comment: comment, checks: outcome.checks,
-                                validUntil: validUntil, validUntilOffset: offset, traceLines: context.trace)
-            decision.fragments = outcome.fragments(head: Decision.Action.firstLineHead, rule: ruleJSON)
+            said = try template.render(in: &context)
+            fragments = DecisionFragments(head: .bytes(Decision.Action.firstLineHead), rule: ruleJSON, outcome: outcome)
         case .deny(let template):
-            let reason = try template.render(in: &context)
-            decision = Decision(action: .deny, target: nil, case: nil, procedure: nil, reason: reason, rule: rule,
-                                phrases: outcome.phrases ?? [], comment: comment, checks: outcome.checks,
-                                validUntil: validUntil, validUntilOffset: offset, traceLines: context.trace)
-            decision.fragments = outcome.fragments(head: Decision.Action.denyHead, rule: ruleJSON)
+            said = try template.render(in: &context)
+            fragments = DecisionFragments(head: .bytes(Decision.Action.denyHead), rule: ruleJSON, outcome: outcome)
         case .selfService(let template, _):
-            let procedure = try template.render(in: &context)
-            decision = Decision(action: .selfService, target: nil, case: nil, procedure: procedure, reason: nil, rule: rule,
-                                phrases: outcome.phrases ?? [], comment: comment, checks: outcome.checks,
-                                validUntil: validUntil, validUntilOffset: offset, traceLines: context.trace)
-            decision.fragments = outcome.fragments(head: Decision.Action.selfServiceHead, rule: ruleJSON)
+            said = try template.render(in: &context)
+            fragments = DecisionFragments(head: .bytes(Decision.Action.selfServiceHead), rule: ruleJSON, outcome: outcome)
         }
-        return decision
+        return Decision(action: outcome.kind.action, fragments: fragments, said: said, rule: rule, comment: comment,
+                        validUntil: validUntil, validUntilOffset: offset, traceLines: context.trace)
     }
 
     /// Applies redirects and schedules: the outcome that actually happens at this instant.
@@ -178,14 +160,17 @@ extension Table {
     }
 }
 
-extension Outcome {
-    /// The fragments of a decision with neither a target nor a case: its own phrases (or none) and checks.
-    func fragments(head: [UInt8], rule: [UInt8]?) -> DecisionFragments {
-        DecisionFragments(head: .bytes(head), rule: rule, outcome: rendered)
-    }
-}
-
 extension Outcome.Kind {
+    var action: Decision.Action {
+        switch self {
+        case .transfer: .transfer
+        case .openCase: .openCase
+        case .firstLine: .firstLine
+        case .deny: .deny
+        case .selfService: .selfService
+        }
+    }
+
     package func summary(_ table: Table) -> String {
         switch self {
         case .transfer(let t): "transfer to \(table.targets[t].id)"

@@ -20,21 +20,18 @@ package struct DecisionFragments: Sendable {
     package let head: Head
     /// The rule's id as a JSON string; nil when the decision's rule is not a table rule's id.
     package let rule: [UInt8]?
-    /// The outcome's own phrases and checks.
-    package let outcome: RenderedOutcome
-    /// Set when the phrases were said in the caller's language (localized per call): they are written as texts.
-    package var phrasesLocalized = false
+    /// The outcome that happened (after redirects and fallbacks): its own phrases, checks and case subject.
+    package let outcome: Outcome
 
-    package init(head: Head, rule: [UInt8]?, outcome: RenderedOutcome) {
+    package init(head: Head, rule: [UInt8]?, outcome: Outcome) {
         self.head = head
         self.rule = rule
         self.outcome = outcome
     }
 
-    /// The phrases as a JSON array, unless they were localized.
-    package var phrases: [UInt8]? {
-        if phrasesLocalized { return nil }
-        if let own = outcome.phrases { return own.array }
+    /// The phrases as a JSON array.
+    package var phrases: [UInt8] {
+        if let own = outcome.rendered.phrases { return own.array }
         switch head {
         case .transfer(let target, _): return target.phrases.array
         case .openCase(let category, _): return category.phrases.array
@@ -44,8 +41,8 @@ package struct DecisionFragments: Sendable {
 
     /// The checks as two lists of JSON strings without brackets: a target's, then the outcome's.
     package var checks: (first: [UInt8], second: [UInt8]) {
-        if case .transfer(let target, _) = head { return (target.checks.items, outcome.checks.items) }
-        return (outcome.checks.items, [])
+        if case .transfer(let target, _) = head { return (target.checks.items, outcome.rendered.checks.items) }
+        return (outcome.rendered.checks.items, [])
     }
 }
 
@@ -80,6 +77,7 @@ package final class RenderedOutcome: Sendable {
 
 /// A target's parts of a transfer decision, rendered at load.
 package final class RenderedTarget: Sendable {
+    package let target: Target
     /// `{"action":"transfer","target":{"id":…,"address":`
     package let head: [UInt8]
     /// `,"via":"cti","mode":…},"case":null`, and the same by number.
@@ -89,6 +87,7 @@ package final class RenderedTarget: Sendable {
     package let checks: RenderedList
 
     init(_ target: Target) {
+        self.target = target
         head = Array(#"{"action":"transfer","target":{"id":"#.utf8) + JSONString.literal(target.id) + Array(#","address":"#.utf8)
         func after(_ via: Decision.Via) -> [UInt8] {
             Array(#","via":"#.utf8) + JSONString.literal(via.rawValue) + Array(#","mode":"#.utf8)
@@ -103,6 +102,7 @@ package final class RenderedTarget: Sendable {
 
 /// A case category's parts of a case decision, rendered at load.
 package final class RenderedCase: Sendable {
+    package let category: CaseCategory
     /// `{"action":"case","target":null,"case":{…}` with the category's own subject.
     package let head: [UInt8]
     package let phrases: RenderedList
@@ -110,6 +110,7 @@ package final class RenderedCase: Sendable {
     private let afterSubject: [UInt8]
 
     init(_ category: CaseCategory) {
+        self.category = category
         beforeSubject = Array(#"{"action":"case","target":null,"case":{"id":"#.utf8) + JSONString.literal(category.id)
             + Array(#","category":"#.utf8) + JSONString.literal(category.category)
             + Array(#","priority":"#.utf8) + JSONString.literal(category.priority.rawValue) + Array(#","subject":"#.utf8)
