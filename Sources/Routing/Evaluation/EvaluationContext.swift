@@ -11,7 +11,7 @@ struct EvaluationContext: ConditionContext {
     /// Indexed like `table.customerFields`; defaults applied; `.null` where there is none.
     private var customer: [Value]
     private var consulted: [Int] = []
-    var trace: [TraceLine] = []
+    var trace: [TraceLine]
     /// When not nil, every fact and customer field the evaluation reads, answered or not, in the order first
     /// read (the form walk); nil while deciding, which keeps nothing.
     var reached: [Operand]?
@@ -41,14 +41,16 @@ struct EvaluationContext: ConditionContext {
             }
             customer[i] = try EvaluationContext.checked(member.value, table.customerFields[i], "customer.\(member.key)") ?? customer[i]
         }
+        // A decision's trace is a handful of lines: one allocation instead of growing 1, 2, 4, 8.
+        var trace: [TraceLine] = []
+        trace.reserveCapacity(16)
         self.table = table
         self.topic = topic
         self.call = call
         self.instant = instant
         self.facts = facts
         self.customer = customer
-        // A decision's trace is a handful of lines: one allocation instead of growing 1, 2, 4, 8.
-        trace.reserveCapacity(16)
+        self.trace = trace
     }
 
     mutating func value(of operand: Operand, path: String) throws(InputError) -> Value? {
