@@ -145,7 +145,7 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire", "Routing", "TableLanguage", "TestSupport"]),
         .testTarget(
             name: "SwitchboardCLITests",
-            dependencies: ["TestSupport", "Wire", "Routing", "Recorder", "CTIAdapter", "ZeroMQ", "Gateway", "EventFeed", "Postgres", "LocalPostgres", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["TestSupport", "Wire", "Routing", "Recorder", "CTIAdapter", "ZeroMQ", "Gateway", "EventFeed", "Postgres", "PostgresStore", "LocalPostgres", .product(name: "Logging", package: "swift-log")],
             exclude: ["decisions"]
         ),
         .testTarget(name: "GatewayTests", dependencies: ["TestSupport", "Gateway", "EventFeed", "Wire", "Routing", "ZeroMQ", "CTIAdapter", .product(name: "Logging", package: "swift-log")]),

@@ -35,14 +35,21 @@ public final class PostgresStore: SharedStore {
     public var reconnectInterval: Duration = .milliseconds(500)
 
     /// libpq settings for every engine connection, overridable in the URL. A cut network must turn into an
-    /// error within seconds, not TCP's minutes; and a session whose engine vanished mid-transaction must
-    /// not hold the head lock for long (the server ends it after 5 s idle in a transaction).
+    /// error within seconds, not TCP's minutes, on both ends; and a session whose engine vanished
+    /// mid-transaction must not hold the head lock for long.
+    /// - The engine's end: `tcp_user_timeout` and keepalives (libpq's).
+    /// - The server's end, asked for in `options`: a session idle in a transaction is ended after 5 s; and the
+    ///   server's own keepalives and `tcp_user_timeout` end a session whose engine is gone whatever it was
+    ///   doing. The first alone did not cover an engine cut off in the middle of a statement (its `Sync` or the
+    ///   end of a large `Bind` never arriving): the session then waits in `ClientRead`, active, not idle, and
+    ///   held the head lock for minutes (`aSessionCutOffMidStatementLetsGoOfItsLocks`).
     public static let connectionSettings: [String: String] = [
         "connect_timeout": "3",
         "tcp_user_timeout": "3000",
         "keepalives": "1", "keepalives_idle": "2", "keepalives_interval": "1", "keepalives_count": "2",
         "application_name": "switchboard-engine",
-        "options": "-c idle_in_transaction_session_timeout=5000 -c lock_timeout=10000 -c synchronous_commit=on",
+        "options": "-c idle_in_transaction_session_timeout=5000 -c lock_timeout=10000 -c synchronous_commit=on"
+            + " -c tcp_keepalives_idle=2 -c tcp_keepalives_interval=1 -c tcp_keepalives_count=2 -c tcp_user_timeout=3000",
     ]
 
     /// Connects, creates the schema if needed and reads the journal's id and last `seq`.

@@ -2,6 +2,7 @@ import CTIAdapter
 import Foundation
 import LocalPostgres
 import Postgres
+import PostgresStore
 import Recorder
 import Routing
 import TestSupport
@@ -327,5 +328,83 @@ import Wire
             e.signal(SIGTERM)
             #expect(e.waitForExit() == 0, "\(e.stderr.suffix(2000))\nits threads:\n\(e.threadStacks())")
         }
+    }
+
+    /// A session is left in the middle of a statement (Parse, Bind and Execute sent, the Sync never), holding
+    /// a row lock, as an engine's session is when its link goes down while a batch's statement is on the wire;
+    /// then the link goes down. With the options the engine sends (``PostgresStore/connectionSettings``), the
+    /// server ends that session within seconds and another session takes the lock. The idle-in-transaction
+    /// timeout alone does not: the session is active, waiting in ClientRead, and held the lock for minutes.
+    @Test func aSessionCutOffMidStatementLetsGoOfItsLocks() throws {
+        guard let lab = Lab.up() else { return }
+        defer { lab.down() }
+        let postgres = try LocalPostgresServer(listen: lab.address(1), networkNamespace: lab.prefix + "pg")
+        let db = try PostgresConnection(postgres.url)
+        try db.execute("CREATE TABLE held (id int PRIMARY KEY)")
+        try db.execute("INSERT INTO held VALUES (1)")
+        let port = try #require(URLComponents(string: postgres.url)?.port, "no port in \(postgres.url)")
+        let options = try #require(PostgresStore.connectionSettings["options"])
+        // The PostgreSQL protocol by hand: libpq always ends a statement with its Sync.
+        let script = #"""
+        import socket, struct, sys, time
+        s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+        def msg(t, body): return t + struct.pack("!I", len(body) + 4) + body
+        start = struct.pack("!I", 196608) + b"user\0postgres\0database\0postgres\0options\0" + sys.argv[3].encode() + b"\0\0"
+        s.sendall(struct.pack("!I", len(start) + 4) + start)
+        def until_ready():
+            buf = b""
+            while True:
+                while len(buf) >= 5 and len(buf) >= 1 + struct.unpack("!I", buf[1:5])[0]:
+                    n = 1 + struct.unpack("!I", buf[1:5])[0]
+                    t, buf = buf[0:1], buf[n:]
+                    if t == b"E": sys.exit("error from the server")
+                    if t == b"Z": return
+                d = s.recv(65536)
+                if not d: sys.exit("closed by the server")
+                buf += d
+        until_ready()
+        s.sendall(msg(b"Q", b"BEGIN; SELECT id FROM held WHERE id = 1 FOR UPDATE\0"))
+        until_ready()
+        s.sendall(msg(b"P", b"\0SELECT 1\0\0\0") + msg(b"B", b"\0\0" + struct.pack("!HHH", 0, 0, 0)) + msg(b"E", b"\0\0\0\0\0"))
+        print("holding", flush=True)
+        time.sleep(120)
+        """#
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        holder.arguments = ["netns", "exec", lab.prefix + "e1", "/usr/bin/python3", "-c", script, lab.address(1), String(port), options]
+        let out = Pipe()
+        holder.standardOutput = out
+        holder.standardError = out
+        try holder.run()
+        defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL); holder.waitUntilExit() } }
+        var said = ""
+        let deadline = Date().addingTimeInterval(20)
+        while !said.contains("holding") && holder.isRunning && Date() < deadline {
+            said += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        try #require(said.contains("holding"), "the session did not take the lock: \(said)")
+        let session = try db.execute("SELECT state, wait_event FROM pg_stat_activity WHERE query = 'SELECT 1'")
+        #expect(session.map { $0.map { $0 ?? "" } } == [["active", "ClientRead"]], "the session is not waiting for the rest of its statement")
+        #expect(throws: PostgresError.self, "the session does not hold the lock") {
+            try db.execute("BEGIN")
+            defer { _ = try? db.execute("ROLLBACK") }
+            try db.execute("SELECT id FROM held WHERE id = 1 FOR UPDATE NOWAIT")
+        }
+
+        try lab.link("e1", up: false)
+        let cutAt = Date()
+        try db.execute("SET lock_timeout = '40s'")
+        try db.execute("BEGIN")
+        var taken = false
+        do {
+            try db.execute("SELECT id FROM held WHERE id = 1 FOR UPDATE")
+            taken = true
+        } catch {
+            Issue.record("the lock was not let go of in 40 s: \(error)")
+        }
+        _ = try? db.execute(taken ? "COMMIT" : "ROLLBACK")
+        let waited = Date().timeIntervalSince(cutAt)
+        print("NetnsFailoverProcessTests: a session cut off mid-statement let go of its lock after \(Int(waited * 1000)) ms")
+        #expect(waited < 10, "the lock was held \(Int(waited)) s after the cut")
     }
 }
