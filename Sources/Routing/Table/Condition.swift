@@ -84,13 +84,7 @@ package indirect enum Condition: Sendable {
             }
             if let made { return .rendered(result ? made.whenTrue : made.whenFalse) }
             let shown = value.map { $0.text } ?? "absent"
-            let suffix = result ? suffixWhenTrue : suffixWhenFalse
-            var line = ""
-            line.reserveCapacity(prefix.utf8.count + shown.utf8.count + suffix.utf8.count)
-            line += prefix
-            line += shown
-            line += suffix
-            return .text(line)
+            return .text(String(joining: prefix, shown, result ? suffixWhenTrue : suffixWhenFalse))
         }
     }
 
