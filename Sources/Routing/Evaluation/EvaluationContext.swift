@@ -4,12 +4,13 @@ struct EvaluationContext: ConditionContext {
     let topic: Topic
     let call: Call
     let instant: Instant
-    /// Indexed like `topic.facts`; `.null` where the call does not give the fact (an explicit null counts as
-    /// not given). Not `[Value?]`: destroying an array of optionals goes through Optional's generic value
-    /// witness for each element, which was a tenth of evaluation's reference counting.
-    private var facts: [Value]
-    /// Indexed like `table.customerFields`; defaults applied; `.null` where there is none.
-    private var customer: [Value]
+    /// The topic's facts, indexed like `topic.facts`, then the table's customer fields, indexed like
+    /// `table.customerFields` from `customerStart` (defaults applied): one array for both, one allocation.
+    /// `.null` where the call does not give a value (an explicit null counts as not given). Not `[Value?]`:
+    /// destroying an array of optionals goes through Optional's generic value witness for each element, which
+    /// was a tenth of evaluation's reference counting.
+    private var slots: [Value]
+    private let customerStart: Int
     private var consulted: [Int] = []
     var trace: [TraceLine]
     /// When not nil, every fact and customer field the evaluation reads, answered or not, in the order first
@@ -19,7 +20,9 @@ struct EvaluationContext: ConditionContext {
     init(table: Table, topic: Topic, call: Call, instant: Instant) throws(InputError) {
         // The slots are filled in locals and `self` is set up only once nothing can throw: a throwing
         // initialiser whose `self` was already whole kept a copy of it to destroy on the error path.
-        var facts = [Value](repeating: .null, count: topic.facts.count)
+        var slots: [Value] = []
+        slots.reserveCapacity(topic.facts.count + table.customerDefaults.count)
+        slots.append(contentsOf: repeatElement(.null, count: topic.facts.count))
         // In the call's order, so the first offending value is the one the error names. A name is found by
         // comparing it with the few the topic declares (no hashing), and its path (`facts.NAME`) is spelt
         // only for an error.
@@ -31,15 +34,17 @@ struct EvaluationContext: ConditionContext {
                     : "\(field) is not a fact of topic \(topic.code); expected one of: \(topic.factNames.joined(separator: ", ")).",
                     field: field)
             }
-            facts[i] = try EvaluationContext.checked(member.value, topic.facts[i], "facts.\(member.key)") ?? .null
+            slots[i] = try EvaluationContext.checked(member.value, topic.facts[i], "facts.\(member.key)") ?? .null
         }
-        var customer = table.customerDefaults
+        let customerStart = slots.count
+        slots.append(contentsOf: table.customerDefaults)
         for member in call.customerAsGiven {
             guard let i = table.customerFieldNames.index(ofName: member.key) else {
                 let field = "customer.\(member.key)"
                 throw InputError(.unknownField, "\(field) is not a customer field of table \(table.name); expected one of: \(table.customerFieldNames.joined(separator: ", ")).", field: field)
             }
-            customer[i] = try EvaluationContext.checked(member.value, table.customerFields[i], "customer.\(member.key)") ?? customer[i]
+            slots[customerStart + i] = try EvaluationContext.checked(member.value, table.customerFields[i], "customer.\(member.key)")
+                ?? slots[customerStart + i]
         }
         // A decision's trace is a handful of lines: one allocation instead of growing 1, 2, 4, 8.
         var trace: [TraceLine] = []
@@ -48,8 +53,8 @@ struct EvaluationContext: ConditionContext {
         self.topic = topic
         self.call = call
         self.instant = instant
-        self.facts = facts
-        self.customer = customer
+        self.slots = slots
+        self.customerStart = customerStart
         self.trace = trace
     }
 
@@ -67,8 +72,8 @@ struct EvaluationContext: ConditionContext {
     /// A fact or customer field's value, nil when the call does not give it (for what may be absent).
     func optionalValue(of operand: Operand) -> Value? {
         switch operand {
-        case .fact(let i): facts[i].given
-        case .customer(let i): customer[i].given
+        case .fact(let i): slots[i].given
+        case .customer(let i): slots[customerStart + i].given
         case .language: call.language.map(Value.string)
         case .identification: call.identification.map(Value.string)
         case .notes: call.notes.map(Value.string)
@@ -88,7 +93,7 @@ struct EvaluationContext: ConditionContext {
     }
 
     var customerRegion: String? {
-        guard let i = table.customerIndex["region"], case .string(let r) = customer[i] else { return nil }
+        guard let i = table.regionField, case .string(let r) = slots[customerStart + i] else { return nil }
         return r
     }
 

@@ -19,6 +19,8 @@ public final class Table: Sendable {
     package let customerFieldNames: [String]
     /// `customerFields`' defaults, in order, `.null` where a field has none: where evaluation starts.
     package let customerDefaults: [Value]
+    /// Where `region` is among the customer fields (the field that picks a target's regional address), found once.
+    package let regionField: Int?
     package let topicIndex: [String: Int]
     public let topics: [Topic]
     /// Rules every topic tries before its own (`global_rules`).
@@ -79,6 +81,7 @@ public final class Table: Sendable {
         self.customerIndex = customerIndex
         self.customerFieldNames = customerFields.map(\.name)
         self.customerDefaults = customerFields.map { $0.defaultValue ?? .null }
+        self.regionField = customerIndex["region"]
         self.topicIndex = topicIndex
         self.topics = topics
         self.globalRules = globalRules
