@@ -111,7 +111,7 @@ struct EvaluationContext: ConditionContext {
     mutating func note(_ probe: Condition.Probe, _ value: Value?, _ comparison: Condition.Comparison, _ result: Bool) {
         let line = probe.line(value, result)  // the probe was made for this comparison
         // Several rules and redirects may test the same thing; the reader needs it once.
-        if !trace.contains(where: { $0.says(line) }) { trace.append(line) }
+        if !trace.contains(saying: line) { trace.append(line) }
     }
 
     func label(of operand: Operand, _ value: Value) -> String? {

@@ -26,3 +26,28 @@ extension TraceLine: Hashable {
     package static func == (a: TraceLine, b: TraceLine) -> Bool { a.says(b) }
     package func hash(into hasher: inout Hasher) { hasher.combine(text) }
 }
+
+extension [TraceLine] {
+    /// Whether a line here says what `line` says (``TraceLine/says(_:)``), with the texts compared as few times as
+    /// can be: a line made for the call is hashed once and compared only with rendered lines of the same hash
+    /// (String's hash agrees with its equality), instead of with each line's text.
+    func contains(saying line: TraceLine) -> Bool {
+        switch line {
+        case .rendered:
+            return contains { $0.says(line) }
+        case .text(let text):
+            var hash: Int?
+            for existing in self {
+                switch existing {
+                case .rendered(let r):
+                    let h = hash ?? text.hashValue
+                    hash = h
+                    if r.textHash == h && r.text == text { return true }
+                case .text(let other):
+                    if other == text { return true }
+                }
+            }
+            return false
+        }
+    }
+}
