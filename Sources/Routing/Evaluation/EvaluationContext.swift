@@ -18,8 +18,27 @@ struct EvaluationContext: ConditionContext {
     var reached: [Operand]?
 
     init(table: Table, topic: Topic, call: Call, instant: Instant) throws(InputError) {
-        // The slots are filled in locals and `self` is set up only once nothing can throw: a throwing
-        // initialiser whose `self` was already whole kept a copy of it to destroy on the error path.
+        // The slots are checked and filled apart, and `self` is set up by an initialiser that cannot throw: a
+        // throwing initialiser that set up `self` kept a copy of it to destroy on the error path.
+        let (slots, customerStart) = try EvaluationContext.slots(table: table, topic: topic, call: call)
+        self.init(table: table, topic: topic, call: call, instant: instant, slots: slots, customerStart: customerStart)
+    }
+
+    private init(table: Table, topic: Topic, call: Call, instant: Instant, slots: [Value], customerStart: Int) {
+        // A decision's trace is a handful of lines: one allocation instead of growing 1, 2, 4, 8.
+        var trace: [TraceLine] = []
+        trace.reserveCapacity(16)
+        self.table = table
+        self.topic = topic
+        self.call = call
+        self.instant = instant
+        self.slots = slots
+        self.customerStart = customerStart
+        self.trace = trace
+    }
+
+    /// The call's facts and customer fields checked against the topic and the table, in slots (``slots``).
+    private static func slots(table: Table, topic: Topic, call: Call) throws(InputError) -> ([Value], Int) {
         var slots: [Value] = []
         slots.reserveCapacity(topic.facts.count + table.customerDefaults.count)
         slots.append(contentsOf: repeatElement(.null, count: topic.facts.count))
@@ -46,16 +65,7 @@ struct EvaluationContext: ConditionContext {
             slots[customerStart + i] = try EvaluationContext.checked(member.value, table.customerFields[i], "customer.\(member.key)")
                 ?? slots[customerStart + i]
         }
-        // A decision's trace is a handful of lines: one allocation instead of growing 1, 2, 4, 8.
-        var trace: [TraceLine] = []
-        trace.reserveCapacity(16)
-        self.table = table
-        self.topic = topic
-        self.call = call
-        self.instant = instant
-        self.slots = slots
-        self.customerStart = customerStart
-        self.trace = trace
+        return (slots, customerStart)
     }
 
     mutating func value(of operand: Operand, path: String) throws(InputError) -> Value? {
