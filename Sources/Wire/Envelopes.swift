@@ -116,7 +116,7 @@ public struct DecisionEvent: Sendable {
 
     /// The topic an event of `decision` is published under (``topic``).
     public static func topic(of d: Decision) -> String {
-        let what = d.target?.id ?? d.case?.id ?? d.rule
+        let what = d.targetOrCaseID ?? d.rule
         return "decision.\(d.action.rawValue).\(what)"
     }
 

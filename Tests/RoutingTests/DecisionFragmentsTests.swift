@@ -197,4 +197,16 @@ struct DecisionFragmentsTests {
         #expect(copy != d)
         #expect(Wire.encode(copy).contains(#""phrases":["другая фраза"]"#))
     }
+
+    /// A procedure set after deciding replaces the decision's own, and setting none leaves none.
+    @Test func aProcedureSetAfterDecidingReplacesTheOwn() throws {
+        let d = try retention.evaluate(Call(callID: "c", topic: "termination", facts: ["insists": .bool(false)]), at: at("2026-11-22T10:00:00Z"))
+        try #require(d.action == .firstLine && d.procedure != nil, "termination without insisting is a first-line procedure")
+        var replaced = d
+        replaced.procedure = "другая процедура"
+        #expect(replaced.procedure == "другая процедура" && d.procedure != replaced.procedure)
+        replaced.procedure = nil
+        #expect(replaced.procedure == nil && d.procedure != nil)
+        #expect(!Wire.encode(replaced).contains("\"procedure\""))
+    }
 }

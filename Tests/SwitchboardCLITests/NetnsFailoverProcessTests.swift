@@ -347,7 +347,7 @@ import Wire
         // The PostgreSQL protocol by hand: libpq always ends a statement with its Sync.
         let script = #"""
         import socket, struct, sys, time
-        s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+        s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
         def msg(t, body): return t + struct.pack("!I", len(body) + 4) + body
         start = struct.pack("!I", 196608) + b"user\0postgres\0database\0postgres\0options\0" + sys.argv[3].encode() + b"\0\0"
         s.sendall(struct.pack("!I", len(start) + 4) + start)
@@ -380,7 +380,9 @@ import Wire
         var said = ""
         let deadline = Date().addingTimeInterval(20)
         while !said.contains("holding") && holder.isRunning && Date() < deadline {
-            said += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+            // availableData blocks until there is output: wait for it at most half a second at a time.
+            var ready = pollfd(fd: out.fileHandleForReading.fileDescriptor, events: Int16(POLLIN), revents: 0)
+            if poll(&ready, 1, 500) > 0 { said += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self) }
         }
         try #require(said.contains("holding"), "the session did not take the lock: \(said)")
         let session = try db.execute("SELECT state, wait_event FROM pg_stat_activity WHERE query = 'SELECT 1'")

@@ -99,9 +99,10 @@ public struct Decision: Sendable, Hashable {
         let menu: MenuView?
         let playbook: PlaybookView?
         let phrases: [String]?
-        let procedure: String?
+        /// nil: the decision's own; `.some(nil)`: set to none.
+        let procedure: String??
 
-        init(menu: MenuView?, playbook: PlaybookView?, phrases: [String]?, procedure: String?) {
+        init(menu: MenuView?, playbook: PlaybookView?, phrases: [String]?, procedure: String??) {
             self.menu = menu
             self.playbook = playbook
             self.phrases = phrases
@@ -132,13 +133,13 @@ public struct Decision: Sendable, Hashable {
     /// The procedure the first line follows (`first_line` only), or what a self-service caller does.
     public internal(set) var procedure: String? {
         get {
-            if let localized = after?.procedure { return localized }
+            if let replaced = after?.procedure { return replaced }
             switch made {
             case .rendered: return action == .firstLine || action == .selfService ? said : nil
             case .given(let g): return g.procedure
             }
         }
-        set { after = After(menu: menu, playbook: playbook, phrases: after?.phrases, procedure: newValue) }
+        set { after = After(menu: menu, playbook: playbook, phrases: after?.phrases, procedure: .some(newValue)) }
     }
 
     /// Why the request is refused (`deny` only).
@@ -186,6 +187,19 @@ public struct Decision: Sendable, Hashable {
     public internal(set) var playbook: PlaybookView? {
         get { after?.playbook }
         set { after = After(menu: menu, playbook: newValue, phrases: after?.phrases, procedure: after?.procedure) }
+    }
+
+    /// The target's id, or the case's (an event's topic names it), without building the ``Transfer`` or ``Case``.
+    package var targetOrCaseID: String? {
+        switch made {
+        case .rendered(let f):
+            switch f.head {
+            case .transfer(let t, _): t.target.id
+            case .openCase(let c, _): c.category.id
+            case .bytes: nil
+            }
+        case .given(let g): g.target?.id ?? g.case?.id
+        }
     }
 
     /// The parts of its JSON the table fixes, rendered at load, for a decision made from an outcome; nil for one

@@ -37,7 +37,8 @@ struct EvaluationContext: ConditionContext {
         self.trace = trace
     }
 
-    /// The call's facts and customer fields checked against the topic and the table, in slots (``slots``).
+    /// The call's facts and customer fields checked against the topic and the table: the context's slots, and
+    /// where the customer fields start among them.
     private static func slots(table: Table, topic: Topic, call: Call) throws(InputError) -> ([Value], Int) {
         var slots: [Value] = []
         slots.reserveCapacity(topic.facts.count + table.customerDefaults.count)

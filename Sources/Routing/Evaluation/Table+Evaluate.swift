@@ -77,6 +77,8 @@ extension Table {
         switch outcome.kind {
         case .transfer(let t):
             let target = targets[t]
+            // While CTI is down every transfer goes by number, to the target's number if it has one (else the
+            // address it would have had), and says so (`via: number`).
             let byNumber = operations.ctiIncident
             if byNumber { context.trace.append(.rendered(Table.ctiIncidentLine)) }
             if let template = outcome.address {
