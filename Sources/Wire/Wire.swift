@@ -70,9 +70,9 @@ public enum Wire {
         w.string(d.comment)
         w.raw(#","checks":["#)
         let checks = f.checks
-        w.appendRaw(checks.first)
-        if !checks.first.isEmpty && !checks.second.isEmpty { w.raw(",") }
-        w.appendRaw(checks.second)
+        w.appendRaw(checks.first.items)
+        if !checks.first.items.isEmpty && !checks.second.items.isEmpty { w.raw(",") }
+        w.appendRaw(checks.second.items)
         w.raw(#"],"valid_until":"#)
         validUntil(d, into: &w)
         w.raw(#","trace":"#)

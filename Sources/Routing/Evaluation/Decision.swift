@@ -155,13 +155,7 @@ public struct Decision: Sendable, Hashable {
         get {
             if let localized = after?.phrases { return localized }
             switch made {
-            case .rendered(let f):
-                if let own = f.outcome.phrases { return own }
-                switch f.head {
-                case .transfer(let t, _): return t.target.phrases
-                case .openCase(let c, _): return c.category.phrases
-                case .bytes: return []
-                }
+            case .rendered(let f): return f.phrases.texts
             case .given(let g): return g.phrases
             }
         }
@@ -171,8 +165,8 @@ public struct Decision: Sendable, Hashable {
     public var checks: [String] {
         switch made {
         case .rendered(let f):
-            if case .transfer(let t, _) = f.head { return t.target.checks + f.outcome.checks }
-            return f.outcome.checks
+            let checks = f.checks
+            return checks.first.texts + checks.second.texts
         case .given(let g): return g.checks
         }
     }
@@ -215,7 +209,7 @@ public struct Decision: Sendable, Hashable {
     /// caller's language).
     package var renderedPhrases: [UInt8]? {
         guard after?.phrases == nil, case .rendered(let f) = made else { return nil }
-        return f.phrases
+        return f.phrases.array
     }
 
     /// A decision as a subscriber decodes it from an event (``Wire``), or as a test writes it.

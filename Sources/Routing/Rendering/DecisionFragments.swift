@@ -29,29 +29,32 @@ package struct DecisionFragments: Sendable {
         self.outcome = outcome
     }
 
-    /// The phrases as a JSON array.
-    package var phrases: [UInt8] {
-        if let own = outcome.rendered.phrases { return own.array }
+    /// The phrases said: the outcome's own, else its target's or category's, else none. The one place that
+    /// chooses them: Wire writes `phrases.array`, ``Decision/phrases`` reads `phrases.texts`.
+    package var phrases: RenderedList {
+        if let own = outcome.rendered.phrases { return own }
         switch head {
-        case .transfer(let target, _): return target.phrases.array
-        case .openCase(let category, _): return category.phrases.array
-        case .bytes: return RenderedList.empty.array
+        case .transfer(let target, _): return target.phrases
+        case .openCase(let category, _): return category.phrases
+        case .bytes: return RenderedList.empty
         }
     }
 
-    /// The checks as two lists of JSON strings without brackets: a target's, then the outcome's.
-    package var checks: (first: [UInt8], second: [UInt8]) {
-        if case .transfer(let target, _) = head { return (target.checks.items, outcome.rendered.checks.items) }
-        return (outcome.rendered.checks.items, [])
+    /// The checks: a target's, then the outcome's own.
+    package var checks: (first: RenderedList, second: RenderedList) {
+        if case .transfer(let target, _) = head { return (target.checks, outcome.rendered.checks) }
+        return (outcome.rendered.checks, RenderedList.empty)
     }
 }
 
-/// Texts of a list rendered for a JSON array: `"a","b"` (no brackets) and `["a","b"]`.
-package struct RenderedList: Sendable {
+/// Texts of a list, and the same rendered for a JSON array: `"a","b"` (no brackets) and `["a","b"]`.
+package final class RenderedList: Sendable {
+    package let texts: [String]
     package let items: [UInt8]
     package let array: [UInt8]
 
     package init(_ texts: [String]) {
+        self.texts = texts
         var items: [UInt8] = []
         for (k, text) in texts.enumerated() {
             if k > 0 { items.append(0x2C) }
