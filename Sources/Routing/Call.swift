@@ -131,8 +131,7 @@ public struct Call: Sendable {
             // Most values hold nothing to mask: the array is copied only when one changes.
             var result = members
             for k in result.indices {
-                let masked = result[k].value.masked()
-                if masked != result[k].value { result[k].value = masked }
+                if let masked = result[k].value.maskedIfChanged() { result[k].value = masked }
             }
             return result
         }

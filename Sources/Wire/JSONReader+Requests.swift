@@ -4,33 +4,62 @@ import Routing
 /// straight from their bytes: no ``Value`` for the request or the call, no dictionary, free text masked as it
 /// is read. The errors are those of parsing the whole document and then checking its shape: bad JSON
 /// anywhere first, then the first member out of shape, in the order the request gives them.
+/// The keys a reader expects in one object, with their UTF-8, so that a key is found by its bytes (``JSONReader/Parser/key(among:)``)
+/// without a `String` made for it.
+struct KeyNames: Sendable {
+    let names: [String]
+    let utf8: [[UInt8]]
+
+    init(_ names: [String]) {
+        precondition(names.count <= 64)  // one bit each in ``JSONReader/Parser/SeenKeys``
+        self.names = names
+        utf8 = names.map { Array($0.utf8) }
+    }
+
+    static let call = KeyNames(Call.fieldNames)
+    static let query = KeyNames(QueryRequest.keys)
+    static let batchLine = KeyNames(["at", "call"])
+}
+
 extension JSONReader.Parser {
+    /// A key as read among ``KeyNames``: its index there (nil for another name) and its text.
+    struct NamedKey {
+        let index: Int?
+        let name: String
+    }
+
+    /// The key at `i` among `names`. A key written without escapes is compared byte for byte with the names
+    /// (most keys of a request are, and making each a `String` cost a tenth of reading a call); any other is
+    /// read as text and then looked for, so `"call\u005fid"` is still `call_id`.
+    mutating func key(among names: KeyNames) throws(InputError) -> NamedKey {
+        let start = i + 1
+        var end = start
+        while end < b.count, b[end] != UInt8(ascii: "\""), b[end] != UInt8(ascii: "\\"), b[end] >= 0x20 { end += 1 }
+        if end < b.count, b[end] == UInt8(ascii: "\""), let k = JSONReader.index(of: UnsafeBufferPointer(rebasing: b[start..<end]), in: names.utf8) {
+            i = end + 1
+            return NamedKey(index: k, name: names.names[k])
+        }
+        let name = try string()
+        return NamedKey(index: names.names.index(ofName: name), name: name)
+    }
+
     /// Keys of one object read member by member: a bit for each name the reader expects, a list for others.
     struct SeenKeys {
-        let expected: [String]
         var bits: UInt64 = 0
         /// Keys the reader does not expect (each one is refused, but a repeat is still bad JSON first).
         var others: [Value.Member] = []
         var othersSet: Set<String> = []
-
-        init(expected: [String]) {
-            precondition(expected.count <= 64)
-            self.expected = expected
-        }
     }
 
     /// Refuses a key already in the object, as ``checkUnique(_:in:seen:)`` does for an object read whole.
-    /// - Returns: the key's index among the expected ones, nil for another.
-    @discardableResult
-    mutating func checkUnique(_ key: String, among seen: inout SeenKeys) throws(InputError) -> Int? {
-        if let k = seen.expected.index(ofName: key) {
-            guard seen.bits & (1 << k) == 0 else { throw fail("duplicate key \"\(key)\"") }
+    mutating func checkUnique(_ key: NamedKey, among seen: inout SeenKeys) throws(InputError) {
+        if let k = key.index {
+            guard seen.bits & (1 << k) == 0 else { throw fail("duplicate key \"\(key.name)\"") }
             seen.bits |= 1 << k
-            return k
+            return
         }
-        try checkUnique(key, in: seen.others, seen: &seen.othersSet)
-        seen.others.append(.init(key, .null))
-        return nil
+        try checkUnique(key.name, in: seen.others, seen: &seen.othersSet)
+        seen.others.append(.init(key.name, .null))
     }
 
     /// The call at `i`, its free text masked; nil when it is out of shape (the error kept by ``refuse(_:)``).
@@ -43,15 +72,16 @@ extension JSONReader.Parser {
         }
         try countValue()
         var reader = Call.Reader(masking: true)
-        var seen = SeenKeys(expected: Call.fieldNames)
+        var seen = SeenKeys()
         var refused = false
-        var field: Int?  // the member's key among the call's names, found once for both checks
-        try readMembers { p, key throws(InputError) in
-            field = try p.checkUnique(key, among: &seen)
+        try readMembers { p throws(InputError) in
+            try p.key(among: .call)
+        } key: { p, key throws(InputError) in
+            try p.checkUnique(key, among: &seen)
         } value: { p, key throws(InputError) in
             let v = try p.value()
             guard !refused else { return }  // the rest is only checked to be JSON
-            do throws(InputError) { try reader.read(key, field: field, v) } catch {
+            do throws(InputError) { try reader.read(key.name, field: key.index, v) } catch {
                 p.refuse(error)
                 refused = true
             }
@@ -85,11 +115,13 @@ extension JSONReader.Parser {
             return parts
         }
         try countValue()
-        var seen = SeenKeys(expected: QueryRequest.keys)
-        try readMembers { p, key throws(InputError) in
+        var seen = SeenKeys()
+        try readMembers { p throws(InputError) in
+            try p.key(among: .query)
+        } key: { p, key throws(InputError) in
             try p.checkUnique(key, among: &seen)
         } value: { p, key throws(InputError) in
-            switch key {
+            switch key.index.map({ QueryRequest.keys[$0] }) {
             case "id":
                 let start = p.i
                 p.lenientNumbers = true
@@ -114,7 +146,7 @@ extension JSONReader.Parser {
                 parts.call = try p.call(prefix: "call")  // masked before anything is decided, journalled or kept
             default:
                 _ = try p.value()
-                p.refuse(InputError(.unknownField, "\(key) is not a field of a query; expected one of: \(QueryRequest.keys.joined(separator: ", ")).", field: key))
+                p.refuse(InputError(.unknownField, "\(key.name) is not a field of a query; expected one of: \(QueryRequest.keys.joined(separator: ", ")).", field: key.name))
             }
         }
         if parts.table == nil {
@@ -132,20 +164,22 @@ extension JSONReader.Parser {
             return nil
         }
         try countValue()
-        var seen = SeenKeys(expected: ["at", "call"])
+        var seen = SeenKeys()
         var at: Instant?
         var call: Call?
-        try readMembers { p, key throws(InputError) in
+        try readMembers { p throws(InputError) in
+            try p.key(among: .batchLine)
+        } key: { p, key throws(InputError) in
             try p.checkUnique(key, among: &seen)
         } value: { p, key throws(InputError) in
-            switch key {
+            switch key.index.map({ KeyNames.batchLine.names[$0] }) {
             case "at":
                 let v = try p.value()
                 do throws(InputError) { at = try Wire.instant(v, field: "at") } catch { p.refuse(error) }
             case "call": call = try p.call(prefix: "call")
             default:
                 _ = try p.value()
-                p.refuse(InputError(.unknownField, "\(key) is not a field of a batch line; expected at, call.", field: key))
+                p.refuse(InputError(.unknownField, "\(key.name) is not a field of a batch line; expected at, call.", field: key.name))
             }
         }
         guard let call else {

@@ -198,6 +198,15 @@ public enum JSONReader {
         /// soon as it is read (to refuse one given twice), `value` reads the value after the colon.
         mutating func readMembers(key: (inout Parser, String) throws(InputError) -> Void,
                               value: (inout Parser, String) throws(InputError) -> Void) throws(InputError) {
+            try readMembers(readKey: { p throws(InputError) in try p.string() }, key: key, value: value)
+        }
+
+        /// ``readMembers(key:value:)`` with the key read by `readKey`: its text, or (``key(among:)``) its index
+        /// among names the reader expects.
+        @inline(__always)
+        mutating func readMembers<Key>(readKey: (inout Parser) throws(InputError) -> Key,
+                                       key: (inout Parser, Key) throws(InputError) -> Void,
+                                       value: (inout Parser, Key) throws(InputError) -> Void) throws(InputError) {
             try enter()
             i += 1
             var count = 0
@@ -211,7 +220,7 @@ public enum JSONReader {
                 skipSpace()
                 guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw fail("expected a key in double quotes") }
                 guard count < limits.keysPerObject else { throw tooLarge("more than \(limits.keysPerObject) keys in one object") }
-                let name = try string()
+                let name = try readKey(&self)
                 try key(&self, name)
                 skipSpace()
                 guard i < b.count, b[i] == UInt8(ascii: ":") else { throw fail("expected ':' after a key") }
@@ -406,6 +415,14 @@ extension JSONReader {
             i += 1
         }
         return bits & 0x8080_8080_8080_8080
+    }
+
+    /// The index of the first of `names` whose bytes are `bytes`, or nil.
+    static func index(of bytes: UnsafeBufferPointer<UInt8>, in names: [[UInt8]]) -> Int? {
+        for k in names.indices where names[k].count == bytes.count {
+            if names[k].withUnsafeBufferPointer({ sameBytes($0, bytes) }) { return k }
+        }
+        return nil
     }
 
     /// Whether two buffers hold the same bytes, compared eight at a time.

@@ -24,6 +24,20 @@ struct CallMaskingTests {
         #expect(masked.masked() == masked)
     }
 
+    /// The reader keeps a value as given unless masking changes it: nil exactly when ``Value/masked()`` is the value.
+    @Test func aValueIsReplacedOnlyWhenMaskingChangesIt() {
+        let values: [Value] = [
+            .null, .bool(true), .number(4111111111111111), .string("moscow"), .string("модель Xiaomi 12"), .string("CVV 947"),
+            .string("4111 1111 1111 1111"), .array([.string("a"), .string("b 1")]), .array([.string("pin 1234")]),
+            .object([.init("4111111111111111", .string("x"))]), .object([.init("k", .string("код из смс 4821"))]),
+        ]
+        for value in values {
+            let masked = value.masked()
+            #expect(value.maskedIfChanged() == (masked == value ? nil : masked), "\(value)")
+        }
+        #expect(Value.string("CVV 947").maskedIfChanged() == .string("CVV ***"))
+    }
+
     /// A masked fact still compares with the table's values: no bundled table holds a string masking would change,
     /// so a fact equal to one of them is never altered.
     @Test func noBundledTableHoldsAStringThatMaskingChanges() throws {

@@ -132,6 +132,8 @@ struct MaskingPropertyTests {
         let pieces = SensitiveData.keywords + SensitiveData.keywords.map { $0.uppercased() } + SensitiveData.fillers
             + ["0", "1", "7", "42", "123", "4821", "５", "٧", "5500", "0000", "0004", "4111", "1111", "4222222222222", "4222", "2222", "2"]
             + [" ", "  ", "-", ".", "/", ":", "\n", "\u{A0}", "\u{3000}", "，", "x", "ab", "Е", "модель", "tokenize", "客户", "E", "码"]
+            // Scalars of every UTF-8 length, as `mayChange` decodes them by hand: four-byte digits and letters too.
+            + ["😀", "𝟗", "𝟘𝟙𝟚", "ÀÉ", "Ѐ", "ЁПИН", "ＣＶＶ", "ℂ", "ß"]
         var changedByMasking = 0
         var skipped = 0
         for _ in 0..<20_000 {
@@ -152,6 +154,25 @@ struct MaskingPropertyTests {
         #expect(SensitiveData.mayChange("CVV 123") && SensitiveData.mayChange("4111 1111 1111 1111") && SensitiveData.mayChange("4111-1111 - 1111\n1111"))
         #expect(!SensitiveData.mayChange("4111 1111, 1111 1111"))  // a comma ends a card number's run
         #expect(!SensitiveData.mayChange("12 мая, CVV") && SensitiveData.mayChange("CVV: 12"))  // only digits after a keyword
+    }
+
+    /// `fold` looks at ASCII and Cyrillic's small letters before its other cases: every scalar of the Basic
+    /// Multilingual Plane folds as the rule says.
+    @Test func foldIsLowerCaseSpacesAndDashes() {
+        for v in UInt32(0)..<0x1_0000 {
+            guard let s = Unicode.Scalar(v) else { continue }
+            let expected: UInt32 = switch v {
+            case 0x41...0x5A, 0x410...0x42F: v + 0x20
+            case 0xC0...0xDE where v != 0xD7: v + 0x20
+            case 0x400...0x40F: v + 0x50
+            case 0xFF21...0xFF3A: v - 0xFF21 + 0x61
+            case 0xFF41...0xFF5A: v - 0xFF41 + 0x61
+            case 0x2010...0x2015, 0x2212, 0xFE63, 0xFF0D: 0x2D
+            case 0xA0, 0x1680, 0x2000...0x200A, 0x202F, 0x205F, 0x3000: 0x20
+            default: v
+            }
+            #expect(SensitiveData.fold(s).value == expected, "U+\(String(v, radix: 16))")
+        }
     }
 
     @Test func textWithoutSecretsIsReturnedAsIs() {

@@ -45,6 +45,10 @@ struct RequestReaderTests {
         #"{"call_\u0069d":"a","topic":"t"}"#, #"{"call_id":"a","topic":"t","call_\u0069d":"b"}"#,
         #"{"call_id":"a","topic":5,"bad":1,"notes":"#,
         "{\"call_id\":\"a\",\"topic\":\"t\",\"notes\":\"\u{FF}\"}",
+        // Keys are found among the names by their bytes: near misses, and the names written with escapes.
+        #"{"call_i":"a","topic":"t"}"#, #"{"call_idx":"a","topic":"t"}"#, #"{"":1,"call_id":"a","topic":"t"}"#,
+        #"{"call_id":"a","topic":"t","Notes":"x"}"#, #"{"call_id":"a","t\u006fpic":"t","topic":"u"}"#,
+        #"{"call_id":"a","topic":"t","facts":{},"f\u0061cts":{}}"#, #"{"call_id":"a","topic":"t","customer\u0000":1}"#,
     ]
 
     @Test func aCallIsReadAsWhenParsedFirst() {
@@ -66,7 +70,8 @@ struct RequestReaderTests {
     @Test func aBatchLineIsReadAsWhenParsedFirst() {
         let lines = Self.variants(of: Self.batchLine) + Self.calls.map { Array(#"{"call":\#($0)}"#.utf8) } + [
             #"{"at":5,"call":{"call_id":1}}"#, #"{"at":"yesterday","call":{}}"#, #"{"at":null}"#, #"{"x":1,"call":5}"#, #"[1]"#,
-            #"{"call":{"call_id":"a","topic":"t"},"call":{}}"#,
+            #"{"call":{"call_id":"a","topic":"t"},"call":{}}"#, #"{"c\u0061ll":{"call_id":"a","topic":"t"},"\u0061t":null}"#,
+            #"{"calls":{},"call":{"call_id":"a","topic":"t"}}"#, #"{"a":1}"#,
         ].map { Array($0.utf8) }
         for input in lines {
             let read = Result { () throws(InputError) in
@@ -81,6 +86,8 @@ struct RequestReaderTests {
             #"{"id":1}"#, #"{"call":{"call_id":"a","topic":"t"}}"#, #"{"table":5,"call":5}"#, #"{"idempotency_key":"","table":"t"}"#,
             #"{"idempotency_key":"é","table":"t"}"#, #"{"at":"no","table":5}"#, #"{"what":1,"table":5}"#, #"[1]"#, #"{"id":{}}"#,
             #"{"id":[1],"table":5}"#, #"{"id":true,"x":"#, #"{"id":-1e400,"table":"t","call":{"call_id":"a","topic":"t"}}"#,
+            #"{"\u0069d":1,"t\u0061ble":"t","call":{"call_id":"a","topic":"t"}}"#, #"{"id":1,"table":"t","tabl\u0065":"u"}"#,
+            #"{"id":1,"tables":"t","call":{"call_id":"a","topic":"t"}}"#, #"{"id":1,"table":"t","idempotency_ke":"k"}"#,
         ].map { Array($0.utf8) }
         for input in queries {
             let (id, result) = QueryRequest.decodeKeepingID(input)

@@ -19,6 +19,20 @@ extension Call {
 }
 
 extension Value {
+    /// ``masked()``, or nil when masking leaves the value as it is (most values: checked without building one).
+    package func maskedIfChanged() -> Value? {
+        switch self {
+        case .null, .bool, .number: return nil
+        case .string(let s):
+            let masked = SensitiveData.mask(s)
+            // `mask` hands back the text itself when its shortcuts find nothing to mask: compared as the same storage.
+            return masked.utf8.count == s.utf8.count && masked == s ? nil : .string(masked)
+        case .array, .object:
+            let masked = masked()
+            return masked == self ? nil : masked
+        }
+    }
+
     /// The value with every string in it masked (``SensitiveData/mask(_:)``); keys are kept.
     public func masked() -> Value {
         switch self {

@@ -104,7 +104,13 @@ public enum SensitiveData {
     /// after a keyword standing where ``maskAfterKeywords(_:)`` would look for one. One pass over the scalars,
     /// no array built; most texts with a digit (a phone model, a date, notes the engine masked) end here.
     static func mayChange(_ text: String) -> Bool {
-        let scalars = text.unicodeScalars
+        var text = text  // a native string's bytes are contiguous: `withUTF8` copies nothing
+        return text.withUTF8(mayChange(utf8:))
+    }
+
+    /// ``mayChange(_:)`` over the text's UTF-8, decoding each scalar by hand: through `String.UnicodeScalarView`
+    /// the scan cost about 200 instructions a scalar, a third of reading a call with notes.
+    private static func mayChange(utf8 b: UnsafeBufferPointer<UInt8>) -> Bool {
         let index = keywordIndex
         // The digits of the current run of groups as ``maskCards(_:)`` joins them (up to three separators
         // between groups), and the separators since its last digit.
@@ -113,9 +119,9 @@ public enum SensitiveData {
         // Masking after a keyword changes only digits that follow it: a keyword with none after it changes nothing.
         var keywordSeen = false
         var previous: Unicode.Scalar?
-        var i = scalars.startIndex
-        while i < scalars.endIndex {
-            let scalar = scalars[i]
+        var i = 0
+        while i < b.count {
+            let (scalar, length) = decodeScalar(b, at: i)
             let lower = fold(scalar)
             if isDigit(scalar) {
                 if keywordSeen { return true }
@@ -123,7 +129,7 @@ public enum SensitiveData {
                 separators = 0
                 if digits >= 13 { return true }
                 previous = lower
-                scalars.formIndex(after: &i)
+                i += length
                 continue
             }
             // (Looked up only inside a run: outside one the next digit starts a new run anyway.)
@@ -133,12 +139,30 @@ public enum SensitiveData {
                 separators = maximumSeparatorRun + 1
             }
             if !keywordSeen, let slot = index.slot(lower), mayStartKeyword(lower, after: previous) {
-                keywordSeen = index.keywords(slot).contains { matches($0, scalars, at: i) }
+                keywordSeen = index.keywords(slot).contains { matches($0, b, at: i) }
             }
             previous = lower
-            scalars.formIndex(after: &i)
+            i += length
         }
         return false
+    }
+
+    /// The scalar whose UTF-8 starts at `i` of valid UTF-8 (a `String`'s), and its length in bytes.
+    @inline(__always) private static func decodeScalar(_ b: UnsafeBufferPointer<UInt8>, at i: Int) -> (Unicode.Scalar, Int) {
+        let c = UInt32(b[i])
+        if c < 0x80 { return (Unicode.Scalar(UInt8(c)), 1) }
+        let value: UInt32, length: Int
+        if c < 0xE0 {
+            value = (c & 0x1F) << 6 | UInt32(b[i + 1] & 0x3F)
+            length = 2
+        } else if c < 0xF0 {
+            value = (c & 0x0F) << 12 | UInt32(b[i + 1] & 0x3F) << 6 | UInt32(b[i + 2] & 0x3F)
+            length = 3
+        } else {
+            value = (c & 0x07) << 18 | UInt32(b[i + 1] & 0x3F) << 12 | UInt32(b[i + 2] & 0x3F) << 6 | UInt32(b[i + 3] & 0x3F)
+            length = 4
+        }
+        return (Unicode.Scalar(value).unsafelyUnwrapped, length)  // valid UTF-8 encodes only scalars
     }
 
     /// Where a keyword is looked for (both scalars folded): anywhere in Chinese, after a non-letter elsewhere.
@@ -148,26 +172,37 @@ public enum SensitiveData {
         return isIdeograph(lower) || !isWordLetter(previous)
     }
 
-    /// Whether `word` (folded) stands at `i` of `scalars`, folding as it compares.
-    private static func matches(_ word: [Unicode.Scalar], _ scalars: String.UnicodeScalarView, at i: String.UnicodeScalarView.Index) -> Bool {
+    /// Whether `word` (folded) stands at byte `i` of the UTF-8 `b`, folding as it compares.
+    private static func matches(_ word: [Unicode.Scalar], _ b: UnsafeBufferPointer<UInt8>, at i: Int) -> Bool {
         var j = i
         for w in word {
-            guard j < scalars.endIndex, fold(scalars[j]) == w else { return false }
-            scalars.formIndex(after: &j)
+            guard j < b.count else { return false }
+            let (scalar, length) = decodeScalar(b, at: j)
+            guard fold(scalar) == w else { return false }
+            j += length
         }
         return true
     }
 
     /// Lower case for the scripts the tables use (ASCII, Latin-1 accented capitals, Cyrillic), full-width Latin
     /// letters as ASCII, every Zs space as U+0020 and every dash as `-`; one scalar for one, so positions agree.
-    static func fold(_ s: Unicode.Scalar) -> Unicode.Scalar {
+    @inline(__always) static func fold(_ s: Unicode.Scalar) -> Unicode.Scalar {
         let v = s.value
+        // ASCII and Cyrillic's small letters first: most of what is scanned (each scalar of every note).
+        if v < 0x80 { return v &- 0x41 < 26 ? Unicode.Scalar(UInt8(v + 0x20)) : s }
+        if v &- 0x430 < 0x30 { return s }
+        return foldOthers(s)
+    }
+
+    private static func foldOthers(_ s: Unicode.Scalar) -> Unicode.Scalar {
+        let v = s.value
+        // (Each result is a scalar: the ranges hold no surrogates and move by less than the gap to them.)
         switch v {
-        case 0x41...0x5A, 0xC0...0xDE where v != 0xD7: return Unicode.Scalar(v + 0x20)!
-        case 0x410...0x42F: return Unicode.Scalar(v + 0x20)!
-        case 0x400...0x40F: return Unicode.Scalar(v + 0x50)!
-        case 0xFF21...0xFF3A: return Unicode.Scalar(v - 0xFF21 + 0x61)!
-        case 0xFF41...0xFF5A: return Unicode.Scalar(v - 0xFF41 + 0x61)!
+        case 0xC0...0xDE where v != 0xD7: return Unicode.Scalar(v + 0x20).unsafelyUnwrapped
+        case 0x410...0x42F: return Unicode.Scalar(v + 0x20).unsafelyUnwrapped
+        case 0x400...0x40F: return Unicode.Scalar(v + 0x50).unsafelyUnwrapped
+        case 0xFF21...0xFF3A: return Unicode.Scalar(UInt8(v - 0xFF21 + 0x61))
+        case 0xFF41...0xFF5A: return Unicode.Scalar(UInt8(v - 0xFF41 + 0x61))
         case 0x2010...0x2015, 0x2212, 0xFE63, 0xFF0D: return "-"
         case 0xA0, 0x1680, 0x2000...0x200A, 0x202F, 0x205F, 0x3000: return " "
         default: return s
@@ -179,7 +214,8 @@ public enum SensitiveData {
     /// digit and no lead byte from 0xD9 on (those below encode scalars below U+0640, where the only digits are
     /// ASCII). Most text has no digit at all, and this is much cheaper than looking at each scalar.
     static func mayHoldDigit(_ text: String) -> Bool {
-        text.utf8.contains { $0 &- 0x30 < 10 || $0 >= 0xD9 }
+        var text = text  // contiguous bytes: through `String.UTF8View` each byte cost a dozen instructions
+        return text.withUTF8 { bytes in bytes.contains { $0 &- 0x30 < 10 || $0 >= 0xD9 } }
     }
 
     @inline(__always) static func digitValue(_ s: Unicode.Scalar) -> Int? {
@@ -194,6 +230,7 @@ public enum SensitiveData {
     @inline(__always) private static func isDigit(_ s: Unicode.Scalar) -> Bool { digitValue(s) != nil }
     private static func isLetter(_ s: Unicode.Scalar) -> Bool {
         if s.isASCII { return (s.value | 0x20) >= 0x61 && (s.value | 0x20) <= 0x7A }
+        if (0x400...0x45F).contains(s.value) { return true }  // Cyrillic's capitals and small letters, without a property lookup
         return s.properties.isAlphabetic
     }
     private static func isIdeograph(_ s: Unicode.Scalar) -> Bool { s.value >= 0x3000 && s.properties.isIdeographic }
