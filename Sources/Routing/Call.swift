@@ -106,7 +106,7 @@ public struct Call: Sendable {
 
         /// The call read, once its object has ended.
         /// - Throws: `missing_field` for `call_id` or `topic`.
-        package func finished() throws(InputError) -> Call {
+        package consuming func finished() throws(InputError) -> Call {
             guard hasCallID else { throw InputError(.missingField, "call_id is required: a string naming the call.", field: "call_id") }
             guard hasTopic else { throw InputError(.missingField, "topic is required: one of the table's topic codes.", field: "topic") }
             return partial

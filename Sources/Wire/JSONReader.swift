@@ -336,7 +336,7 @@ public enum JSONReader {
         /// standard library's generic `String(validating:as:)` looked up type metadata for every string: a
         /// ninth of decoding, deciding and encoding a call.
         func validated(_ bytes: UnsafeBufferPointer<UInt8>) throws(InputError) -> String {
-            var s = String(decoding: bytes, as: UTF8.self)
+            var s = bytes.count <= 15 ? JSONReader.smallString(bytes) : String(decoding: bytes, as: UTF8.self)
             // ASCII is valid UTF-8: keys, codes and most values need no comparison.
             if JSONReader.highBits(bytes) == 0 { return s }
             guard s.withUTF8({ JSONReader.sameBytes($0, bytes) }) else { throw fail("text is not valid UTF-8") }
@@ -415,6 +415,16 @@ extension JSONReader {
             i += 1
         }
         return bits & 0x8080_8080_8080_8080
+    }
+
+    /// A string of at most 15 bytes (held inline, no allocation), repaired as `String(decoding:as:)` does. For
+    /// ASCII the standard library skips validation on this path: most of a request's keys and values.
+    @inline(__always)
+    static func smallString(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        String(unsafeUninitializedCapacity: bytes.count) { buffer in
+            _ = buffer.initialize(from: bytes)
+            return bytes.count
+        }
     }
 
     /// The index of the first of `names` whose bytes are `bytes`, or nil.
