@@ -29,7 +29,7 @@ extension Table {
     }
 
     private func decideCall(_ call: Call, at instant: Instant, operations: Operations, sessions: inout SessionBook) throws(InputError) -> Decision {
-        guard let topicNumber = topicIndex[call.topic] else {
+        guard let topicNumber = topicNumber(call.topic) else {
             throw InputError(.unknownTopic, "topic \"\(call.topic)\" is not a topic of table \(name); expected one of: \(topicCodes.joined(separator: ", ")).", field: "topic")
         }
         let topic = topics[topicNumber]

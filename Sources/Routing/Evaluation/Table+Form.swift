@@ -23,7 +23,7 @@ extension Table {
     /// ```
     /// - Throws: `InputError` as deciding does for what the call does give: `unknown_topic`, `unknown_field`, `bad_type`.
     public func formStep(for call: Call, at instant: Instant, operations: Operations = Operations()) throws(InputError) -> FormStep {
-        guard let topicNumber = topicIndex[call.topic] else {
+        guard let topicNumber = topicNumber(call.topic) else {
             throw InputError(.unknownTopic, "topic \"\(call.topic)\" is not a topic of table \(name); expected one of: \(topicCodes.joined(separator: ", ")).", field: "topic")
         }
         let topic = topics[topicNumber]

@@ -4,7 +4,11 @@
 /// windows of its date; otherwise the weekly windows of the weekday apply. Windows are half-open,
 /// `[open, close)`, in the table's zone; a window whose close is not after its open crosses
 /// midnight and belongs to the day it starts (so an override of the next day does not cut it).
-public struct Schedule: Sendable {
+///
+/// A class, never changed once made: evaluation reads a table's schedules where they are, where a struct
+/// read from the table's array was copied whole, ten members retained and released (about 330 instructions
+/// a decision).
+public final class Schedule: Sendable {
     public let id: String
     /// Seven lists, Monday first.
     package let weekly: [[Window]]
