@@ -31,6 +31,23 @@ struct EvaluationTests {
         #expect(try retention.evaluate(call, at: noon, operations: Operations(ctiIncident: true)).target?.via == .number)
     }
 
+    /// A table of a few topics finds a call's by comparing codes, a larger one through its dictionary: both find
+    /// each topic, equal texts spelt otherwise (a composed `é` for a decomposed one) included, and no other.
+    @Test(arguments: [3, Table.topicsCompared, Table.topicsCompared + 1, 80])
+    func everyTopicIsFoundWhateverTheTablesSize(topics count: Int) throws {
+        let codes = (0..<count).map { "topic_\($0)" } + ["caf\u{E9}"]
+        let yaml = "table: t\ntime_zone: UTC\ntargets:\n  line: {name: Line, address: \"1\", mode: blind}\ntopics:\n"
+            + codes.map { "  \($0):\n    rules:\n      - {id: \($0).go, transfer: line}\n" }.joined()
+        let table = try table(yaml)
+        #expect(table.topics.count == count + 1)
+        for (n, code) in codes.enumerated() {
+            #expect(table.topicNumber(code) == n)
+            #expect(try table.evaluate(Call(callID: "c", topic: code), at: noon).rule == "\(code).go")
+        }
+        #expect(table.topicNumber("cafe\u{301}") == count)
+        for missing in ["topic_", "topic_\(count)", "Topic_0", ""] { #expect(table.topicNumber(missing) == nil) }
+    }
+
     @Test(arguments: [
         (Call(callID: "c", topic: "no_such_topic"), "unknown_topic", "topic"),
         (Call(callID: "c", topic: "termination"), "missing_fact", "facts.insists"),
