@@ -146,6 +146,41 @@ struct ScheduleTests {
         #expect(Timestamp.format(d.validUntil!, offsetSeconds: d.validUntilOffset) == "2026-11-23T23:50:00+03:00")
     }
 
+    /// A decision remembers each schedule it consulted, the first 64 of a table by a bit each and any beyond in a
+    /// list: `valid_until` is the earliest change among them, wherever each was.
+    @Test func valid_until_countsSchedulesBeyondTheSixtyFourth() throws {
+        let schedules = (0..<70).map { n in
+            let hours = n == 66 ? "10:00-18:00" : n == 3 ? "09:00-09:45" : n == 4 ? "09:00-12:00" : "00:00-01:00"
+            return "  s\(n): {weekly: [{days: daily, hours: \"\(hours)\"}]}\n"
+        }.joined()
+        func decide(_ fallback: String, at time: String) throws -> Decision {
+            let t = try table("""
+            table: t
+            time_zone: UTC
+            schedules:
+            \(schedules)targets:
+              a: {name: A, address: "1", schedule: s66, mode: blind}
+              b3: {name: B, address: "2", schedule: s3, mode: blind}
+              b4: {name: B, address: "2", schedule: s4, mode: blind}
+            cases:
+              later: {category: Later}
+            topics:
+              t:
+                rules:
+                  - id: t.go
+                    transfer: a
+                    when_closed: [{transfer: \(fallback)}, {case: later}]
+            """)
+            #expect(t.schedules.firstIndex { $0.id == "s66" }! >= 64)
+            return try t.evaluate(Call(callID: "c", topic: "t"), at: at(time))
+        }
+        // Open: only the 67th schedule was consulted.
+        #expect(try decide("b3", at: "2026-11-23T11:00:00Z").validUntil == at("2026-11-23T18:00:00Z"))
+        // Closed, then the fallback's: the earlier of the two changes, whichever schedule it comes from.
+        #expect(try decide("b3", at: "2026-11-23T09:30:00Z").validUntil == at("2026-11-23T09:45:00Z"))
+        #expect(try decide("b4", at: "2026-11-23T09:30:00Z").validUntil == at("2026-11-23T10:00:00Z"))
+    }
+
     /// The week's timeline answers most instants; the search over every window edge answers all. Wherever the
     /// timeline answers, it must say what the search says: every schedule of the bundled tables and schedules
     /// with offset changes, overrides, overnight windows and closures, over two years, at instants on and

@@ -11,7 +11,10 @@ struct EvaluationContext: ConditionContext {
     /// was a tenth of evaluation's reference counting.
     private var slots: [Value]
     private let customerStart: Int
-    private var consulted: [Int] = []
+    /// The schedules this decision looked at: a bit each for the first 64 of the table, a list for any beyond
+    /// (a list for all of them was an allocation for most decisions).
+    private var consultedBits: UInt64 = 0
+    private var consultedBeyond: [Int] = []
     var trace: [TraceLine]
     /// When not nil, every fact and customer field the evaluation reads, answered or not, in the order first
     /// read (the form walk); nil while deciding, which keeps nothing.
@@ -135,17 +138,27 @@ struct EvaluationContext: ConditionContext {
     }
 
     mutating func consult(schedule: Int) {
-        if !consulted.contains(schedule) { consulted.append(schedule) }
+        if schedule < UInt64.bitWidth {
+            consultedBits |= 1 << schedule
+        } else if !consultedBeyond.contains(schedule) {
+            consultedBeyond.append(schedule)
+        }
     }
 
     /// The earliest instant at which any schedule this decision looked at opens or closes.
     func nextScheduleChange() -> Instant? {
         var earliest: Instant?
-        for s in consulted {
+        func consider(_ s: Int) {
             if let next = table.schedules[s].nextChange(after: instant, zone: table.zone), earliest.map({ next < $0 }) ?? true {
                 earliest = next
             }
         }
+        var bits = consultedBits
+        while bits != 0 {
+            consider(bits.trailingZeroBitCount)
+            bits &= bits - 1
+        }
+        consultedBeyond.forEach(consider)
         return earliest
     }
 }
