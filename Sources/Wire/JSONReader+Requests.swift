@@ -1,19 +1,18 @@
 import Routing
 
-/// The requests that carry a call — a query, a `route --batch` line, a call alone — read member by member
-/// straight from their bytes: no ``Value`` for the request or the call, no dictionary, free text masked as it
-/// is read. The errors are those of parsing the whole document and then checking its shape: bad JSON
-/// anywhere first, then the first member out of shape, in the order the request gives them.
 /// The keys a reader expects in one object, with their UTF-8, so that a key is found by its bytes (``JSONReader/Parser/key(among:)``)
 /// without a `String` made for it.
 struct KeyNames: Sendable {
     let names: [String]
     let utf8: [[UInt8]]
+    /// The longest name's bytes: a key found longer is none of them.
+    let longest: Int
 
     init(_ names: [String]) {
         precondition(names.count <= 64)  // one bit each in ``JSONReader/Parser/SeenKeys``
         self.names = names
         utf8 = names.map { Array($0.utf8) }
+        longest = utf8.map(\.count).max() ?? 0
     }
 
     static let call = KeyNames(Call.fieldNames)
@@ -21,6 +20,10 @@ struct KeyNames: Sendable {
     static let batchLine = KeyNames(["at", "call"])
 }
 
+/// The requests that carry a call — a query, a `route --batch` line, a call alone — read member by member
+/// straight from their bytes: no ``Value`` for the request or the call, no dictionary, free text masked as it
+/// is read. The errors are those of parsing the whole document and then checking its shape: bad JSON
+/// anywhere first, then the first member out of shape, in the order the request gives them.
 extension JSONReader.Parser {
     /// A key as read among ``KeyNames``: its index there (nil for another name) and its text.
     struct NamedKey {
@@ -33,8 +36,9 @@ extension JSONReader.Parser {
     /// read as text and then looked for, so `"call\u005fid"` is still `call_id`.
     mutating func key(among names: KeyNames) throws(InputError) -> NamedKey {
         let start = i + 1
+        let limit = min(b.count, start + names.longest + 1)  // a longer key is none of the names: no need to scan it twice
         var end = start
-        while end < b.count, b[end] != UInt8(ascii: "\""), b[end] != UInt8(ascii: "\\"), b[end] >= 0x20 { end += 1 }
+        while end < limit, b[end] != UInt8(ascii: "\""), b[end] != UInt8(ascii: "\\"), b[end] >= 0x20 { end += 1 }
         if end < b.count, b[end] == UInt8(ascii: "\""), let k = JSONReader.index(of: UnsafeBufferPointer(rebasing: b[start..<end]), in: names.utf8) {
             i = end + 1
             return NamedKey(index: k, name: names.names[k])

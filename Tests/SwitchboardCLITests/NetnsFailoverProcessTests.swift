@@ -385,8 +385,16 @@ import Wire
             if poll(&ready, 1, 500) > 0 { said += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self) }
         }
         try #require(said.contains("holding"), "the session did not take the lock: \(said)")
-        let session = try db.execute("SELECT state, wait_event FROM pg_stat_activity WHERE query = 'SELECT 1'")
-        #expect(session.map { $0.map { $0 ?? "" } } == [["active", "ClientRead"]], "the session is not waiting for the rest of its statement")
+        // "holding" is printed once the messages are sent, which may be before the server has read them: look
+        // again for a few seconds (a CI run once looked too early and found the session still between statements).
+        var session: [[String]] = []
+        let seen = Date().addingTimeInterval(5)
+        repeat {
+            session = try db.execute("SELECT state, wait_event FROM pg_stat_activity WHERE query = 'SELECT 1'").map { $0.map { $0 ?? "" } }
+            if session == [["active", "ClientRead"]] { break }
+            usleep(50_000)
+        } while Date() < seen
+        #expect(session == [["active", "ClientRead"]], "the session is not waiting for the rest of its statement")
         #expect(throws: PostgresError.self, "the session does not hold the lock") {
             try db.execute("BEGIN")
             defer { _ = try? db.execute("ROLLBACK") }

@@ -152,6 +152,14 @@ struct TableLoaderTests {
         #expect(duplicate.count == 1 && duplicate[0].message.contains("duplicate key 'table'"), "\(duplicate)")
     }
 
+    /// YAML tells `1:` from `"1":`, both topic `1` to a call: the second is refused rather than one hiding the other.
+    @Test func aTopicCodeGivenTwiceIsRefused() {
+        let rules = "    rules: [{id: RULE, first_line: x}]\n"
+        let errors = loadErrors("table: t\ntime_zone: UTC\ntopics:\n  1:\n" + rules.replacingOccurrences(of: "RULE", with: "a")
+                                + "  \"1\":\n" + rules.replacingOccurrences(of: "RULE", with: "b"))
+        #expect(errors.count == 1 && errors[0].message == "topic '1' is declared twice." && errors[0].mark.line == 6, "\(errors)")
+    }
+
     @Test func missingRequiredKeys() {
         let errors = loadErrors("table: t\ntopics: {}\n")
         #expect(errors.count == 1 && errors[0].message.contains("needs 'time_zone'"), "\(errors)")

@@ -49,6 +49,7 @@ struct RequestReaderTests {
         #"{"call_i":"a","topic":"t"}"#, #"{"call_idx":"a","topic":"t"}"#, #"{"":1,"call_id":"a","topic":"t"}"#,
         #"{"call_id":"a","topic":"t","Notes":"x"}"#, #"{"call_id":"a","t\u006fpic":"t","topic":"u"}"#,
         #"{"call_id":"a","topic":"t","facts":{},"f\u0061cts":{}}"#, #"{"call_id":"a","topic":"t","customer\u0000":1}"#,
+        #"{"call_id"#, #"{"call_id":"a","topic"#, "{\"topic\u{01}\":\"t\",\"call_id\":\"a\"}", #"{"call_id":"a","topic":"t","notes_and_more_than_any_name":1}"#,
     ]
 
     @Test func aCallIsReadAsWhenParsedFirst() {

@@ -78,6 +78,11 @@ struct TableCompiler {
         if let entries = collect({ _ throws(TableError) in try top["topics"]!.entries("topics") }) {
             for entry in entries {
                 if let topic = compileTopic(entry, globalRules: globalRules) {
+                    // YAML tells `1:` from `"1":`; a table may not (a call names its topic by text).
+                    guard topicIndex[topic.code] == nil else {
+                        errors.append(TableError(entry.keyMark, "topic '\(topic.code)' is declared twice."))
+                        continue
+                    }
                     topicIndex[topic.code] = topics.count
                     topics.append(topic)
                 }
