@@ -125,7 +125,7 @@ extension JSONReader.Parser {
         } key: { p, key throws(InputError) in
             try p.checkUnique(key, among: &seen)
         } value: { p, key throws(InputError) in
-            switch key.index.map({ QueryRequest.keys[$0] }) {
+            switch key.name {
             case "id":
                 let start = p.i
                 p.lenientNumbers = true
@@ -176,7 +176,7 @@ extension JSONReader.Parser {
         } key: { p, key throws(InputError) in
             try p.checkUnique(key, among: &seen)
         } value: { p, key throws(InputError) in
-            switch key.index.map({ KeyNames.batchLine.names[$0] }) {
+            switch key.name {
             case "at":
                 let v = try p.value()
                 do throws(InputError) { at = try Wire.instant(v, field: "at") } catch { p.refuse(error) }
