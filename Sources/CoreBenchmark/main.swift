@@ -125,6 +125,17 @@ func threadCPUSeconds() -> Double {
     return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
 }
 
+/// One call's JSON to its decision's JSON bytes, as a server answers it: `w` is the writer kept from one
+/// decision to the next, and the bytes are taken from it once, as the engine hands them over.
+/// - Returns: whether a decision was made.
+func decodeEvaluateEncode(_ bytes: [UInt8], at instant: Instant, into w: inout JSONWriter) -> Bool {
+    w.removeAll()
+    guard let call = try? Wire.decodeCall(bytes), let d = try? table.evaluate(call, at: instant) else { return false }
+    Wire.encode(d, into: &w)
+    blackHole(w.bytes)
+    return true
+}
+
 let calls = mix()
 let jsonCalls: [[UInt8]] = calls.map { call, _ in
     var w = JSONWriter()
@@ -150,27 +161,28 @@ if let counting {
         case .evaluate:
             for (call, instant) in evaluatedCalls where (try? table.evaluate(call, at: instant)) != nil { made += 1 }
         case .full:
-            for (n, bytes) in jsonCalls.enumerated() {
-                var w = JSONWriter(capacity: 2048)
-                if let call = try? Wire.decodeCall(bytes), let d = try? table.evaluate(call, at: calls[n].1) {
-                    Wire.encode(d, into: &w)
-                    made += 1
-                }
-                blackHole(w.bytes.count)
+            var w = JSONWriter(capacity: 4096)
+            for (n, bytes) in jsonCalls.enumerated() where decodeEvaluateEncode(bytes, at: calls[n].1, into: &w) {
+                made += 1
             }
         case .event:
+            var w = JSONWriter(capacity: 4096)
             for (n, bytes) in jsonCalls.enumerated() {
-                var d = JSONWriter(capacity: 2048)
-                var w = JSONWriter(capacity: 3072)
+                w.removeAll()
                 if let call = try? Wire.decodeCall(bytes), let decision = try? table.evaluate(call, at: calls[n].1) {
-                    Wire.encode(decision, into: &d)
-                    // As the engine writes it (EngineCore.decide).
+                    // As the engine writes it (EngineCore.decide): the decision in its place in the event, the
+                    // event's bytes taken once, the decision's a slice of them.
+                    var decisionBytes = 0..<0
                     DecisionEvent.encode(seq: UInt64(n), eventID: "bench-\(n)", at: calls[n].1, atOffset: 10_800, callID: call.callID,
-                                         table: table.name, tableVersion: table.version, call: call, idempotencyKey: nil,
-                                         decisionJSON: d.bytes, into: &w)
+                                         table: table.name, tableVersion: table.version, call: call, idempotencyKey: nil, into: &w) { w in
+                        let start = w.count
+                        Wire.encode(decision, into: &w)
+                        decisionBytes = start..<w.count
+                    }
+                    let event = w.bytes
+                    blackHole(event[decisionBytes].count)
                     made += 1
                 }
-                blackHole(w.bytes.count)
             }
         }
     }
@@ -194,12 +206,9 @@ if only == nil, let symbol = dlsym(dlopen(nil, RTLD_LAZY), "switchboard_malloc_c
     let before = count()
     for (call, instant) in evaluatedCalls { blackHole(try? table.evaluate(call, at: instant)) }
     let evaluateAllocations = Double(count() - before) / Double(calls.count)
+    var w = JSONWriter(capacity: 4096)
     let before2 = count()
-    for (n, bytes) in jsonCalls.enumerated() {
-        var w = JSONWriter(capacity: 2048)
-        if let call = try? Wire.decodeCall(bytes), let d = try? table.evaluate(call, at: calls[n].1) { Wire.encode(d, into: &w) }
-        blackHole(w.bytes.count)
-    }
+    for (n, bytes) in jsonCalls.enumerated() { blackHole(decodeEvaluateEncode(bytes, at: calls[n].1, into: &w)) }
     let fullAllocations = Double(count() - before2) / Double(calls.count)
     print(String(format: "allocations per decision: evaluate %.1f, decode + evaluate + encode %.1f", evaluateAllocations, fullAllocations))
 }
@@ -207,21 +216,16 @@ measure("decode call JSON", items: jsonCalls.count) {
     for bytes in jsonCalls { blackHole(try? Wire.decodeCall(bytes)) }
 }
 measure("encode decision JSON", items: decisions.count) {
-    var w = JSONWriter(capacity: 2048)
+    var w = JSONWriter(capacity: 4096)
     for d in decisions {
-        w = JSONWriter(capacity: 2048)
+        w.removeAll()
         Wire.encode(d, into: &w)
-        blackHole(w.bytes.count)
+        blackHole(w.bytes)
     }
 }
 measure("decode + evaluate + encode", items: calls.count) {
-    for (n, bytes) in jsonCalls.enumerated() {
-        var w = JSONWriter(capacity: 2048)
-        if let call = try? Wire.decodeCall(bytes), let d = try? table.evaluate(call, at: calls[n].1) {
-            Wire.encode(d, into: &w)
-        }
-        blackHole(w.bytes.count)
-    }
+    var w = JSONWriter(capacity: 4096)
+    for (n, bytes) in jsonCalls.enumerated() { blackHole(decodeEvaluateEncode(bytes, at: calls[n].1, into: &w)) }
 }
 // Issue 13, finding 4: one 59 KB object of 8,464 keys (every two-character key of printable ASCII).
 let wideKeys = (0x21...0x7E).filter { $0 != 0x22 && $0 != 0x5C }.map { Character(Unicode.Scalar(UInt8($0))) }

@@ -55,6 +55,8 @@ public final class EngineCore {
     let operationsFile: OperationsFile?
     public internal(set) var operations: Operations
     let logger: Logger
+    /// Where an event or a reply is written before its bytes are taken: one buffer, kept from one to the next.
+    private var output = JSONWriter(capacity: 4096)
     /// Why the last batch could not be written, until one is.
     public private(set) var writeFailure: StorageError?
     /// What `health` reports and `--metrics` exports, counted once.
@@ -113,7 +115,7 @@ public final class EngineCore {
 
     private enum Answer {
         case final([UInt8])
-        case decided(id: RequestID, seq: UInt64, eventID: String, decisionJSON: [UInt8], topic: [UInt8], event: [UInt8], counted: Counted)
+        case decided(id: RequestID, seq: UInt64, eventID: String, decisionJSON: ArraySlice<UInt8>, topic: [UInt8], event: [UInt8], counted: Counted)
         /// A repeat, within this batch, of the query at `index` (same key, same body).
         case sameAs(index: Int, id: RequestID)
     }
@@ -211,13 +213,13 @@ public final class EngineCore {
             case .final(let bytes):
                 replies.append(bytes)
             case .decided(let id, let seq, let eventID, let decisionJSON, _, _, let counted):
-                replies.append(journalled ? decisionReply(id: id, seq: seq, eventID: eventID, decisionJSON: decisionJSON[...])
+                replies.append(journalled ? decisionReply(id: id, seq: seq, eventID: eventID, decisionJSON: decisionJSON)
                                           : errorReply(id: id, EngineCore.unavailable(writeFailure)))
                 if journalled { meters.decisions.increment(counted.table, counted.topic, counted.action) }
             case .sameAs(let index, let id):
                 if journalled, case .decided(_, let seq, let eventID, let decisionJSON, _, _, _) = answers[index] {
                     meters.repeats.increment()
-                    replies.append(decisionReply(id: id, seq: seq, eventID: eventID, decisionJSON: decisionJSON[...]))
+                    replies.append(decisionReply(id: id, seq: seq, eventID: eventID, decisionJSON: decisionJSON))
                 } else {
                     replies.append(errorReply(id: id, EngineCore.unavailable(writeFailure)))
                 }
@@ -238,14 +240,19 @@ public final class EngineCore {
             return .failure(error)
         }
         let eventID = "\(journal.journalID)-\(seq)"
-        var d = JSONWriter(capacity: 2048)
-        Wire.encode(decision, into: &d)
-        var w = JSONWriter(capacity: d.bytes.count + 512)
+        // The decision is written once, in its place in the event; the reply takes its bytes from there.
+        var decisionBytes = 0..<0
+        output.removeAll()
         DecisionEvent.encode(seq: seq, eventID: eventID, at: instant, atOffset: table.zone.offset(at: instant), callID: request.call.callID,
                              table: table.name, tableVersion: table.version, call: request.call, idempotencyKey: request.idempotencyKey,
-                             decisionJSON: d.bytes, into: &w)
-        return .success(.decided(id: id, seq: seq, eventID: eventID, decisionJSON: d.bytes, topic: Array(DecisionEvent.topic(of: decision).utf8), event: w.bytes,
-                                 counted: Counted(table: table.name, topic: request.call.topic, action: decision.action.rawValue)))
+                             into: &output) { w in
+            let start = w.count
+            Wire.encode(decision, into: &w)
+            decisionBytes = start..<w.count
+        }
+        let event = output.bytes
+        return .success(.decided(id: id, seq: seq, eventID: eventID, decisionJSON: event[decisionBytes], topic: Array(DecisionEvent.topic(of: decision).utf8),
+                                 event: event, counted: Counted(table: table.name, topic: request.call.topic, action: decision.action.rawValue)))
     }
 
     /// Writes a batch in the durability order; on failure takes everything back.
@@ -325,9 +332,9 @@ public final class EngineCore {
     }
 
     private func decisionReply(id: RequestID, seq: UInt64, eventID: String, decisionJSON: ArraySlice<UInt8>) -> [UInt8] {
-        var w = JSONWriter(capacity: decisionJSON.count + 96)
-        Wire.encodeReply(id: id, seq: seq, eventID: eventID, decisionJSON: decisionJSON, into: &w)
-        return w.bytes
+        output.removeAll()
+        Wire.encodeReply(id: id, seq: seq, eventID: eventID, decisionJSON: decisionJSON, into: &output)
+        return output.bytes
     }
 
     /// A query's error reply, counted by code; for refusals the server makes itself (a malformed message).

@@ -139,6 +139,15 @@ public struct DecisionEvent: Sendable {
     /// drop than writing the event does).
     public static func encode(seq: UInt64, eventID: String, at: Instant, atOffset: Int32, callID: String, table: String,
                               tableVersion: String, call: Call?, idempotencyKey: String?, decisionJSON: [UInt8], into w: inout JSONWriter) {
+        encode(seq: seq, eventID: eventID, at: at, atOffset: atOffset, callID: callID, table: table, tableVersion: tableVersion, call: call,
+               idempotencyKey: idempotencyKey, into: &w) { $0.appendRaw(decisionJSON) }
+    }
+
+    /// An event's JSON from its parts, `writeDecision` writing the decision in its place: the engine writes it
+    /// there once, and its reply takes the decision's bytes from the event's.
+    public static func encode(seq: UInt64, eventID: String, at: Instant, atOffset: Int32, callID: String, table: String,
+                              tableVersion: String, call: Call?, idempotencyKey: String?, into w: inout JSONWriter,
+                              decision writeDecision: (inout JSONWriter) -> Void) {
         w.object { o in
             o.member("seq") { $0.number(Int64(seq)) }
             o.member("event_id") { $0.string(eventID) }
@@ -148,7 +157,7 @@ public struct DecisionEvent: Sendable {
             o.member("table_version") { $0.string(tableVersion) }
             if let idempotencyKey { o.member("idempotency_key") { $0.string(idempotencyKey) } }
             if let call { o.member("call") { Wire.encode(call, masked: true, into: &$0) } }
-            o.member("decision") { $0.appendRaw(decisionJSON) }
+            o.member("decision", writeDecision)
         }
     }
 }

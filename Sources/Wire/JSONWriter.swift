@@ -1,35 +1,33 @@
 import Routing
 
-/// Appends JSON text to a byte buffer, keys in the order written, so output bytes are stable.
-public struct JSONWriter {
-    public private(set) var bytes: [UInt8] = []
+/// Appends JSON text to a byte buffer (``OutputBuffer``), keys in the order written, so output bytes are stable.
+/// Like its buffer, it cannot be copied.
+public struct JSONWriter: ~Copyable {
+    public private(set) var buffer: OutputBuffer
 
-    public init(capacity: Int = 512) { bytes.reserveCapacity(capacity) }
+    public init(capacity: Int = 512) { buffer = OutputBuffer(capacity: capacity) }
 
-    /// A writer with no buffer at all: what stands in while ``object(_:)`` lends its buffer out.
-    private init(lending: Void) {}
+    /// The bytes written, copied into an array of their exact size: take them once, when the output is done.
+    public var bytes: [UInt8] { buffer.bytes }
 
-    public var string: String { String(decoding: bytes, as: UTF8.self) }
+    /// How many bytes have been written.
+    public var count: Int { buffer.count }
 
-    public mutating func raw(_ s: StaticString) {
-        let n = s.utf8CodeUnitCount
-        // A bracket, a comma, `":`: appended byte by byte, since `append(contentsOf:)` costs about 90 instructions
-        // of checks whatever its length, and one byte's `append` a fifth of that.
-        if n <= 2 {
-            for k in 0..<n { bytes.append(s.utf8Start[k]) }
-            return
-        }
-        bytes.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: n))
-    }
+    public var string: String { buffer.withUnsafeBytes { String(decoding: $0, as: UTF8.self) } }
+
+    /// Empties the writer, keeping its memory for the next output.
+    public mutating func removeAll() { buffer.removeAll() }
+
+    public mutating func raw(_ s: StaticString) { buffer.append(s) }
 
     /// `s` as a JSON string literal (``JSONString``, which the compiled table's rendered texts use too).
-    public mutating func string(_ s: String) { JSONString.append(s, to: &bytes) }
+    public mutating func string(_ s: String) { JSONString.append(s, to: &buffer) }
 
     public mutating func number(_ n: Double) {
         if n == n.rounded(), abs(n) < 1e15 {
             number(Int64(n))
         } else if n.isFinite {
-            bytes.append(contentsOf: String(n).utf8)
+            buffer.append(contentsOf: Array(String(n).utf8))
         } else {
             raw("null")
         }
@@ -38,9 +36,9 @@ public struct JSONWriter {
     /// An instant as the contract writes it (``Timestamp/format(_:offsetSeconds:)``), in quotes: ASCII that
     /// needs no escaping, so it is written straight into the buffer.
     public mutating func timestamp(_ instant: Instant, offsetSeconds: Int32) {
-        bytes.append(0x22)
-        Timestamp.write(instant, offsetSeconds: offsetSeconds, into: &bytes)
-        bytes.append(0x22)
+        buffer.append(0x22)
+        Timestamp.write(instant, offsetSeconds: offsetSeconds, into: &buffer)
+        buffer.append(0x22)
     }
 
     /// `n` in decimal, its digits set on the stack and appended at once (no `String` made for them).
@@ -58,14 +56,17 @@ public struct JSONWriter {
                 start -= 1
                 b[start] = 0x2D
             }
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[start...]))
+            buffer.append(UnsafeRawBufferPointer(rebasing: b[start...]))
         }
     }
 
     public mutating func bool(_ b: Bool) { b ? raw("true") : raw("false") }
 
     /// Appends bytes that are already JSON text.
-    public mutating func appendRaw(_ json: some Collection<UInt8>) { bytes.append(contentsOf: json) }
+    public mutating func appendRaw(_ json: [UInt8]) { buffer.append(contentsOf: json) }
+
+    /// Appends bytes that are already JSON text.
+    public mutating func appendRaw(_ json: ArraySlice<UInt8>) { buffer.append(contentsOf: json) }
 
     public mutating func null() { raw("null") }
 
@@ -76,26 +77,26 @@ public struct JSONWriter {
         case .number(let n): number(n)
         case .string(let s): string(s)
         case .array(let items):
-            bytes.append(0x5B)
+            buffer.append(0x5B)
             for (k, item) in items.enumerated() {
-                if k > 0 { bytes.append(0x2C) }
+                if k > 0 { buffer.append(0x2C) }
                 value(item)
             }
-            bytes.append(0x5D)
+            buffer.append(0x5D)
         case .object(let members): object(inOrder: members)
         }
     }
 
     /// `{"key":value,…}` in the members' order.
     private mutating func object(inOrder members: [Value.Member]) {
-        bytes.append(0x7B)
+        buffer.append(0x7B)
         for (k, m) in members.enumerated() {
-            if k > 0 { bytes.append(0x2C) }
+            if k > 0 { buffer.append(0x2C) }
             string(m.key)
-            bytes.append(0x3A)
+            buffer.append(0x3A)
             value(m.value)
         }
-        bytes.append(0x7D)
+        buffer.append(0x7D)
     }
 
     /// `{…}` with the members in order of their keys (as `<` orders them), whatever order they come in. Most come
@@ -110,55 +111,55 @@ public struct JSONWriter {
     }
 
     public mutating func strings(_ items: [String]) {
-        bytes.append(0x5B)
+        buffer.append(0x5B)
         for (k, s) in items.enumerated() {
-            if k > 0 { bytes.append(0x2C) }
+            if k > 0 { buffer.append(0x2C) }
             string(s)
         }
-        bytes.append(0x5D)
+        buffer.append(0x5D)
     }
 
     /// Writes `[…]`, each element by `write`.
     public mutating func array<T>(_ items: [T], _ write: (inout JSONWriter, T) -> Void) {
-        bytes.append(0x5B)
+        buffer.append(0x5B)
         for (k, item) in items.enumerated() {
-            if k > 0 { bytes.append(0x2C) }
+            if k > 0 { buffer.append(0x2C) }
             write(&self, item)
         }
-        bytes.append(0x5D)
+        buffer.append(0x5D)
     }
 
     /// Writes `{"key":…,"key":…}`; `body` writes the members with ``member(_:_:)``.
     public mutating func object(_ body: (inout ObjectWriter) -> Void) {
-        bytes.append(0x7B)
-        var o = ObjectWriter(writer: self)
-        self = JSONWriter(lending: ())  // hand the buffer over without copying it (or allocating another)
+        buffer.append(0x7B)
+        var o = ObjectWriter(writer: JSONWriter(capacity: 0))  // an empty buffer allocates nothing
+        swap(&self, &o.writer)  // lend the buffer to `o` without copying it…
         body(&o)
-        self = o.writer
-        bytes.append(0x7D)
+        swap(&self, &o.writer)  // …and take it back
+        buffer.append(0x7D)
     }
 
-    public struct ObjectWriter {
+    public struct ObjectWriter: ~Copyable {
         fileprivate var writer: JSONWriter
         private var first = true
 
-        fileprivate init(writer: JSONWriter) { self.writer = writer }
+        fileprivate init(writer: consuming JSONWriter) { self.writer = writer }
 
         /// A member whose key is computed (a table's name, an error code).
         public mutating func member(dynamic key: String, _ write: (inout JSONWriter) -> Void) {
-            if !first { writer.bytes.append(0x2C) }
+            if !first { writer.buffer.append(0x2C) }
             first = false
             writer.string(key)
-            writer.bytes.append(0x3A)
+            writer.buffer.append(0x3A)
             write(&writer)
         }
 
         /// A member whose key is a literal of the contract: letters, digits and `_`, which need no escaping,
         /// so its bytes are copied as they are instead of building and scanning a `String`.
         public mutating func member(_ key: StaticString, _ write: (inout JSONWriter) -> Void) {
-            if !first { writer.bytes.append(0x2C) }
+            if !first { writer.buffer.append(0x2C) }
             first = false
-            writer.bytes.append(0x22)
+            writer.buffer.append(0x22)
             writer.raw(key)
             writer.raw("\":")
             write(&writer)

@@ -48,9 +48,10 @@ struct TimestampTests {
             let date = CivilDate(day: seconds.floorDiv(86_400)).components
             let secondOfDay = Int(seconds.floorMod(86_400))
             let millis = Int(local.floorMod(1000))
-            var fixed: [UInt8] = [], byParts: [UInt8] = []
-            Timestamp.writeFixed(date, secondOfDay, millis, offset, into: &fixed)
-            Timestamp.writeByParts(date, secondOfDay, millis, offset, into: &byParts)
+            var fixedOutput = OutputBuffer(), byPartsOutput = OutputBuffer()
+            Timestamp.writeFixed(date, secondOfDay, millis, offset, into: &fixedOutput)
+            Timestamp.writeByParts(date, secondOfDay, millis, offset, into: &byPartsOutput)
+            let fixed = fixedOutput.bytes, byParts = byPartsOutput.bytes
             #expect(fixed == byParts)
             if fixed != byParts { return }
             if offset % 60 == 0, date.year >= 1 {
@@ -65,10 +66,10 @@ struct TimestampTests {
         func byParts(_ instant: Instant, _ offset: Int32) -> String {
             let local = instant.milliseconds + Int64(offset) * 1000
             let seconds = local.floorDiv(1000)
-            var out: [UInt8] = []
+            var out = OutputBuffer()
             Timestamp.writeByParts(CivilDate(day: seconds.floorDiv(86_400)).components, Int(seconds.floorMod(86_400)),
                                    Int(local.floorMod(1000)), offset, into: &out)
-            return String(decoding: out, as: UTF8.self)
+            return String(decoding: out.bytes, as: UTF8.self)
         }
         let yearZero = Timestamp.parse("0000-01-01T00:00:00Z")!.instant.milliseconds
         let year9999 = Timestamp.parse("9999-12-31T23:59:59.999Z")!.instant.milliseconds

@@ -55,13 +55,13 @@ package final class RenderedList: Sendable {
 
     package init(_ texts: [String]) {
         self.texts = texts
-        var items: [UInt8] = []
+        var items = OutputBuffer()
         for (k, text) in texts.enumerated() {
             if k > 0 { items.append(0x2C) }
             JSONString.append(text, to: &items)
         }
-        self.items = items
-        self.array = [0x5B] + items + [0x5D]
+        self.items = items.bytes
+        self.array = [0x5B] + self.items + [0x5D]
     }
 
     static let empty = RenderedList([])
@@ -126,10 +126,7 @@ package final class RenderedCase: Sendable {
     func head(subject: String) -> [UInt8] { RenderedCase.head(beforeSubject, subject, afterSubject) }
 
     private static func head(_ beforeSubject: [UInt8], _ subject: String?, _ afterSubject: [UInt8]) -> [UInt8] {
-        var bytes = beforeSubject
-        if let subject { JSONString.append(subject, to: &bytes) } else { bytes.append(contentsOf: "null".utf8) }
-        bytes.append(contentsOf: afterSubject)
-        return bytes
+        beforeSubject + (subject.map(JSONString.literal) ?? Array("null".utf8)) + afterSubject
     }
 }
 

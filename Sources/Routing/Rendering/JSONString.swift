@@ -3,38 +3,44 @@
 /// so both write the same bytes.
 package enum JSONString {
     /// Appends `s` as a JSON string literal to `bytes`.
-    package static func append(_ s: String, to bytes: inout [UInt8]) {
+    package static func append(_ s: String, to bytes: inout OutputBuffer) {
         bytes.append(0x22)
-        var s = s
-        s.withUTF8 { utf8 in
-            // Copy the runs between escapes in bulk: most text (Cyrillic included) needs none. Eight bytes are
-            // looked at together while none of them can need an escape; a word that may is looked at byte by byte.
-            var runStart = 0
-            var i = 0
-            while i < utf8.count {
-                if i + 8 <= utf8.count,
-                   !needsEscape(UnsafeRawPointer(utf8.baseAddress! + i).loadUnaligned(as: UInt64.self)) {
-                    i += 8
-                    continue
-                }
-                let c = utf8[i]
-                i += 1
-                guard c == 0x22 || c == 0x5C || c < 0x20 else { continue }
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<(i - 1)]))
-                escape(c, to: &bytes)
-                runStart = i
-            }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
+        // The UTF-8 read in place, without copying `s` into a variable first (which `withUTF8` needs, and which
+        // cost a retain and a release per string); only a string without contiguous UTF-8 takes that way.
+        if s.utf8.withContiguousStorageIfAvailable({ appendEscaping($0, to: &bytes) }) == nil {
+            var s = s
+            s.withUTF8 { appendEscaping($0, to: &bytes) }
         }
         bytes.append(0x22)
     }
 
+    /// `utf8` with `"`, `\` and control characters escaped.
+    private static func appendEscaping(_ utf8: UnsafeBufferPointer<UInt8>, to bytes: inout OutputBuffer) {
+        // Copy the runs between escapes in bulk: most text (Cyrillic included) needs none. Eight bytes are
+        // looked at together while none of them can need an escape; a word that may is looked at byte by byte.
+        var runStart = 0
+        var i = 0
+        while i < utf8.count {
+            if i + 8 <= utf8.count,
+               !needsEscape(UnsafeRawPointer(utf8.baseAddress! + i).loadUnaligned(as: UInt64.self)) {
+                i += 8
+                continue
+            }
+            let c = utf8[i]
+            i += 1
+            guard c == 0x22 || c == 0x5C || c < 0x20 else { continue }
+            bytes.append(UnsafeBufferPointer(rebasing: utf8[runStart..<(i - 1)]))
+            escape(c, to: &bytes)
+            runStart = i
+        }
+        bytes.append(UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
+    }
+
     /// `s` as a JSON string literal.
     package static func literal(_ s: String) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(s.utf8.count + 2)
+        var bytes = OutputBuffer(capacity: s.utf8.count + 2)
         append(s, to: &bytes)
-        return bytes
+        return bytes.bytes
     }
 
     /// Whether any of the eight bytes of `word` is `"`, `\\` or below 0x20: the classic tests for a zero byte
@@ -48,7 +54,7 @@ package enum JSONString {
         return (below32 | hasZero(word ^ (0x22 &* ones)) | hasZero(word ^ (0x5C &* ones))) != 0
     }
 
-    private static func escape(_ c: UInt8, to bytes: inout [UInt8]) {
+    private static func escape(_ c: UInt8, to bytes: inout OutputBuffer) {
         switch c {
         case 0x22: bytes.append(0x5C); bytes.append(0x22)
         case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
@@ -57,7 +63,7 @@ package enum JSONString {
         case 0x09: bytes.append(0x5C); bytes.append(UInt8(ascii: "t"))
         default:
             let hex: StaticString = "0123456789abcdef"
-            bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
+            bytes.append(#"\u00"#)
             bytes.append(hex.utf8Start[Int(c >> 4)])
             bytes.append(hex.utf8Start[Int(c & 0xF)])
         }

@@ -67,15 +67,14 @@ public enum Timestamp {
 
     /// Formats an instant in the given offset: `2026-11-22T23:50:00+03:00`, with milliseconds only when not zero.
     public static func format(_ instant: Instant, offsetSeconds: Int32) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(29)
+        var out = OutputBuffer(capacity: 29)
         write(instant, offsetSeconds: offsetSeconds, into: &out)
-        return String(decoding: out, as: UTF8.self)
+        return out.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Appends ``format(_:offsetSeconds:)``'s text to `out` as UTF-8 (ASCII) bytes, without building a `String`:
     /// a decision's `valid_until` is written this way straight into the JSON output.
-    package static func write(_ instant: Instant, offsetSeconds: Int32, into out: inout [UInt8]) {
+    package static func write(_ instant: Instant, offsetSeconds: Int32, into out: inout OutputBuffer) {
         let localMillis = instant.milliseconds + Int64(offsetSeconds) * 1000
         let localSeconds = localMillis.floorDiv(1000)
         let millis = Int(localMillis.floorMod(1000))
@@ -90,7 +89,7 @@ public enum Timestamp {
 
     /// ``write(_:offsetSeconds:into:)`` for any year and offset, a field at a time.
     static func writeByParts(_ date: (year: Int, month: Int, day: Int), _ secondOfDay: Int, _ millis: Int, _ offsetSeconds: Int32,
-                             into out: inout [UInt8]) {
+                             into out: inout OutputBuffer) {
         appendPadded(date.year, 4, &out)
         out.append(0x2D)  // -
         appendPadded(date.month, 2, &out)
@@ -118,7 +117,7 @@ public enum Timestamp {
     /// a buffer on the stack and appended at once (appending byte by byte checked the array's uniqueness and
     /// capacity for each, most of an event's two timestamps' cost).
     static func writeFixed(_ date: (year: Int, month: Int, day: Int), _ secondOfDay: Int, _ millis: Int, _ offsetSeconds: Int32,
-                           into out: inout [UInt8]) {
+                           into out: inout OutputBuffer) {
         // `2026-11-22T23:50:00.123+03:00` is the longest: 29 bytes.
         var text: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         let count = withUnsafeMutableBytes(of: &text) { b in
@@ -151,11 +150,11 @@ public enum Timestamp {
             }
             return n
         }
-        withUnsafeBytes(of: &text) { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+        withUnsafeBytes(of: &text) { out.append(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
     }
 
     /// `n` in decimal, zeros in front up to `width` characters, the sign counted among them (as `pad` does).
-    private static func appendPadded(_ n: Int, _ width: Int, _ out: inout [UInt8]) {
+    private static func appendPadded(_ n: Int, _ width: Int, _ out: inout OutputBuffer) {
         var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         withUnsafeMutableBytes(of: &digits) { buffer in
