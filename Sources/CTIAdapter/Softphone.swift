@@ -124,7 +124,7 @@ final class Softphone {
                 o.member("params") { $0.string(params) }
                 o.member("token") { $0.string(token) }
             }
-            frame += Array("\(w.bytes.count):".utf8)
+            frame += Array("\(w.count):".utf8)
             frame += w.bytes
             frame.append(UInt8(ascii: ","))
         }

@@ -18,7 +18,8 @@ import Wire
 /// // send batch.replies[i] to the i-th sender, then publish batch.events in order
 /// ```
 ///
-/// Confined to one thread: not `Sendable`.
+/// Used by one thread at a time: not `Sendable`. (`Engine` lets its socket thread and its core thread take
+/// turns with it under one lock, `coreTurn`.)
 public final class EngineCore {
     public struct Configuration: Sendable {
         /// Most events one replay reply carries…
@@ -55,7 +56,8 @@ public final class EngineCore {
     let operationsFile: OperationsFile?
     public internal(set) var operations: Operations
     let logger: Logger
-    /// Where an event or a reply is written before its bytes are taken: one buffer, kept from one to the next.
+    /// Where an event or a reply is written before its bytes are taken: one buffer, kept from one to the next
+    /// (safe because the core is used by one thread at a time, and nothing written here is read after `bytes`).
     private var output = JSONWriter(capacity: 4096)
     /// Why the last batch could not be written, until one is.
     public private(set) var writeFailure: StorageError?
@@ -250,8 +252,9 @@ public final class EngineCore {
             Wire.encode(decision, into: &w)
             decisionBytes = start..<w.count
         }
+        assert(!decisionBytes.isEmpty, "DecisionEvent.encode did not write the decision")
         let event = output.bytes
-        return .success(.decided(id: id, seq: seq, eventID: eventID, decisionJSON: event[decisionBytes], topic: Array(DecisionEvent.topic(of: decision).utf8),
+        return .success(.decided(id: id, seq: seq, eventID: eventID, decisionJSON: event[decisionBytes], topic: decision.eventTopicBytes,
                                  event: event, counted: Counted(table: table.name, topic: request.call.topic, action: decision.action.rawValue)))
     }
 

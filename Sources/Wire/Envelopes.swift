@@ -111,14 +111,8 @@ public struct DecisionEvent: Sendable {
         self.decision = decision
     }
 
-    /// `decision.<action>.<target id, case id, or rule for first_line and deny>`.
-    public var topic: String { DecisionEvent.topic(of: decision) }
-
-    /// The topic an event of `decision` is published under (``topic``).
-    public static func topic(of d: Decision) -> String {
-        let what = d.targetOrCaseID ?? d.rule
-        return "decision.\(d.action.rawValue).\(what)"
-    }
+    /// `decision.<action>.<target id, case id, or rule for the other actions>` (``Decision/eventTopic``).
+    public var topic: String { decision.eventTopic }
 
     /// The event's JSON; `seq` comes first so a journal line's sequence can be read without parsing the rest,
     /// and `decision` last, so a subscriber can compare it with a reply's byte for byte.

@@ -27,7 +27,8 @@ public struct JSONWriter: ~Copyable {
         if n == n.rounded(), abs(n) < 1e15 {
             number(Int64(n))
         } else if n.isFinite {
-            buffer.append(contentsOf: Array(String(n).utf8))
+            var text = String(n)
+            text.withUTF8 { buffer.append($0) }
         } else {
             raw("null")
         }

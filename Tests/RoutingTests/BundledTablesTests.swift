@@ -40,6 +40,19 @@ struct BundledTablesTests {
         }
     }
 
+    /// An event's topic names the action and the target, the case's category or the rule, whether the table
+    /// rendered it at load (a transfer's, a case's) or it is made for the decision.
+    @Test(arguments: names + ["retention-ru"])
+    func everyEventTopicNamesWhatWasDecided(_ name: String) throws {
+        let decisions = try decisions(name)
+        #expect(!decisions.isEmpty)
+        for (scenario, d) in decisions {
+            let expected = "decision.\(d.action.rawValue).\(d.target?.id ?? d.case?.id ?? d.rule)"
+            #expect(d.eventTopic == expected, "\(name): '\(scenario)'")
+            #expect(d.eventTopicBytes == Array(expected.utf8), "\(name): '\(scenario)'")
+        }
+    }
+
     /// An agent on the line is told something to say or do: a phrase, a procedure, checks or instructions.
     @Test(arguments: names)
     func theAgentOnTheLineHasSomethingToSayOrDo(_ name: String) throws {

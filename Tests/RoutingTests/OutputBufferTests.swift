@@ -55,12 +55,44 @@ struct OutputBufferTests {
         }
     }
 
+    /// Each kind of append at each place relative to the end of the memory: one short of it, at it, past it.
+    /// (Contents only show a write past the end where the memory checker runs, `tools/fuzz`; the capacity is
+    /// asserted here too, so a buffer that grew when it need not, or did not when it must, is caught.)
+    @Test(arguments: [1, 2, 3, 64])
+    func appendsAtTheEndOfItsMemory(capacity: Int) {
+        let pieces: [(name: String, bytes: [UInt8], append: (inout OutputBuffer) -> Void)] = [
+            ("one byte", [0x2C], { $0.append(0x2C) }),
+            ("a one-byte literal", [0x5D], { $0.append("]") }),
+            ("a two-byte literal", [0x22, 0x3A], { $0.append("\":") }),
+            ("a literal", Array("null".utf8), { $0.append("null") }),
+            ("a run", Array(repeating: 0x41, count: 5), { $0.append(contentsOf: Array(repeating: 0x41, count: 5)) }),
+        ]
+        for fill in max(0, capacity - 2)...capacity {
+            for piece in pieces {
+                var buffer = OutputBuffer(capacity: capacity)
+                var reference: [UInt8] = []
+                for k in 0..<fill {
+                    buffer.append(UInt8(k))
+                    reference.append(UInt8(k))
+                }
+                #expect(buffer.capacity == capacity)
+                piece.append(&buffer)
+                reference += piece.bytes
+                #expect(buffer.bytes == reference, "\(piece.name) after \(fill) of \(capacity)")
+                #expect((buffer.capacity == capacity) == (fill + piece.bytes.count <= capacity), "\(piece.name) after \(fill) of \(capacity)")
+                #expect(buffer.capacity >= buffer.count)
+            }
+        }
+    }
+
     @Test func emptiedItWritesAfreshInTheSameMemory() {
         var buffer = OutputBuffer(capacity: 8)
         var first: [UInt8] = []
         appendMix(seed: 7, into: &buffer, &first)
+        let grown = buffer.capacity
         buffer.removeAll()
         #expect(buffer.isEmpty && buffer.bytes == [])
+        #expect(buffer.capacity == grown)
         var second: [UInt8] = []
         appendMix(seed: 8, into: &buffer, &second)
         #expect(buffer.bytes == second)

@@ -57,6 +57,14 @@ struct EventDecodingTests {
         #expect(decoded.atText == "2026-11-23T12:00:00+03:00")
     }
 
+    /// A decision made whole (decoded, or written as here) has the topic a rendered one has.
+    @Test func aGivenDecisionsTopicNamesWhatWasDecided() {
+        #expect(Self.decisions.map(\.eventTopic) == [
+            "decision.transfer.retention", "decision.transfer.equipment", "decision.case.bo-retention-transfer",
+            "decision.first_line.termination.first_line", "decision.deny.r", "decision.prompt.ivr.root", "decision.step.fraud.contact",
+        ])
+    }
+
     @Test func eventFromTheFlagshipTable() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let path = root.appendingPathComponent("routing-tables/retention-ru.yaml").path

@@ -183,18 +183,32 @@ public struct Decision: Sendable, Hashable {
         set { after = After(menu: menu, playbook: newValue, phrases: after?.phrases, procedure: after?.procedure) }
     }
 
-    /// The target's id, or the case's (an event's topic names it), without building the ``Transfer`` or ``Case``.
-    package var targetOrCaseID: String? {
+    /// The topic an event of this decision is published under: `decision.<action>.<target id, case id, or rule
+    /// for the other actions>` (PROTOCOL.md, the event feed).
+    public var eventTopic: String { String(decoding: eventTopicBytes, as: UTF8.self) }
+
+    /// ``eventTopic``'s UTF-8. A transfer's and a case's were made at load with their target or category, so
+    /// the engine publishes them without building a string for each decision.
+    package var eventTopicBytes: [UInt8] {
+        let subject: String
         switch made {
         case .rendered(let f):
             switch f.head {
-            case .transfer(let t, _): t.target.id
-            case .openCase(let c, _): c.category.id
-            case .bytes: nil
+            case .transfer(let t, _):
+                if action == .transfer { return t.eventTopic }
+                subject = t.target.id
+            case .openCase(let c, _):
+                if action == .openCase { return c.eventTopic }
+                subject = c.category.id
+            case .bytes: subject = rule
             }
-        case .given(let g): g.target?.id ?? g.case?.id
+        case .given(let g): subject = g.target?.id ?? g.case?.id ?? rule
         }
+        return Array(Decision.eventTopic(action: action, subject: subject).utf8)
     }
+
+    /// The one place an event topic is spelled.
+    static func eventTopic(action: Action, subject: String) -> String { "decision.\(action.rawValue).\(subject)" }
 
     /// The parts of its JSON the table fixes, rendered at load, for a decision made from an outcome; nil for one
     /// made otherwise (decoded, written by a test, a menu's prompt, a playbook step without an outcome).

@@ -88,9 +88,12 @@ package final class RenderedTarget: Sendable {
     package let afterAddressByNumber: [UInt8]
     package let phrases: RenderedList
     package let checks: RenderedList
+    /// The topic of a transfer's event to it (``Decision/eventTopic``).
+    package let eventTopic: [UInt8]
 
     init(_ target: Target) {
         self.target = target
+        eventTopic = Array(Decision.eventTopic(action: .transfer, subject: target.id).utf8)
         head = Array(#"{"action":"transfer","target":{"id":"#.utf8) + JSONString.literal(target.id) + Array(#","address":"#.utf8)
         func after(_ via: Decision.Via) -> [UInt8] {
             Array(#","via":"#.utf8) + JSONString.literal(via.rawValue) + Array(#","mode":"#.utf8)
@@ -109,11 +112,14 @@ package final class RenderedCase: Sendable {
     /// `{"action":"case","target":null,"case":{…}` with the category's own subject.
     package let head: [UInt8]
     package let phrases: RenderedList
+    /// The topic of a case's event in this category (``Decision/eventTopic``).
+    package let eventTopic: [UInt8]
     private let beforeSubject: [UInt8]
     private let afterSubject: [UInt8]
 
     init(_ category: CaseCategory) {
         self.category = category
+        eventTopic = Array(Decision.eventTopic(action: .openCase, subject: category.id).utf8)
         beforeSubject = Array(#"{"action":"case","target":null,"case":{"id":"#.utf8) + JSONString.literal(category.id)
             + Array(#","category":"#.utf8) + JSONString.literal(category.category)
             + Array(#","priority":"#.utf8) + JSONString.literal(category.priority.rawValue) + Array(#","subject":"#.utf8)
@@ -125,8 +131,13 @@ package final class RenderedCase: Sendable {
     /// The head with another subject (a rule's own).
     func head(subject: String) -> [UInt8] { RenderedCase.head(beforeSubject, subject, afterSubject) }
 
+    /// Written into one buffer: a rule's own subject is put in at evaluation, once a decision.
     private static func head(_ beforeSubject: [UInt8], _ subject: String?, _ afterSubject: [UInt8]) -> [UInt8] {
-        beforeSubject + (subject.map(JSONString.literal) ?? Array("null".utf8)) + afterSubject
+        var bytes = OutputBuffer(capacity: beforeSubject.count + (subject?.utf8.count ?? 4) + 2 + afterSubject.count)
+        bytes.append(contentsOf: beforeSubject)
+        if let subject { JSONString.append(subject, to: &bytes) } else { bytes.append("null") }
+        bytes.append(contentsOf: afterSubject)
+        return bytes.bytes
     }
 }
 

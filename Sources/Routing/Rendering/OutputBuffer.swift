@@ -28,7 +28,7 @@ public struct OutputBuffer: ~Copyable {
     public var isEmpty: Bool { written == 0 }
 
     /// Makes room for `extra` more bytes: the rare path, kept out of line.
-    @usableFromInline mutating func reserve(_ extra: Int) {
+    @inline(never) @usableFromInline mutating func reserve(_ extra: Int) {
         let newCapacity = max(written + extra, capacity * 2, 64)
         let new = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
         if let base {
