@@ -144,8 +144,7 @@ extension JSONReader.Parser {
                 guard case .string(let s) = v else { return p.refuse(.init(.badType, "table must be a string, got \(v.kindDescription).", field: "table")) }
                 parts.table = s
             case "at":
-                let v = try p.value()
-                do throws(InputError) { parts.at = try Wire.instant(v, field: "at") } catch { p.refuse(error) }
+                parts.at = try p.instant(field: "at")
             case "call":
                 parts.call = try p.call(prefix: "call")  // masked before anything is decided, journalled or kept
             default:
@@ -158,6 +157,31 @@ extension JSONReader.Parser {
         }
         if parts.call == nil { refuse(InputError(.missingField, "call is required: the call to decide.", field: "call")) }
         return parts
+    }
+
+    /// The instant at `i` (a query's or batch line's `at`), or nil for null; one that is not an instant is
+    /// refused (``refuse(_:)``) and read as nil. A string of printable ASCII is parsed from the request's bytes,
+    /// without making a `String` or a ``Value`` for it; anything else is read by ``value()`` and
+    /// ``Wire/instant(_:field:)``, so every error is the same either way.
+    mutating func instant(field: String) throws(InputError) -> Instant? {
+        if i < b.count, b[i] == UInt8(ascii: "\"") {
+            let start = i + 1
+            var end = start
+            while end < b.count, (0x20...0x7E).contains(b[end]), b[end] != UInt8(ascii: "\""), b[end] != UInt8(ascii: "\\") { end += 1 }
+            if end < b.count, b[end] == UInt8(ascii: "\""), end - start <= limits.stringBytes {
+                try countValue()
+                i = end + 1
+                let text = UnsafeBufferPointer(rebasing: b[start..<end])
+                if let parsed = Timestamp.parse(utf8: text) { return parsed.instant }
+                do throws(InputError) { _ = try Wire.instant(String(decoding: text, as: UTF8.self), field: field) } catch { refuse(error) }
+                return nil
+            }
+        }
+        let v = try value()
+        do throws(InputError) { return try Wire.instant(v, field: field) } catch {
+            refuse(error)
+            return nil
+        }
     }
 
     /// A `route --batch` line's object at `i`.
@@ -178,8 +202,7 @@ extension JSONReader.Parser {
         } value: { p, key throws(InputError) in
             switch key.name {
             case "at":
-                let v = try p.value()
-                do throws(InputError) { at = try Wire.instant(v, field: "at") } catch { p.refuse(error) }
+                at = try p.instant(field: "at")
             case "call": call = try p.call(prefix: "call")
             default:
                 _ = try p.value()

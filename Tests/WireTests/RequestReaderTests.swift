@@ -52,6 +52,14 @@ struct RequestReaderTests {
         #"{"call_id"#, #"{"call_id":"a","topic"#, "{\"topic\u{01}\":\"t\",\"call_id\":\"a\"}", #"{"call_id":"a","topic":"t","notes_and_more_than_any_name":1}"#,
     ]
 
+    /// `at` values for the reader's two ways: printable ASCII parsed from the bytes, anything else as a value.
+    static let instants: [String] = [
+        #""2026-11-23T10:00:00+03:00""#, #""2026-11-23T10:00:00.125Z""#, #""2026-11-23t10:00z""#, #""2026-11-23 10:00+0300""#,
+        #""2026-11-23T10:00:00\u002b03:00""#, #""2026-11-23T10:00:00+03:00é""#, #""2026-11-23T10:00:00+03:00\n""#,
+        "\"2026-11-23T10:00:00+03:00\u{01}\"", #""2026-11-23T10:00:00+03:00"#, #""2026-13-23T10:00:00Z""#, #""""#, #"" ""#,
+        #""yesterday""#, #"  "2026-11-23T10:00:00Z"  "#, "null", "5", #"["2026-11-23T10:00:00Z"]"#, #""\"""#,
+    ]
+
     @Test func aCallIsReadAsWhenParsedFirst() {
         for input in Self.variants(of: Self.call) + Self.calls.map({ Array($0.utf8) }) {
             let read = Result { () throws(InputError) in try Wire.decodeCall(input) }
@@ -73,7 +81,7 @@ struct RequestReaderTests {
             #"{"at":5,"call":{"call_id":1}}"#, #"{"at":"yesterday","call":{}}"#, #"{"at":null}"#, #"{"x":1,"call":5}"#, #"[1]"#,
             #"{"call":{"call_id":"a","topic":"t"},"call":{}}"#, #"{"c\u0061ll":{"call_id":"a","topic":"t"},"\u0061t":null}"#,
             #"{"calls":{},"call":{"call_id":"a","topic":"t"}}"#, #"{"a":1}"#,
-        ].map { Array($0.utf8) }
+        ].map { Array($0.utf8) } + Self.instants.map { Array(#"{"at":\#($0),"call":{"call_id":"a","topic":"t"}}"#.utf8) }
         for input in lines {
             let read = Result { () throws(InputError) in
                 try input.withUnsafeBufferPointer { b in Result { () throws(InputError) in try Wire.decodeBatchLine(b) } }.get()
@@ -89,7 +97,7 @@ struct RequestReaderTests {
             #"{"id":[1],"table":5}"#, #"{"id":true,"x":"#, #"{"id":-1e400,"table":"t","call":{"call_id":"a","topic":"t"}}"#,
             #"{"\u0069d":1,"t\u0061ble":"t","call":{"call_id":"a","topic":"t"}}"#, #"{"id":1,"table":"t","tabl\u0065":"u"}"#,
             #"{"id":1,"tables":"t","call":{"call_id":"a","topic":"t"}}"#, #"{"id":1,"table":"t","idempotency_ke":"k"}"#,
-        ].map { Array($0.utf8) }
+        ].map { Array($0.utf8) } + Self.instants.map { Array(#"{"id":1,"table":"t","at":\#($0),"call":{"call_id":"a","topic":"t"}}"#.utf8) }
         for input in queries {
             let (id, result) = QueryRequest.decodeKeepingID(input)
             let read = result.map { QueryParts(table: $0.table, at: $0.at, call: $0.call, key: $0.idempotencyKey) }

@@ -5,7 +5,11 @@ public enum Timestamp {
     /// An offset is required: a wall time without one is ambiguous across zones.
     /// - Returns: the instant and the offset it was written in, or nil when malformed.
     public static func parse(_ text: String) -> (instant: Instant, offsetSeconds: Int32)? {
-        let b = Array(text.utf8)
+        text.utf8.withContiguousStorageIfAvailable(parse(utf8:)) ?? Array(text.utf8).withUnsafeBufferPointer(parse(utf8:))
+    }
+
+    /// ``parse(_:)`` over the text's UTF-8, read in place: a query's `at` is parsed from the request's bytes.
+    package static func parse(utf8 b: UnsafeBufferPointer<UInt8>) -> (instant: Instant, offsetSeconds: Int32)? {
         var i = 0
         func digits(_ n: Int) -> Int? {
             guard i + n <= b.count else { return nil }
