@@ -59,6 +59,8 @@ public final class EngineCore {
     /// Where an event or a reply is written before its bytes are taken: one buffer, kept from one to the next
     /// (safe because the core is used by one thread at a time, and nothing written here is read after `bytes`).
     private var output = JSONWriter(capacity: 4096)
+    /// The ids of this engine's events (its journal's).
+    private let eventIDs: EventIDPrefix
     /// Why the last batch could not be written, until one is.
     public private(set) var writeFailure: StorageError?
     /// What `health` reports and `--metrics` exports, counted once.
@@ -76,6 +78,7 @@ public final class EngineCore {
         self.meters = meters
         self.tables = tables
         self.journal = journal
+        eventIDs = EventIDPrefix(journalID: journal.journalID)
         self.sharedStore = nil
         self.keys = keys
         self.sessionFile = sessionFile
@@ -95,6 +98,7 @@ public final class EngineCore {
         self.meters = meters
         self.tables = tables
         self.journal = store
+        eventIDs = EventIDPrefix(journalID: store.journalID)
         self.sharedStore = store
         self.keys = keys
         self.sessionFile = nil
@@ -117,7 +121,7 @@ public final class EngineCore {
 
     private enum Answer {
         case final([UInt8])
-        case decided(id: RequestID, seq: UInt64, eventID: String, decisionJSON: ArraySlice<UInt8>, topic: [UInt8], event: [UInt8], counted: Counted)
+        case decided(id: RequestID, seq: UInt64, eventIDJSON: ArraySlice<UInt8>, decisionJSON: ArraySlice<UInt8>, topic: [UInt8], event: [UInt8], counted: Counted)
         /// A repeat, within this batch, of the query at `index` (same key, same body).
         case sameAs(index: Int, id: RequestID)
     }
@@ -214,14 +218,14 @@ public final class EngineCore {
             switch answer {
             case .final(let bytes):
                 replies.append(bytes)
-            case .decided(let id, let seq, let eventID, let decisionJSON, _, _, let counted):
-                replies.append(journalled ? decisionReply(id: id, seq: seq, eventID: eventID, decisionJSON: decisionJSON)
+            case .decided(let id, let seq, let eventIDJSON, let decisionJSON, _, _, let counted):
+                replies.append(journalled ? decisionReply(id: id, seq: seq, eventIDJSON: eventIDJSON, decisionJSON: decisionJSON)
                                           : errorReply(id: id, EngineCore.unavailable(writeFailure)))
                 if journalled { meters.decisions.increment(counted.table, counted.topic, counted.action) }
             case .sameAs(let index, let id):
-                if journalled, case .decided(_, let seq, let eventID, let decisionJSON, _, _, _) = answers[index] {
+                if journalled, case .decided(_, let seq, let eventIDJSON, let decisionJSON, _, _, _) = answers[index] {
                     meters.repeats.increment()
-                    replies.append(decisionReply(id: id, seq: seq, eventID: eventID, decisionJSON: decisionJSON))
+                    replies.append(decisionReply(id: id, seq: seq, eventIDJSON: eventIDJSON, decisionJSON: decisionJSON))
                 } else {
                     replies.append(errorReply(id: id, EngineCore.unavailable(writeFailure)))
                 }
@@ -241,20 +245,24 @@ public final class EngineCore {
         } catch {
             return .failure(error)
         }
-        let eventID = "\(journal.journalID)-\(seq)"
-        // The decision is written once, in its place in the event; the reply takes its bytes from there.
+        // The event id and the decision are written once, in their places in the event; the reply takes both
+        // from there.
+        var eventIDBytes = 0..<0
         var decisionBytes = 0..<0
         output.removeAll()
-        DecisionEvent.encode(seq: seq, eventID: eventID, at: instant, atOffset: table.zone.offset(at: instant), callID: request.call.callID,
-                             table: table.name, tableVersion: table.version, call: request.call, idempotencyKey: request.idempotencyKey,
-                             into: &output) { w in
+        DecisionEvent.encode(seq: seq, at: instant, atOffset: table.zone.offset(at: instant), callID: request.call.callID, table: table.name,
+                             tableVersion: table.version, call: request.call, idempotencyKey: request.idempotencyKey, into: &output) { [eventIDs] w in
+            let start = w.count
+            eventIDs.write(seq: seq, into: &w)
+            eventIDBytes = start..<w.count
+        } decision: { w in
             let start = w.count
             Wire.encode(decision, into: &w)
             decisionBytes = start..<w.count
         }
-        assert(!decisionBytes.isEmpty, "DecisionEvent.encode did not write the decision")
+        assert(!eventIDBytes.isEmpty && !decisionBytes.isEmpty, "DecisionEvent.encode did not write the event id and the decision")
         let event = output.bytes
-        return .success(.decided(id: id, seq: seq, eventID: eventID, decisionJSON: event[decisionBytes], topic: decision.eventTopicBytes,
+        return .success(.decided(id: id, seq: seq, eventIDJSON: event[eventIDBytes], decisionJSON: event[decisionBytes], topic: decision.eventTopicBytes,
                                  event: event, counted: Counted(table: table.name, topic: request.call.topic, action: decision.action.rawValue)))
     }
 
@@ -313,7 +321,7 @@ public final class EngineCore {
                 return errorReply(id: id, InputError(.unavailable, "the first answer to this idempotency key (seq \(seq)) cannot be read back from the journal; try again."))
             }
             meters.repeats.increment()
-            return decisionReply(id: id, seq: seq, eventID: parts.eventID, decisionJSON: parts.decision)
+            return decisionReply(id: id, seq: seq, eventIDJSON: JSONString.literal(parts.eventID)[...], decisionJSON: parts.decision)
         } catch {
             return errorReply(id: id, EngineCore.unavailable(error))
         }
@@ -334,9 +342,9 @@ public final class EngineCore {
         return (eventID, event[(i + marker.count)..<(event.endIndex - 1)])
     }
 
-    private func decisionReply(id: RequestID, seq: UInt64, eventID: String, decisionJSON: ArraySlice<UInt8>) -> [UInt8] {
+    private func decisionReply(id: RequestID, seq: UInt64, eventIDJSON: ArraySlice<UInt8>, decisionJSON: ArraySlice<UInt8>) -> [UInt8] {
         output.removeAll()
-        Wire.encodeReply(id: id, seq: seq, eventID: eventID, decisionJSON: decisionJSON, into: &output)
+        Wire.encodeReply(id: id, seq: seq, eventIDJSON: eventIDJSON, decisionJSON: decisionJSON, into: &output)
         return output.bytes
     }
 

@@ -133,18 +133,19 @@ public struct DecisionEvent: Sendable {
     /// drop than writing the event does).
     public static func encode(seq: UInt64, eventID: String, at: Instant, atOffset: Int32, callID: String, table: String,
                               tableVersion: String, call: Call?, idempotencyKey: String?, decisionJSON: [UInt8], into w: inout JSONWriter) {
-        encode(seq: seq, eventID: eventID, at: at, atOffset: atOffset, callID: callID, table: table, tableVersion: tableVersion, call: call,
-               idempotencyKey: idempotencyKey, into: &w) { $0.appendRaw(decisionJSON) }
+        encode(seq: seq, at: at, atOffset: atOffset, callID: callID, table: table, tableVersion: tableVersion, call: call,
+               idempotencyKey: idempotencyKey, into: &w, eventID: { $0.string(eventID) }, decision: { $0.appendRaw(decisionJSON) })
     }
 
-    /// An event's JSON from its parts, `writeDecision` writing the decision in its place: the engine writes it
-    /// there once, and its reply takes the decision's bytes from the event's.
-    public static func encode(seq: UInt64, eventID: String, at: Instant, atOffset: Int32, callID: String, table: String,
+    /// An event's JSON from its parts, `writeEventID` and `writeDecision` writing those members' values in their
+    /// places: the engine writes the event id from its journal's (``EventIDPrefix``) and the decision there once,
+    /// and its reply takes both from the event's bytes.
+    public static func encode(seq: UInt64, at: Instant, atOffset: Int32, callID: String, table: String,
                               tableVersion: String, call: Call?, idempotencyKey: String?, into w: inout JSONWriter,
-                              decision writeDecision: (inout JSONWriter) -> Void) {
+                              eventID writeEventID: (inout JSONWriter) -> Void, decision writeDecision: (inout JSONWriter) -> Void) {
         w.object { o in
             o.member("seq") { $0.number(Int64(seq)) }
-            o.member("event_id") { $0.string(eventID) }
+            o.member("event_id", writeEventID)
             o.member("at") { $0.timestamp(at, offsetSeconds: atOffset) }
             o.member("call_id") { $0.string(callID) }
             o.member("table") { $0.string(table) }
@@ -157,6 +158,17 @@ public struct DecisionEvent: Sendable {
 }
 
 extension Wire {
+    /// `{"id", "seq", "event_id", "decision"}` (``encodeReply(id:seq:eventID:decisionJSON:into:)``) with the
+    /// event id and the decision already JSON: the engine takes both from the event it wrote.
+    public static func encodeReply(id: RequestID, seq: UInt64, eventIDJSON: ArraySlice<UInt8>, decisionJSON: ArraySlice<UInt8>, into w: inout JSONWriter) {
+        w.object { o in
+            o.member("id") { $0.appendRaw(id.json) }
+            o.member("seq") { $0.number(Int64(seq)) }
+            o.member("event_id") { $0.appendRaw(eventIDJSON) }
+            o.member("decision") { $0.appendRaw(decisionJSON) }
+        }
+    }
+
     /// `{"id": …, "decision": {…}}`.
     public static func encodeReply(id: Value, decision: Decision, into w: inout JSONWriter) {
         var d = JSONWriter()
@@ -184,12 +196,7 @@ extension Wire {
     /// sent, so a client can find its decision among the events, and a repeat of an idempotent query is
     /// recognisably the same.
     public static func encodeReply(id: RequestID, seq: UInt64, eventID: String, decisionJSON: ArraySlice<UInt8>, into w: inout JSONWriter) {
-        w.object { o in
-            o.member("id") { $0.appendRaw(id.json) }
-            o.member("seq") { $0.number(Int64(seq)) }
-            o.member("event_id") { $0.string(eventID) }
-            o.member("decision") { $0.appendRaw(decisionJSON) }
-        }
+        encodeReply(id: id, seq: seq, eventIDJSON: JSONString.literal(eventID)[...], decisionJSON: decisionJSON, into: &w)
     }
 
     /// `{"id": <the id as sent>, "error": {…}}`.
@@ -265,5 +272,31 @@ extension JSONWriter {
             appendRaw(e)
         }
         raw("]")
+    }
+}
+
+/// The ids of one journal's events, `<journal id>-<seq>` (PROTOCOL.md): the one place the form is spelled. An
+/// id's JSON is the journal id's, rendered once, then the seq's digits, so the engine makes no `String` for it.
+public struct EventIDPrefix: Sendable {
+    public let journalID: String
+    /// `"<journal id, escaped>-`: escaping works character by character, so this followed by the digits and a
+    /// quote is the whole id as a JSON string.
+    private let head: [UInt8]
+
+    public init(journalID: String) {
+        self.journalID = journalID
+        var w = JSONWriter(capacity: journalID.utf8.count + 8)
+        w.string(journalID)
+        head = Array(w.bytes.dropLast()) + [UInt8(ascii: "-")]
+    }
+
+    /// The id of event `seq`.
+    public func eventID(seq: UInt64) -> String { "\(journalID)-\(seq)" }
+
+    /// ``eventID(seq:)`` as a JSON string.
+    public func write(seq: UInt64, into w: inout JSONWriter) {
+        w.appendRaw(head)
+        w.number(Int64(seq))
+        w.raw("\"")
     }
 }

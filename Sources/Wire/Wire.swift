@@ -63,7 +63,7 @@ public enum Wire {
         if let p = d.procedure { w.raw(#","procedure":"#); w.string(p) }
         if let r = d.reason { w.raw(#","reason":"#); w.string(r) }
         w.raw(#","rule":"#)
-        if let rule = f.rule { w.appendRaw(rule) } else { w.string(d.rule) }
+        if let rule = f.rule { w.appendRaw(rule.json) } else { w.string(d.rule) }
         w.raw(#","phrases":"#)
         if let phrases = d.renderedPhrases { w.appendRaw(phrases) } else { w.strings(d.phrases) }
         w.raw(#","comment":"#)

@@ -57,6 +57,21 @@ struct EventDecodingTests {
         #expect(decoded.atText == "2026-11-23T12:00:00+03:00")
     }
 
+    /// An event id written from its journal's rendered prefix is the id's JSON string, whatever the journal id holds.
+    @Test func anEventIDIsWrittenAsItsJSONString() throws {
+        for journalID in ["0123456789abcdef", "", "with \"quote\" and \\", "tab\tnew\nline\u{01}", "журнал-7", "🇷🇺"] {
+            let ids = EventIDPrefix(journalID: journalID)
+            for seq: UInt64 in [0, 1, 9, 10, 4_532, UInt64(Int64.max)] {
+                var w = JSONWriter()
+                ids.write(seq: seq, into: &w)
+                var expected = JSONWriter()
+                expected.string("\(journalID)-\(seq)")
+                #expect(w.bytes == expected.bytes, "\(journalID) \(seq)")
+                #expect(try JSONReader.parse(w.bytes) == .string(ids.eventID(seq: seq)))
+            }
+        }
+    }
+
     /// A decision made whole (decoded, or written as here) has the topic a rendered one has.
     @Test func aGivenDecisionsTopicNamesWhatWasDecided() {
         #expect(Self.decisions.map(\.eventTopic) == [

@@ -200,7 +200,9 @@ public struct Decision: Sendable, Hashable {
             case .openCase(let c, _):
                 if action == .openCase { return c.eventTopic }
                 subject = c.category.id
-            case .bytes: subject = rule
+            case .bytes:
+                if let r = f.rule, r.id == rule, let topic = r.eventTopic(action) { return topic }
+                subject = rule
             }
         case .given(let g): subject = g.target?.id ?? g.case?.id ?? rule
         }

@@ -59,12 +59,12 @@ extension Table {
 
     private func decide(_ rule: Rule, topic: Topic, context: inout EvaluationContext, operations: Operations) throws(InputError) -> Decision {
         context.trace.append(.rendered(rule.traceLine))
-        return try decide(rule.outcome, rule: rule.id, ruleJSON: rule.idJSON, topic: topic, context: &context, operations: operations)
+        return try decide(rule.outcome, rule: rule.id, rendered: rule.rendered, topic: topic, context: &context, operations: operations)
     }
 
     /// The decision an outcome makes at this instant: redirects and schedules applied, comment rendered.
-    /// - Parameter ruleJSON: `rule` as a JSON string, rendered at load; nil when `rule` is not a table rule's id.
-    func decide(_ chosen: Outcome, rule: String, ruleJSON: [UInt8]? = nil, topic: Topic, context: inout EvaluationContext,
+    /// - Parameter rendered: `rule` rendered at load; nil when `rule` is not a table rule's id.
+    func decide(_ chosen: Outcome, rule: String, rendered: RenderedRule? = nil, topic: Topic, context: inout EvaluationContext,
                 operations: Operations) throws(InputError) -> Decision {
         let outcome = try settle(chosen, context: &context)
         // A fallback's own comment replaces the rule's, which is then never rendered.
@@ -88,21 +88,21 @@ extension Table {
             } else {
                 said = context.customerRegion.flatMap { target.regionAddresses[$0] } ?? target.address ?? ""
             }
-            fragments = DecisionFragments(head: .transfer(renderedTargets[t], byNumber: byNumber), rule: ruleJSON, outcome: outcome)
+            fragments = DecisionFragments(head: .transfer(renderedTargets[t], byNumber: byNumber), rule: rendered, outcome: outcome)
         case .openCase(let c):
-            let rendered = renderedCases[c]
+            let category = renderedCases[c]
             said = nil
-            fragments = DecisionFragments(head: .openCase(rendered, ownSubject: outcome.subject.map(rendered.head(subject:))),
-                                          rule: ruleJSON, outcome: outcome)
+            fragments = DecisionFragments(head: .openCase(category, ownSubject: outcome.subject.map(category.head(subject:))),
+                                          rule: rendered, outcome: outcome)
         case .firstLine(let template):
             said = try template.render(in: &context)
-            fragments = DecisionFragments(head: .bytes(Decision.Action.firstLineHead), rule: ruleJSON, outcome: outcome)
+            fragments = DecisionFragments(head: .bytes(Decision.Action.firstLineHead), rule: rendered, outcome: outcome)
         case .deny(let template):
             said = try template.render(in: &context)
-            fragments = DecisionFragments(head: .bytes(Decision.Action.denyHead), rule: ruleJSON, outcome: outcome)
+            fragments = DecisionFragments(head: .bytes(Decision.Action.denyHead), rule: rendered, outcome: outcome)
         case .selfService(let template, _):
             said = try template.render(in: &context)
-            fragments = DecisionFragments(head: .bytes(Decision.Action.selfServiceHead), rule: ruleJSON, outcome: outcome)
+            fragments = DecisionFragments(head: .bytes(Decision.Action.selfServiceHead), rule: rendered, outcome: outcome)
         }
         return Decision(action: outcome.kind.action, fragments: fragments, said: said, rule: rule, comment: comment,
                         validUntil: validUntil, validUntilOffset: offset, traceLines: context.trace)

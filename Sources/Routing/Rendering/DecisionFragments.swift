@@ -18,12 +18,12 @@ package struct DecisionFragments: Sendable {
     }
 
     package let head: Head
-    /// The rule's id as a JSON string; nil when the decision's rule is not a table rule's id.
-    package let rule: [UInt8]?
+    /// The decision's rule rendered at load; nil when the decision's rule is not a table rule's id.
+    package let rule: RenderedRule?
     /// The outcome that happened (after redirects and fallbacks): its own phrases, checks and case subject.
     package let outcome: Outcome
 
-    package init(head: Head, rule: [UInt8]?, outcome: Outcome) {
+    package init(head: Head, rule: RenderedRule?, outcome: Outcome) {
         self.head = head
         self.rule = rule
         self.outcome = outcome
@@ -75,6 +75,36 @@ package final class RenderedOutcome: Sendable {
     init(phrases: [String]?, checks: [String]) {
         self.phrases = phrases.map(RenderedList.init)
         self.checks = RenderedList(checks)
+    }
+}
+
+/// A rule's parts of the decisions it makes, rendered at load: its id as a JSON string, and the topics of its
+/// events without a target or a case (``Decision/eventTopic``).
+package final class RenderedRule: Sendable {
+    package let id: String
+    /// The id as a JSON string, for the decision's `rule`.
+    package let json: [UInt8]
+    private let firstLineTopic: [UInt8]
+    private let denyTopic: [UInt8]
+    private let selfServiceTopic: [UInt8]
+
+    init(id: String) {
+        self.id = id
+        json = JSONString.literal(id)
+        func topic(_ action: Decision.Action) -> [UInt8] { Array(Decision.eventTopic(action: action, subject: id).utf8) }
+        firstLineTopic = topic(.firstLine)
+        denyTopic = topic(.deny)
+        selfServiceTopic = topic(.selfService)
+    }
+
+    /// The topic of a decision of `action` by this rule, for the actions whose topic names the rule.
+    func eventTopic(_ action: Decision.Action) -> [UInt8]? {
+        switch action {
+        case .firstLine: firstLineTopic
+        case .deny: denyTopic
+        case .selfService: selfServiceTopic
+        default: nil
+        }
     }
 }
 

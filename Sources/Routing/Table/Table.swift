@@ -282,8 +282,8 @@ package final class Rule: Sendable {
     package let mark: SourceMark
     /// `rule <id>`, the trace's line for it.
     package let traceLine: RenderedText
-    /// The id as a JSON string, for the decision's `rule`.
-    package let idJSON: [UInt8]
+    /// The id as a JSON string and in event topics, for the decisions it makes.
+    package let rendered: RenderedRule
 
     package init(id: String, condition: Condition, outcome: Outcome, mark: SourceMark) {
         self.id = id
@@ -291,7 +291,7 @@ package final class Rule: Sendable {
         self.outcome = outcome
         self.mark = mark
         self.traceLine = RenderedText("rule \(id)")
-        self.idJSON = JSONString.literal(id)
+        self.rendered = RenderedRule(id: id)
     }
 }
 
