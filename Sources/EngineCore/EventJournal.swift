@@ -6,7 +6,8 @@ import Storage
 /// decide while ``failure`` says the storage cannot keep what it is given. ``FileJournal`` is the
 /// embedded implementation; tests put an in-memory or failing one in its place.
 public protocol EventJournal: AnyObject {
-    /// Names this journal in every `event_id`, so ids stay unique if a journal is ever started afresh.
+    /// Names this journal in every `event_id`, so ids stay unique if a journal is ever started afresh. Constant
+    /// for the journal's life: the engine renders its ids' prefix from it once (`EventIDPrefix`).
     var journalID: String { get }
     /// The last `seq` written; 0 for an empty journal.
     var lastSeq: UInt64 { get }

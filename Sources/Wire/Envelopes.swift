@@ -296,7 +296,7 @@ public struct EventIDPrefix: Sendable {
     /// ``eventID(seq:)`` as a JSON string.
     public func write(seq: UInt64, into w: inout JSONWriter) {
         w.appendRaw(head)
-        w.number(Int64(seq))
+        w.number(seq)
         w.raw("\"")
     }
 }

@@ -166,9 +166,11 @@ extension JSONReader.Parser {
     mutating func instant(field: String) throws(InputError) -> Instant? {
         if i < b.count, b[i] == UInt8(ascii: "\"") {
             let start = i + 1
+            // Scanned no further than a string may run (as ``string()`` does).
+            let bound = limits.stringBytes >= b.count - start ? b.count : start + limits.stringBytes + 1
             var end = start
-            while end < b.count, (0x20...0x7E).contains(b[end]), b[end] != UInt8(ascii: "\""), b[end] != UInt8(ascii: "\\") { end += 1 }
-            if end < b.count, b[end] == UInt8(ascii: "\""), end - start <= limits.stringBytes {
+            while end < bound, (0x20...0x7E).contains(b[end]), b[end] != UInt8(ascii: "\""), b[end] != UInt8(ascii: "\\") { end += 1 }
+            if end < bound, b[end] == UInt8(ascii: "\""), end - start <= limits.stringBytes {
                 try countValue()
                 i = end + 1
                 let text = UnsafeBufferPointer(rebasing: b[start..<end])

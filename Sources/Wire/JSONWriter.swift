@@ -43,17 +43,22 @@ public struct JSONWriter: ~Copyable {
     }
 
     /// `n` in decimal, its digits set on the stack and appended at once (no `String` made for them).
-    public mutating func number(_ n: Int64) {
-        var text: (UInt64, UInt64, UInt64) = (0, 0, 0)  // Int64.min, 19 digits and a sign, fits in 24 bytes
+    public mutating func number(_ n: Int64) { digits(n.magnitude, negative: n < 0) }
+
+    /// `n` in decimal (an event's seq, whatever its size).
+    public mutating func number(_ n: UInt64) { digits(n, negative: false) }
+
+    private mutating func digits(_ magnitude: UInt64, negative: Bool) {
+        var text: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 20 digits and a sign fit in 24 bytes
         withUnsafeMutableBytes(of: &text) { b in
-            var m = n.magnitude
+            var m = magnitude
             var start = b.count
             repeat {
                 start -= 1
                 b[start] = UInt8(truncatingIfNeeded: 0x30 + m % 10)
                 m /= 10
             } while m > 0
-            if n < 0 {
+            if negative {
                 start -= 1
                 b[start] = 0x2D
             }

@@ -13,13 +13,15 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 /// A journal in memory whose writes, syncs and reads can be made to fail, to test the core's
 /// durability order without sockets or files (as swift-nio tests handlers on an EmbeddedChannel).
 final class MemoryJournal: EventJournal {
-    let journalID = "mem"
+    let journalID: String
     var lines: [[UInt8]] = []
     var failWrites: StorageError?
     var failSync: StorageError?
     var failReads: StorageError?
     /// Every call, in order, so a test can see what happened before what.
     var calls: [String] = []
+
+    init(journalID: String = "mem") { self.journalID = journalID }
 
     var lastSeq: UInt64 { UInt64(lines.count) }
     var syncedSeq: UInt64 { failSync == nil ? lastSeq : 0 }
@@ -44,12 +46,13 @@ final class MemoryJournal: EventJournal {
 }
 
 struct Harness {
-    let journal = MemoryJournal()
+    let journal: MemoryJournal
     let core: EngineCore
     static let tables = try! TableSet.load(directory: repositoryRoot.appendingPathComponent("routing-tables").path)
     static let now = Instant(milliseconds: 1_795_000_000_000)
 
-    init(data: String? = nil) throws {
+    init(data: String? = nil, journalID: String = "mem") throws {
+        journal = MemoryJournal(journalID: journalID)
         var logger = Logger(label: "test.core")
         logger.logLevel = .critical
         let keys = try IdempotencyKeys(directory: data, journalLastSeq: 0, now: Harness.now, logger: logger)
@@ -133,6 +136,18 @@ func query(id: Int, key: String? = nil, callID: String? = nil, insists: Bool = t
         #expect(again.replies[0] == first.replies[0])
         #expect(again.replies[0]["seq"] == .number(1))
         #expect(again.replies[0]["event_id"] == .string("mem-1"))
+    }
+
+    /// The reply to a decision takes its event id and decision from the event just written; a repeat's, in the
+    /// same batch or from the journal later, must be the same bytes, whatever the journal id holds.
+    @Test func aRepeatsReplyIsTheFirstOnesBytes() throws {
+        let h = try Harness(journalID: "a\"b\\é\t")
+        let body = Array(query(id: 1, key: "abc").utf8)
+        let sameBatch = h.core.handle([body, body], now: Harness.now)
+        let later = h.core.handle([body], now: Harness.now)
+        #expect(sameBatch.replies[1] == sameBatch.replies[0])
+        #expect(later.replies[0] == sameBatch.replies[0])
+        #expect(try JSONReader.parse(later.replies[0])["event_id"] == .string("a\"b\\é\t-1"))
     }
 
     @Test func aRepeatWithAnotherIdStillGetsTheSameDecisionUnderItsOwnId() throws {

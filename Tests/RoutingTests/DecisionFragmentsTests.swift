@@ -78,7 +78,7 @@ struct DecisionFragmentsTests {
         topics:
           go:
             facts:
-              kind: {type: [transfer, subject, bare, first, deny]}
+              kind: {type: [transfer, subject, bare, first, deny, alone]}
               amount: {type: number}
             rules:
               - id: go.transfer
@@ -104,9 +104,12 @@ struct DecisionFragmentsTests {
               - id: go.deny
                 when: {facts.kind: deny}
                 deny: "No \\ way"
+              - id: go.alone
+                when: {facts.kind: alone}
+                self_service: "Use the \"app\""
         """#)
         var seen = 0
-        for kind in ["transfer", "subject", "bare", "first", "deny"] {
+        for kind in ["transfer", "subject", "bare", "first", "deny", "alone"] {
             for amount in [5.0, 50.0] {
                 for (region, language) in [("north", "en"), ("south", "es"), ("south", "fr")] {
                     for incident in [false, true] {
@@ -116,12 +119,16 @@ struct DecisionFragmentsTests {
                         let d = try t.evaluate(call, at: at("2026-11-22T10:00:00Z"), operations: Operations(ctiIncident: incident))
                         #expect(d.fragments != nil, "\(kind): not rendered")
                         #expect(encoded(d) == encoded(written(d)), "\(kind) \(amount) \(region) \(language) \(incident)")
+                        // A rendered topic (target, category, or the rule's for the other actions) says what the
+                        // decision says, as one made whole does.
+                        #expect(d.eventTopicBytes == written(d).eventTopicBytes, "\(kind)")
+                        #expect(d.eventTopic == "decision.\(d.action.rawValue).\(d.target?.id ?? d.case?.id ?? d.rule)", "\(kind)")
                         seen += 1
                     }
                 }
             }
         }
-        #expect(seen == 60)
+        #expect(seen == 72)
     }
 
     /// Phrases as the table says them (no translations, so the rendered ones are used): a case whose rule names

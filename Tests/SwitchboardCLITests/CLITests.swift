@@ -22,6 +22,10 @@ struct CLI {
         var lines: [String] { stdout.split(separator: "\n").map(String.init) }
     }
 
+    /// Writing to a pipe whose reader has exited raises SIGPIPE, which ends the whole test process (seen once in
+    /// CI: "exited with unexpected signal code 13"); ignored, the write fails with EPIPE instead.
+    static let brokenPipesAreErrors: Void = { signal(SIGPIPE, SIG_IGN) }()
+
     static func run(_ arguments: [String], stdin: String = "", directory: URL = root, environment: [String: String] = [:]) throws -> Result {
         let p = Process()
         p.executableURL = executable
@@ -32,10 +36,13 @@ struct CLI {
         p.standardInput = input
         p.standardOutput = output
         p.standardError = error
+        _ = Self.brokenPipesAreErrors
         try p.run()
-        // Write and read concurrently so a large batch cannot fill a pipe and stall both sides.
+        // Write and read concurrently so a large batch cannot fill a pipe and stall both sides. A command that
+        // exits before reading all of its input (refusing a bad line, say) leaves the rest unwritten: an error
+        // here, not the end of the test run.
         let writer = Thread {
-            input.fileHandleForWriting.write(Data(stdin.utf8))
+            try? input.fileHandleForWriting.write(contentsOf: Data(stdin.utf8))
             try? input.fileHandleForWriting.close()
         }
         writer.start()

@@ -61,7 +61,7 @@ struct EventDecodingTests {
     @Test func anEventIDIsWrittenAsItsJSONString() throws {
         for journalID in ["0123456789abcdef", "", "with \"quote\" and \\", "tab\tnew\nline\u{01}", "журнал-7", "🇷🇺"] {
             let ids = EventIDPrefix(journalID: journalID)
-            for seq: UInt64 in [0, 1, 9, 10, 4_532, UInt64(Int64.max)] {
+            for seq: UInt64 in [0, 1, 9, 10, 4_532, UInt64(Int64.max), .max] {
                 var w = JSONWriter()
                 ids.write(seq: seq, into: &w)
                 var expected = JSONWriter()

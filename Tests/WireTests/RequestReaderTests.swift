@@ -60,6 +60,16 @@ struct RequestReaderTests {
         #""yesterday""#, #"  "2026-11-23T10:00:00Z"  "#, "null", "5", #"["2026-11-23T10:00:00Z"]"#, #""\"""#,
     ]
 
+    /// `at` as the longest string a request may hold and one byte longer, and as the last value a request may
+    /// hold and one past it (after a call of the object, its two members, `facts`, an array and its numbers).
+    static let instantsAtTheLimits: [(call: String, at: String)] = {
+        let call = #"{"call_id":"a","topic":"t"}"#
+        func numbers(_ n: Int) -> String { #"{"call_id":"a","topic":"t","facts":{"n":["# + Array(repeating: "1", count: n).joined(separator: ",") + "]}}" }
+        let longest = String(repeating: "2", count: JSONReader.maximumStringBytes)
+        return [(call, "\"\(longest)\""), (call, "\"\(longest)2\""),
+                (numbers(JSONReader.maximumValues - 7), #""2026-11-23T10:00:00Z""#), (numbers(JSONReader.maximumValues - 6), #""2026-11-23T10:00:00Z""#)]
+    }()
+
     @Test func aCallIsReadAsWhenParsedFirst() {
         for input in Self.variants(of: Self.call) + Self.calls.map({ Array($0.utf8) }) {
             let read = Result { () throws(InputError) in try Wire.decodeCall(input) }
@@ -82,6 +92,7 @@ struct RequestReaderTests {
             #"{"call":{"call_id":"a","topic":"t"},"call":{}}"#, #"{"c\u0061ll":{"call_id":"a","topic":"t"},"\u0061t":null}"#,
             #"{"calls":{},"call":{"call_id":"a","topic":"t"}}"#, #"{"a":1}"#,
         ].map { Array($0.utf8) } + Self.instants.map { Array(#"{"at":\#($0),"call":{"call_id":"a","topic":"t"}}"#.utf8) }
+            + Self.instantsAtTheLimits.map { Array(#"{"call":\#($0.call),"at":\#($0.at)}"#.utf8) }
         for input in lines {
             let read = Result { () throws(InputError) in
                 try input.withUnsafeBufferPointer { b in Result { () throws(InputError) in try Wire.decodeBatchLine(b) } }.get()
@@ -98,6 +109,7 @@ struct RequestReaderTests {
             #"{"\u0069d":1,"t\u0061ble":"t","call":{"call_id":"a","topic":"t"}}"#, #"{"id":1,"table":"t","tabl\u0065":"u"}"#,
             #"{"id":1,"tables":"t","call":{"call_id":"a","topic":"t"}}"#, #"{"id":1,"table":"t","idempotency_ke":"k"}"#,
         ].map { Array($0.utf8) } + Self.instants.map { Array(#"{"id":1,"table":"t","at":\#($0),"call":{"call_id":"a","topic":"t"}}"#.utf8) }
+            + Self.instantsAtTheLimits.map { Array(#"{"table":"t","call":\#($0.call),"at":\#($0.at)}"#.utf8) }
         for input in queries {
             let (id, result) = QueryRequest.decodeKeepingID(input)
             let read = result.map { QueryParts(table: $0.table, at: $0.at, call: $0.call, key: $0.idempotencyKey) }
