@@ -169,24 +169,12 @@ if let counting {
             var w = JSONWriter(capacity: 4096)
             let eventIDs = EventIDPrefix(journalID: "0123456789abcdef")  // a journal id as FileJournal makes one
             for (n, bytes) in jsonCalls.enumerated() {
-                w.removeAll()
                 if let call = try? Wire.decodeCall(bytes), let decision = try? table.evaluate(call, at: calls[n].1) {
-                    // As the engine writes it (EngineCore.decide): the event id and the decision in their places
-                    // in the event, the event's bytes taken once, the reply's parts slices of them.
-                    var eventIDBytes = 0..<0
-                    var decisionBytes = 0..<0
-                    DecisionEvent.encode(seq: UInt64(n), at: calls[n].1, atOffset: 10_800, callID: call.callID, table: table.name,
-                                         tableVersion: table.version, call: call, idempotencyKey: nil, into: &w) { w in
-                        let start = w.count
-                        eventIDs.write(seq: UInt64(n), into: &w)
-                        eventIDBytes = start..<w.count
-                    } decision: { w in
-                        let start = w.count
-                        Wire.encode(decision, into: &w)
-                        decisionBytes = start..<w.count
-                    }
-                    let event = w.bytes
-                    blackHole(event[eventIDBytes].count + event[decisionBytes].count)
+                    // As the engine writes it (EngineCore.decide), with the same function.
+                    let written = DecisionEvent.write(seq: UInt64(n), eventIDs: eventIDs, at: calls[n].1, atOffset: 10_800, callID: call.callID,
+                                                      table: table.name, tableVersion: table.version, call: call, idempotencyKey: nil,
+                                                      decision: decision, into: &w)
+                    blackHole(written.eventIDJSON.count + written.decisionJSON.count)
                     blackHole(decision.eventTopicBytes)
                     made += 1
                 }

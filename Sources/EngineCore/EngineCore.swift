@@ -247,22 +247,11 @@ public final class EngineCore {
         }
         // The event id and the decision are written once, in their places in the event; the reply takes both
         // from there.
-        var eventIDBytes = 0..<0
-        var decisionBytes = 0..<0
-        output.removeAll()
-        DecisionEvent.encode(seq: seq, at: instant, atOffset: table.zone.offset(at: instant), callID: request.call.callID, table: table.name,
-                             tableVersion: table.version, call: request.call, idempotencyKey: request.idempotencyKey, into: &output) { [eventIDs] w in
-            let start = w.count
-            eventIDs.write(seq: seq, into: &w)
-            eventIDBytes = start..<w.count
-        } decision: { w in
-            let start = w.count
-            Wire.encode(decision, into: &w)
-            decisionBytes = start..<w.count
-        }
-        assert(!eventIDBytes.isEmpty && !decisionBytes.isEmpty, "DecisionEvent.encode did not write the event id and the decision")
-        let event = output.bytes
-        return .success(.decided(id: id, seq: seq, eventIDJSON: event[eventIDBytes], decisionJSON: event[decisionBytes], topic: decision.eventTopicBytes,
+        let written = DecisionEvent.write(seq: seq, eventIDs: eventIDs, at: instant, atOffset: table.zone.offset(at: instant),
+                                          callID: request.call.callID, table: table.name, tableVersion: table.version, call: request.call,
+                                          idempotencyKey: request.idempotencyKey, decision: decision, into: &output)
+        let event = written.bytes
+        return .success(.decided(id: id, seq: seq, eventIDJSON: event[written.eventID], decisionJSON: event[written.decision], topic: decision.eventTopicBytes,
                                  event: event, counted: Counted(table: table.name, topic: request.call.topic, action: decision.action.rawValue)))
     }
 

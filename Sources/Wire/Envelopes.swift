@@ -275,6 +275,42 @@ extension JSONWriter {
     }
 }
 
+extension DecisionEvent {
+    /// An event as the engine keeps it: its bytes, and where its id's and its decision's JSON lie in them, for
+    /// the reply to take from there.
+    public struct Written: Sendable {
+        public let bytes: [UInt8]
+        public let eventID: Range<Int>
+        public let decision: Range<Int>
+
+        public var eventIDJSON: ArraySlice<UInt8> { bytes[eventID] }
+        public var decisionJSON: ArraySlice<UInt8> { bytes[decision] }
+    }
+
+    /// The engine's way of writing a decision's event (`EngineCore.decide`, and `CoreBenchmark`'s measure of it):
+    /// `w` emptied, the event id written from the journal's prefix and the decision once, in their places, and
+    /// the bytes taken once.
+    public static func write(seq: UInt64, eventIDs: EventIDPrefix, at: Instant, atOffset: Int32, callID: String, table: String,
+                             tableVersion: String, call: Call?, idempotencyKey: String?, decision: Decision,
+                             into w: inout JSONWriter) -> Written {
+        var eventIDBytes = 0..<0
+        var decisionBytes = 0..<0
+        w.removeAll()
+        encode(seq: seq, at: at, atOffset: atOffset, callID: callID, table: table, tableVersion: tableVersion, call: call,
+               idempotencyKey: idempotencyKey, into: &w) { w in
+            let start = w.count
+            eventIDs.write(seq: seq, into: &w)
+            eventIDBytes = start..<w.count
+        } decision: { w in
+            let start = w.count
+            Wire.encode(decision, into: &w)
+            decisionBytes = start..<w.count
+        }
+        assert(!eventIDBytes.isEmpty && !decisionBytes.isEmpty, "encode did not write the event id and the decision")
+        return Written(bytes: w.bytes, eventID: eventIDBytes, decision: decisionBytes)
+    }
+}
+
 /// The ids of one journal's events, `<journal id>-<seq>` (PROTOCOL.md): the one place the form is spelled. An
 /// id's JSON is the journal id's, rendered once, then the seq's digits, so the engine makes no `String` for it.
 public struct EventIDPrefix: Sendable {
