@@ -31,9 +31,10 @@ public enum FuzzTargets {
         }
     }
 
-    /// The engine's request path: decode a query, decide it, encode the reply.
+    /// The engine's request path: decode a query, decide it, write its event and the reply as `EngineCore.decide`
+    /// does (the event with its id and decision in place, the reply from slices of it).
     public static func request(_ bytes: [UInt8]) {
-        let (id, decoded) = QueryRequest.decode(bytes)
+        let (id, decoded) = QueryRequest.decodeKeepingID(bytes)
         var w = JSONWriter()
         switch decoded {
         case .failure(let error):
@@ -41,8 +42,14 @@ public enum FuzzTargets {
         case .success(let request):
             let table = Self.table
             do {
-                let decision = try table.evaluate(request.call, at: request.at ?? Instant(seconds: 1_795_380_900))
-                Wire.encodeReply(id: id, decision: decision, into: &w)
+                let at = request.at ?? Instant(seconds: 1_795_380_900)
+                let decision = try table.evaluate(request.call, at: at)
+                var output = JSONWriter()
+                let event = DecisionEvent.write(seq: 1, eventIDs: eventIDs, at: at, atOffset: table.zone.offset(at: at), callID: request.call.callID,
+                                                table: table.name, tableVersion: table.version, call: request.call,
+                                                idempotencyKey: request.idempotencyKey, decision: decision, into: &output)
+                precondition((try? JSONReader.parse(event.bytes, limits: .trusted)) != nil, "the engine wrote an event that is not JSON")
+                Wire.encodeReply(id: id, seq: 1, eventIDJSON: event.eventIDJSON, decisionJSON: event.decisionJSON, into: &w)
             } catch {
                 Wire.encodeReply(id: id, error: error, into: &w)
             }
@@ -50,6 +57,9 @@ public enum FuzzTargets {
         // The reply must itself be valid JSON.
         precondition((try? JSONReader.parse(w.bytes, limits: .trusted)) != nil, "the engine wrote a reply that is not JSON")
     }
+
+    /// Event ids as a journal with an id that needs escaping would write them.
+    static let eventIDs = EventIDPrefix(journalID: "fuzz\"journal")
 
     /// The table loader: any text loads or is refused with positioned errors.
     public static func table(_ bytes: [UInt8]) {
