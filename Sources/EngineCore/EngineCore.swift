@@ -250,9 +250,8 @@ public final class EngineCore {
         let written = DecisionEvent.write(seq: seq, eventIDs: eventIDs, at: instant, atOffset: table.zone.offset(at: instant),
                                           callID: request.call.callID, table: table.name, tableVersion: table.version, call: request.call,
                                           idempotencyKey: request.idempotencyKey, decision: decision, into: &output)
-        let event = written.bytes
-        return .success(.decided(id: id, seq: seq, eventIDJSON: event[written.eventID], decisionJSON: event[written.decision], topic: decision.eventTopicBytes,
-                                 event: event, counted: Counted(table: table.name, topic: request.call.topic, action: decision.action.rawValue)))
+        return .success(.decided(id: id, seq: seq, eventIDJSON: written.eventIDJSON, decisionJSON: written.decisionJSON, topic: decision.eventTopicBytes,
+                                 event: written.bytes, counted: Counted(table: table.name, topic: request.call.topic, action: decision.action.rawValue)))
     }
 
     /// Writes a batch in the durability order; on failure takes everything back.

@@ -158,8 +158,10 @@ public struct DecisionEvent: Sendable {
 }
 
 extension Wire {
-    /// `{"id", "seq", "event_id", "decision"}` (``encodeReply(id:seq:eventID:decisionJSON:into:)``) with the
-    /// event id and the decision already JSON: the engine takes both from the event it wrote.
+    /// The engine's reply to a decided query: `{"id", "seq", "event_id", "decision"}` with the id echoed as
+    /// sent, so a client can find its decision among the events, and a repeat of an idempotent query is
+    /// recognisably the same. The event id and the decision are already JSON: the engine takes both from the
+    /// event it wrote (or, for a repeat, from the journalled one).
     public static func encodeReply(id: RequestID, seq: UInt64, eventIDJSON: ArraySlice<UInt8>, decisionJSON: ArraySlice<UInt8>, into w: inout JSONWriter) {
         w.object { o in
             o.member("id") { $0.appendRaw(id.json) }
@@ -190,13 +192,6 @@ extension Wire {
             o.member("id") { $0.appendRaw(id.json) }
             o.member("decision") { $0.appendRaw(decisionJSON) }
         }
-    }
-
-    /// The engine's reply to a decided query: `{"id", "seq", "event_id", "decision"}` with the id echoed as
-    /// sent, so a client can find its decision among the events, and a repeat of an idempotent query is
-    /// recognisably the same.
-    public static func encodeReply(id: RequestID, seq: UInt64, eventID: String, decisionJSON: ArraySlice<UInt8>, into w: inout JSONWriter) {
-        encodeReply(id: id, seq: seq, eventIDJSON: JSONString.literal(eventID)[...], decisionJSON: decisionJSON, into: &w)
     }
 
     /// `{"id": <the id as sent>, "error": {…}}`.
@@ -321,9 +316,7 @@ public struct EventIDPrefix: Sendable {
 
     public init(journalID: String) {
         self.journalID = journalID
-        var w = JSONWriter(capacity: journalID.utf8.count + 8)
-        w.string(journalID)
-        head = Array(w.bytes.dropLast()) + [UInt8(ascii: "-")]
+        head = Array(JSONString.literal(journalID).dropLast()) + [UInt8(ascii: "-")]
     }
 
     /// The id of event `seq`.

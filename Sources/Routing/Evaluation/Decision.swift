@@ -206,11 +206,11 @@ public struct Decision: Sendable, Hashable {
             }
         case .given(let g): subject = g.target?.id ?? g.case?.id ?? rule
         }
-        return Array(Decision.eventTopic(action: action, subject: subject).utf8)
+        return Decision.eventTopic(action: action, subject: subject)
     }
 
-    /// The one place an event topic is spelled.
-    static func eventTopic(action: Action, subject: String) -> String { "decision.\(action.rawValue).\(subject)" }
+    /// The one place an event topic is spelled, as UTF-8.
+    static func eventTopic(action: Action, subject: String) -> [UInt8] { Array("decision.\(action.rawValue).\(subject)".utf8) }
 
     /// The parts of its JSON the table fixes, rendered at load, for a decision made from an outcome; nil for one
     /// made otherwise (decoded, written by a test, a menu's prompt, a playbook step without an outcome).

@@ -91,10 +91,9 @@ package final class RenderedRule: Sendable {
     init(id: String) {
         self.id = id
         json = JSONString.literal(id)
-        func topic(_ action: Decision.Action) -> [UInt8] { Array(Decision.eventTopic(action: action, subject: id).utf8) }
-        firstLineTopic = topic(.firstLine)
-        denyTopic = topic(.deny)
-        selfServiceTopic = topic(.selfService)
+        firstLineTopic = Decision.eventTopic(action: .firstLine, subject: id)
+        denyTopic = Decision.eventTopic(action: .deny, subject: id)
+        selfServiceTopic = Decision.eventTopic(action: .selfService, subject: id)
     }
 
     /// The topic of a decision of `action` by this rule, for the actions whose topic names the rule.
@@ -123,7 +122,7 @@ package final class RenderedTarget: Sendable {
 
     init(_ target: Target) {
         self.target = target
-        eventTopic = Array(Decision.eventTopic(action: .transfer, subject: target.id).utf8)
+        eventTopic = Decision.eventTopic(action: .transfer, subject: target.id)
         head = Array(#"{"action":"transfer","target":{"id":"#.utf8) + JSONString.literal(target.id) + Array(#","address":"#.utf8)
         func after(_ via: Decision.Via) -> [UInt8] {
             Array(#","via":"#.utf8) + JSONString.literal(via.rawValue) + Array(#","mode":"#.utf8)
@@ -149,7 +148,7 @@ package final class RenderedCase: Sendable {
 
     init(_ category: CaseCategory) {
         self.category = category
-        eventTopic = Array(Decision.eventTopic(action: .openCase, subject: category.id).utf8)
+        eventTopic = Decision.eventTopic(action: .openCase, subject: category.id)
         beforeSubject = Array(#"{"action":"case","target":null,"case":{"id":"#.utf8) + JSONString.literal(category.id)
             + Array(#","category":"#.utf8) + JSONString.literal(category.category)
             + Array(#","priority":"#.utf8) + JSONString.literal(category.priority.rawValue) + Array(#","subject":"#.utf8)
