@@ -114,7 +114,11 @@ func heartbeatSeen(_ endpoint: String, within seconds: Int32 = 10) throws -> Boo
             _ = try #require(try query.receiveMultipart())
             latencies.append(ContinuousClock.now - start)
         }
-        #expect(latencies.max()! < .seconds(1), "a query waited \(latencies.max()!) behind unread replays")
+        // Queries stuck behind the replays would all wait; one slow answer is the machine (the whole suite on
+        // two cores once made one take 1.5 s), which the median and a looser bound on the slowest tell apart.
+        let median = latencies.sorted()[latencies.count / 2]
+        #expect(median < .milliseconds(200), "queries waited \(median) (median) behind unread replays")
+        #expect(latencies.max()! < .seconds(3), "a query waited \(latencies.max()!) behind unread replays")
         let grown = residentMegabytes(pid) - baseline
         #expect(grown < 64, "150 unread replays took \(grown) MB")
         for s in requesters { s.close() }
