@@ -23,6 +23,14 @@ public struct JSONWriter: ~Copyable {
     /// `s` as a JSON string literal (``JSONString``, which the compiled table's rendered texts use too).
     public mutating func string(_ s: String) { JSONString.append(s, to: &buffer) }
 
+    /// A comparison's trace line made for a call (``TraceLine/comparison(_:_:_:)``): its probe's words,
+    /// rendered as JSON at load, around the value, escaped here; the bytes of `string` of its text.
+    package mutating func comparisonLine(_ probe: Condition.Probe, _ value: Value?, _ result: Bool) {
+        buffer.append(contentsOf: probe.prefixJSON)
+        JSONString.appendEscaped(Condition.shown(value), to: &buffer)
+        buffer.append(contentsOf: result ? probe.suffixWhenTrueJSON : probe.suffixWhenFalseJSON)
+    }
+
     public mutating func number(_ n: Double) {
         if n == n.rounded(), abs(n) < 1e15 {
             number(Int64(n))

@@ -92,6 +92,7 @@ public enum Wire {
         w.array(d.traceLines) { w, line in
             switch line {
             case .rendered(let r): w.appendRaw(r.json)
+            case .comparison(let probe, let value, let result): w.comparisonLine(probe, value, result)
             case .text(let s): w.string(s)
             }
         }

@@ -227,3 +227,33 @@ struct DecodingMasksTests {
         Self.expectMasked(try line.withUTF8 { b in Result { () throws(InputError) in try Wire.decodeBatchLine(b) } }.get().call)
     }
 }
+
+/// A comparison's trace line is kept as its probe and the value (``TraceLine/comparison(_:_:_:)``) and written
+/// from parts escaped at load: the bytes must be those of its text written as a string.
+@Suite
+struct ComparisonLineTests {
+    @Test func writesTheBytesOfItsText() {
+        let paths = ["customer.balance", "facts.\"quoted\"\\path\u{1}", "facts.сумма"]
+        let comparisons: [Condition.Comparison] = [.less(0), .equals(.string("a\"b")), .notEquals(.number(2.5)), .oneOf([.string("x\ty"), .string("д")]),
+                                                   .noneOf([.number(1)]), .greaterOrEqual(-1e20)]
+        let values: [Value?] = [nil, .number(7), .number(-0.5), .number(1e300), .bool(true), .string(""), .string("a\"b\\c\u{0}\u{1F}\n"),
+                                .string("Иван «И»"), .string("\u{2028}😀"), .array([.string("q\""), .number(1)])]
+        var checked = 0
+        for path in paths {
+            for comparison in comparisons {
+                let probe = Condition.Probe(path: path, comparison: comparison, domain: [], id: 0)
+                for value in values {
+                    for result in [true, false] {
+                        let line = TraceLine.comparison(probe, value, result)
+                        var w = JSONWriter()
+                        w.comparisonLine(probe, value, result)
+                        #expect(w.bytes == JSONString.literal(line.text), "\(line.text)")
+                        #expect(line.text == Condition.traceLine(path, value, comparison, result))
+                        checked += 1
+                    }
+                }
+            }
+        }
+        #expect(checked == 360)
+    }
+}

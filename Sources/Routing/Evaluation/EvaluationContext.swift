@@ -15,6 +15,9 @@ struct EvaluationContext: ConditionContext {
     /// (a list for all of them was an allocation for most decisions).
     private var consultedBits: UInt64 = 0
     private var consultedBeyond: [Int] = []
+    /// The numbered probes noted (``Condition/Probe/id``), as bits: the first 64 here, the rest in words.
+    private var notedBits: UInt64 = 0
+    private var notedBeyond: [UInt64] = []
     var trace: [TraceLine]
     /// When not nil, every fact and customer field the evaluation reads, answered or not, in the order first
     /// read (the form walk); nil while deciding, which keeps nothing.
@@ -123,9 +126,32 @@ struct EvaluationContext: ConditionContext {
     }
 
     mutating func note(_ probe: Condition.Probe, _ value: Value?, _ comparison: Condition.Comparison, _ result: Bool) {
-        let line = probe.line(value, result)  // the probe was made for this comparison
-        // Several rules and redirects may test the same thing; the reader needs it once.
-        if !trace.contains(saying: line) { trace.append(line) }
+        // Several rules and redirects may test the same thing; the reader needs it once. A numbered probe says
+        // the same each time in a decision and differs from every other numbered one, so only its first note
+        // is a line, and only a line that may repeat a comparison's is compared with it.
+        if let id = probe.id {
+            guard firstNote(ofProbe: id) else { return }
+            let line = probe.line(value, result)  // the probe was made for this comparison
+            if trace.contains(where: \.mayRepeatAComparison), trace.contains(saying: line) { return }
+            trace.append(line)
+        } else {
+            let line = probe.line(value, result)
+            if !trace.contains(saying: line) { trace.append(line) }
+        }
+    }
+
+    /// Marks the probe noted; whether it was not before.
+    private mutating func firstNote(ofProbe id: Int) -> Bool {
+        if id < UInt64.bitWidth {
+            let bit: UInt64 = 1 << id
+            defer { notedBits |= bit }
+            return notedBits & bit == 0
+        }
+        // Beyond the first 64 (large tables), a bit each in words made when first needed.
+        let word = id / UInt64.bitWidth - 1, bit: UInt64 = 1 << (id % UInt64.bitWidth)
+        if notedBeyond.count <= word { notedBeyond.append(contentsOf: repeatElement(0, count: word + 1 - notedBeyond.count)) }
+        defer { notedBeyond[word] |= bit }
+        return notedBeyond[word] & bit == 0
     }
 
     func label(of operand: Operand, _ value: Value) -> String? {

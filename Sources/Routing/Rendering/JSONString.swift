@@ -5,13 +5,19 @@ package enum JSONString {
     /// Appends `s` as a JSON string literal to `bytes`.
     package static func append(_ s: String, to bytes: inout OutputBuffer) {
         bytes.append(0x22)
+        appendEscaped(s, to: &bytes)
+        bytes.append(0x22)
+    }
+
+    /// Appends `s` escaped, without quotes: a part of a string literal. Escaping goes byte by byte, so parts
+    /// escaped one after another are their whole escaped.
+    package static func appendEscaped(_ s: String, to bytes: inout OutputBuffer) {
         // The UTF-8 read in place, without copying `s` into a variable first (which `withUTF8` needs, and which
         // cost a retain and a release per string); only a string without contiguous UTF-8 takes that way.
         if s.utf8.withContiguousStorageIfAvailable({ appendEscaping($0, to: &bytes) }) == nil {
             var s = s
             s.withUTF8 { appendEscaping($0, to: &bytes) }
         }
-        bytes.append(0x22)
     }
 
     /// `utf8` with `"`, `\` and control characters escaped.
@@ -79,10 +85,17 @@ package final class RenderedText: Sendable {
     /// `text.hashValue`, taken once: two texts with different hashes are never equal, so the trace tells two
     /// different lines apart without comparing their strings (``TraceLine/says(_:)``).
     let textHash: Int
+    /// As a trace line, whether it might say what a comparison's line says (``TraceLine/mayRepeatAComparison``):
+    /// a comparison's line has `=` after its path, so a text without `=` or `≠` (`=` and a combining stroke)
+    /// cannot.
+    let mayRepeatAComparison: Bool
 
-    package init(_ text: String) {
+    /// - Parameter mayRepeatAComparison: nil to tell from the text; false where the maker knows better (a
+    ///   topic's `topic=…` line: no comparison reads a path `topic`).
+    package init(_ text: String, mayRepeatAComparison: Bool? = nil) {
         self.text = text
         self.json = JSONString.literal(text)
         self.textHash = text.hashValue
+        self.mayRepeatAComparison = mayRepeatAComparison ?? text.unicodeScalars.contains { $0 == "=" || $0 == "≠" }
     }
 }

@@ -22,15 +22,27 @@ package indirect enum Condition: Sendable {
     case targetOpen(Int, Bool)
 
     /// What a comparison reads, by name, with its trace lines rendered once for the values a bool or an
-    /// enumerated field can take.
-    package struct Probe: Sendable {
+    /// enumerated field can take. A class: a trace line made for a call keeps its probe, not a copy of its texts.
+    package final class Probe: Sendable {
         package let path: String
+        /// The same for every probe of the table with this path and comparison (the compiler numbers them),
+        /// so the trace takes a probe's line once: in one decision a path has one value, and its probe says the
+        /// same words each time. Probes with different numbers say different words (their paths or their
+        /// comparisons differ, and the words spell both) — unless the path itself has `=` or `≠`, which could
+        /// run into the value; such a probe has no number and its lines are compared as texts.
+        package let id: Int?
         private let lines: Lines
         /// A line for any other value is `prefix`, the value, then the suffix for the result: put together
-        /// from parts made once (``Condition/traceLine(_:_:_:_:)`` says the same words).
+        /// from parts made once (``Condition/traceLine(_:_:_:_:)`` says the same words), as text or, written into
+        /// a decision's JSON, as the JSON of those parts.
         private let prefix: String
         private let suffixWhenTrue: String
         private let suffixWhenFalse: String
+        /// `"` and `prefix`, escaped; the suffixes escaped, then `"`. JSON escapes byte by byte, so the three
+        /// parts written one after another are the line's JSON string.
+        package let prefixJSON: [UInt8]
+        package let suffixWhenTrueJSON: [UInt8]
+        package let suffixWhenFalseJSON: [UInt8]
 
         /// The lines for a value: when the comparison holds and when it does not.
         struct Pair: Sendable {
@@ -46,14 +58,22 @@ package indirect enum Condition: Sendable {
             case many([String: Pair])
         }
 
-        package init(path: String, comparison: Comparison, domain: [Value]) {
+        /// - Parameter id: the number the compiler gives this path and comparison (``id``); ignored when the
+        ///   path has `=` or `≠`.
+        package init(path: String, comparison: Comparison, domain: [Value], id: Int) {
             self.path = path
+            let distinct = !path.unicodeScalars.contains { $0 == "=" || $0 == "≠" }
+            self.id = distinct ? id : nil
             prefix = "\(path)="
             if case .equals = comparison { suffixWhenTrue = "" } else { suffixWhenTrue = " (\(path)\(comparison.symbol))" }
             suffixWhenFalse = " (not \(path)\(comparison.symbol))"
+            prefixJSON = JSONString.literal(prefix).dropLast()
+            suffixWhenTrueJSON = Array(JSONString.literal(suffixWhenTrue).dropFirst())
+            suffixWhenFalseJSON = Array(JSONString.literal(suffixWhenFalse).dropFirst())
             func pair(_ v: Value) -> Pair {
-                Pair(whenTrue: RenderedText(Condition.traceLine(path, v, comparison, true)),
-                     whenFalse: RenderedText(Condition.traceLine(path, v, comparison, false)))
+                // A numbered probe's lines can say what another line says only if that line is no probe's.
+                Pair(whenTrue: RenderedText(Condition.traceLine(path, v, comparison, true), mayRepeatAComparison: !distinct),
+                     whenFalse: RenderedText(Condition.traceLine(path, v, comparison, false), mayRepeatAComparison: !distinct))
             }
             var strings: [(String, Pair)] = []
             var bools: [Bool: Pair] = [:]
@@ -75,6 +95,8 @@ package indirect enum Condition: Sendable {
             }
         }
 
+        /// The line for a value and a result: rendered at load for a value the field enumerates, otherwise
+        /// the value kept with the probe, its words put together only when read or written.
         package func line(_ value: Value?, _ result: Bool) -> TraceLine {
             let made: Pair? = switch (lines, value) {
             case (.bool(let t, let f), .bool(let b)?): b ? t : f
@@ -83,14 +105,21 @@ package indirect enum Condition: Sendable {
             default: nil
             }
             if let made { return .rendered(result ? made.whenTrue : made.whenFalse) }
-            let shown = value.map { $0.text } ?? "absent"
-            return .text(String(joining: prefix, shown, result ? suffixWhenTrue : suffixWhenFalse))
+            return .comparison(self, value, result)
+        }
+
+        /// The words of a line made for a call (``TraceLine/comparison(_:_:_:)``).
+        func text(_ value: Value?, _ result: Bool) -> String {
+            String(joining: prefix, Condition.shown(value), result ? suffixWhenTrue : suffixWhenFalse)
         }
     }
 
+    /// How a comparison's line shows the value it read.
+    package static func shown(_ value: Value?) -> String { value.map { $0.text } ?? "absent" }
+
     /// `facts.insists=true`, or `customer.vip=false (not customer.vip=true)`: a comparison as a supervisor reads it.
     package static func traceLine(_ path: String, _ value: Value?, _ comparison: Comparison, _ result: Bool) -> String {
-        let shown = value.map { $0.text } ?? "absent"
+        let shown = Condition.shown(value)
         if result, case .equals = comparison { return "\(path)=\(shown)" }
         return "\(path)=\(shown) (\(result ? "" : "not ")\(path)\(comparison.symbol))"
     }

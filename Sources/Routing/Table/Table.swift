@@ -270,7 +270,8 @@ public final class Topic: Sendable {
         self.rules = rules
         self.menu = menu
         self.playbook = playbook
-        self.traceLine = RenderedText(traceLine)
+        // `topic=…`: no comparison reads a path `topic`, so its line never says this.
+        self.traceLine = RenderedText(traceLine, mayRepeatAComparison: !traceLine.hasPrefix("topic="))
     }
 }
 

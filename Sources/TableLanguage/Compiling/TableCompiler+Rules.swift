@@ -151,7 +151,9 @@ extension TableCompiler {
                 default: []
                 }
                 for comparison in try comparisons(e.value, path: e.key, type: type) {
-                    parts.append(.compare(operand, Condition.Probe(path: e.key, comparison: comparison, domain: domain), comparison))
+                    let probe = Condition.Probe(path: e.key, comparison: comparison, domain: domain,
+                                                id: probeNumbers.number(path: e.key, comparison: comparison))
+                    parts.append(.compare(operand, probe, comparison))
                 }
             }
         }

@@ -13,6 +13,9 @@ struct TableCompiler {
     /// Localized texts: the first language's text → its text per language (a box, so the non-mutating
     /// compile steps of outcomes can add to it).
     let translations = Translations()
+    /// A number for each path and comparison the table's conditions make (``Condition/Probe/id``), so that
+    /// probes that say the same share one.
+    let probeNumbers = ProbeNumbers()
     var scheduleIndex: [String: Int] = [:]
     var schedules: [Schedule] = []
     var scheduleMarks: [SourceMark] = []
@@ -380,6 +383,20 @@ extension TableCompiler {
             }
         }
         return out
+    }
+}
+
+/// The numbers of the table's probes, by their words (a box, like ``Translations``).
+final class ProbeNumbers {
+    private var numbers: [String: Int] = [:]
+
+    /// The number of the probe of `path` and `comparison`: the one given before when an earlier probe said
+    /// the same words (String's equality, as the trace compares them).
+    func number(path: String, comparison: Condition.Comparison) -> Int {
+        let words = Condition.traceLine(path, nil, comparison, false)  // spells the path and the comparison
+        if let n = numbers[words] { return n }
+        numbers[words] = numbers.count
+        return numbers.count - 1
     }
 }
 
