@@ -143,4 +143,56 @@ struct ProbeNumberingTests {
         let d = try t.evaluate(Call(callID: "c", topic: "t", customer: ["balance": .number(5)]), at: noon)
         #expect(d.trace == ["topic=t"] + bounds.map { "customer.balance=5 (not customer.balance>\($0 + 1000))" } + ["rule t.go"])
     }
+
+    /// Two lists that read the same (`in [Moscow, RU]`) are different comparisons: neither shares the other's
+    /// number, and their lines are compared as texts, so each says what it found.
+    @Test func listsThatReadTheSameAreToldApart() throws {
+        let t = try table("""
+        table: t
+        time_zone: UTC
+        customer:
+          city: {type: string}
+        targets:
+          line: {name: Line, address: "1", mode: blind}
+        topics:
+          t:
+            rules:
+              - {id: t.a, when: {customer.city: ["Moscow, RU"]}, transfer: line}
+              - {id: t.b, when: {customer.city: [Moscow, RU]}, transfer: line}
+              - {id: t.go, transfer: line}
+        """)
+        let ids = probes(t).map(\.id)
+        #expect(ids.count == 2 && ids[0] != nil && ids[1] == nil, "\(ids)")
+        let moscow = try t.evaluate(Call(callID: "c", topic: "t", customer: ["city": .string("Moscow")]), at: noon)
+        #expect(moscow.rule == "t.b")
+        #expect(moscow.trace == ["topic=t", "customer.city=Moscow (not customer.city in [Moscow, RU])",
+                                 "customer.city=Moscow (customer.city in [Moscow, RU])", "rule t.b"])
+        // Both false: the same words, one line, as comparing texts gave.
+        let other = try t.evaluate(Call(callID: "c", topic: "t", customer: ["city": .string("Kazan")]), at: noon)
+        #expect(other.trace == ["topic=t", "customer.city=Kazan (not customer.city in [Moscow, RU])", "rule t.go"])
+    }
+
+    /// A path with `=` has no number: its line, equal to a numbered probe's, is still kept once.
+    @Test func aPathWithAnEqualsSignIsKeptOnceEndToEnd() throws {
+        let t = try table("""
+        table: t
+        time_zone: UTC
+        customer:
+          a: {type: string}
+          "a=b": {type: string}
+        targets:
+          line: {name: Line, address: "1", mode: blind}
+        topics:
+          t:
+            rules:
+              - {id: t.x, when: {customer.a: "q"}, transfer: line}
+              - {id: t.y, when: {"customer.a=b": "c (not customer.a=q)"}, transfer: line}
+              - {id: t.go, transfer: line}
+        """)
+        #expect(probes(t).map(\.id).map { $0 == nil } == [false, true])
+        let d = try t.evaluate(Call(callID: "c", topic: "t", customer: ["a": .string("b=c"), "a=b": .string("c (not customer.a=q)")]), at: noon)
+        // The second comparison holds and says what the first said, `customer.a=b=c (not customer.a=q)`: one line.
+        #expect(d.rule == "t.y")
+        #expect(d.trace == ["topic=t", "customer.a=b=c (not customer.a=q)", "rule t.y"])
+    }
 }

@@ -27,9 +27,10 @@ package indirect enum Condition: Sendable {
         package let path: String
         /// The same for every probe of the table with this path and comparison (the compiler numbers them),
         /// so the trace takes a probe's line once: in one decision a path has one value, and its probe says the
-        /// same words each time. Probes with different numbers say different words (their paths or their
-        /// comparisons differ, and the words spell both) — unless the path itself has `=` or `≠`, which could
-        /// run into the value; such a probe has no number and its lines are compared as texts.
+        /// same words each time. Probes with different numbers say different words: the compiler numbers only
+        /// comparisons whose words (which spell path and comparison) no other comparison says, and a path with
+        /// `=` or `≠`, which could run into the value, gets no number. A probe without one has its lines
+        /// compared as texts.
         package let id: Int?
         private let lines: Lines
         /// A line for any other value is `prefix`, the value, then the suffix for the result: put together
@@ -58,16 +59,16 @@ package indirect enum Condition: Sendable {
             case many([String: Pair])
         }
 
-        /// - Parameter id: the number the compiler gives this path and comparison (``id``); ignored when the
-        ///   path has `=` or `≠`.
-        package init(path: String, comparison: Comparison, domain: [Value], id: Int) {
+        /// - Parameter id: the number the compiler gives this path and comparison (``id``), nil for none;
+        ///   ignored when the path has `=` or `≠`.
+        package init(path: String, comparison: Comparison, domain: [Value], id: Int?) {
             self.path = path
-            let distinct = !path.unicodeScalars.contains { $0 == "=" || $0 == "≠" }
+            let distinct = id != nil && !path.unicodeScalars.contains { $0 == "=" || $0 == "≠" }
             self.id = distinct ? id : nil
             prefix = "\(path)="
             if case .equals = comparison { suffixWhenTrue = "" } else { suffixWhenTrue = " (\(path)\(comparison.symbol))" }
             suffixWhenFalse = " (not \(path)\(comparison.symbol))"
-            prefixJSON = JSONString.literal(prefix).dropLast()
+            prefixJSON = Array(JSONString.literal(prefix).dropLast())
             suffixWhenTrueJSON = Array(JSONString.literal(suffixWhenTrue).dropFirst())
             suffixWhenFalseJSON = Array(JSONString.literal(suffixWhenFalse).dropFirst())
             func pair(_ v: Value) -> Pair {

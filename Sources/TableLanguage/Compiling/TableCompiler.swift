@@ -386,16 +386,27 @@ extension TableCompiler {
     }
 }
 
-/// The numbers of the table's probes, by their words (a box, like ``Translations``).
+/// The numbers of the table's probes (a box, like ``Translations``): one per path and comparison, so a number's
+/// probe says the same words each time in a decision; none for a comparison whose words another one already
+/// says (`in: ["Moscow, RU"]` and `in: [Moscow, RU]` both read `in [Moscow, RU]`), so that different numbers
+/// never say the same words and lines that could are compared as texts.
 final class ProbeNumbers {
-    private var numbers: [String: Int] = [:]
+    private struct Key: Hashable {
+        let path: String
+        let comparison: Condition.Comparison
+    }
+    private var numbers: [Key: Int] = [:]
+    /// Each comparison's words (``Condition/traceLine(_:_:_:_:)``, which spells its path and comparison), and
+    /// the first path and comparison that said them.
+    private var sayers: [String: Key] = [:]
 
-    /// The number of the probe of `path` and `comparison`: the one given before when an earlier probe said
-    /// the same words (String's equality, as the trace compares them).
-    func number(path: String, comparison: Condition.Comparison) -> Int {
-        let words = Condition.traceLine(path, nil, comparison, false)  // spells the path and the comparison
-        if let n = numbers[words] { return n }
-        numbers[words] = numbers.count
+    func number(path: String, comparison: Condition.Comparison) -> Int? {
+        let key = Key(path: path, comparison: comparison)
+        let words = Condition.traceLine(path, nil, comparison, false)
+        if let first = sayers[words], first != key { return nil }
+        sayers[words] = key
+        if let n = numbers[key] { return n }
+        numbers[key] = numbers.count
         return numbers.count - 1
     }
 }
