@@ -130,7 +130,7 @@ func threadCPUSeconds() -> Double {
 /// - Returns: whether a decision was made.
 func decodeEvaluateEncode(_ bytes: [UInt8], at instant: Instant, into w: inout JSONWriter) -> Bool {
     w.removeAll()
-    guard let call = try? Wire.decodeCall(bytes), let d = try? table.evaluate(call, at: instant) else { return false }
+    guard let call = try? Wire.decodeCall(bytes, table: table), let d = try? table.evaluate(call, at: instant) else { return false }
     Wire.encode(d, into: &w)
     blackHole(w.bytes)
     return true
@@ -148,9 +148,13 @@ let jsonCalls: [[UInt8]] = calls.map { call, _ in
     return w.bytes
 }
 
-/// The calls as the engine evaluates them: read from a request, which masks their free text once
-/// (``Call/masked()``), so evaluation does not mask the notes again.
-let evaluatedCalls = calls.map { ($0.0.masked(), $0.1) }
+/// The calls as the engine evaluates them: read from a request, which masks their free text once (so evaluation
+/// does not mask the notes again) and reads the facts and customer fields into the table's slots.
+let evaluatedCalls = calls.map { call, instant in
+    var w = JSONWriter()
+    Wire.encode(call, into: &w)
+    return (try! Wire.decodeCall(w.bytes, table: table), instant)
+}
 
 // Count mode: the same calls as the measurements below, through the same entry points, a fixed number
 // of times. tools/instructions subtracts two runs of different ROUNDS, so loading and the mix cancel out.
@@ -169,7 +173,7 @@ if let counting {
             var w = JSONWriter(capacity: 4096)
             let eventIDs = EventIDPrefix(journalID: "0123456789abcdef")  // a journal id as FileJournal makes one
             for (n, bytes) in jsonCalls.enumerated() {
-                if let call = try? Wire.decodeCall(bytes), let decision = try? table.evaluate(call, at: calls[n].1) {
+                if let call = try? Wire.decodeCall(bytes, table: table), let decision = try? table.evaluate(call, at: calls[n].1) {
                     // As the engine writes it (EngineCore.decide), with the same function.
                     let written = DecisionEvent.write(seq: UInt64(n), eventIDs: eventIDs, at: calls[n].1, atOffset: 10_800, callID: call.callID,
                                                       table: table.name, tableVersion: table.version, call: call, idempotencyKey: nil,
@@ -208,7 +212,7 @@ if only == nil, let symbol = dlsym(dlopen(nil, RTLD_LAZY), "switchboard_malloc_c
     print(String(format: "allocations per decision: evaluate %.1f, decode + evaluate + encode %.1f", evaluateAllocations, fullAllocations))
 }
 measure("decode call JSON", items: jsonCalls.count) {
-    for bytes in jsonCalls { blackHole(try? Wire.decodeCall(bytes)) }
+    for bytes in jsonCalls { blackHole(try? Wire.decodeCall(bytes, table: table)) }
 }
 measure("encode decision JSON", items: decisions.count) {
     var w = JSONWriter(capacity: 4096)

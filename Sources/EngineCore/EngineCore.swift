@@ -146,7 +146,9 @@ public final class EngineCore {
         var published: [Published] = []
         var newKeys: [(key: String, entry: IdempotencyKeys.Entry)] = []
         var batchKeys: [String: (digest: RequestDigest, index: Int)] = [:]
-        let requests = bodies.map(QueryRequest.decodeKeepingID)
+        // With the tables, a call's facts and customer fields are read straight into its table's slots.
+        let served = tables.tables
+        let requests = bodies.map { QueryRequest.decodeKeepingID($0, tables: served) }
         // A failing sync refuses at once; a failing write is found by trying it, so each batch tries again
         // and deciding resumes by itself when space returns.
         var refusal = journal.failure.map(EngineCore.unavailable)
@@ -235,7 +237,7 @@ public final class EngineCore {
     }
 
     private func decide(_ request: QueryRequest, id: RequestID, seq: UInt64, now: Instant) -> Result<Answer, InputError> {
-        guard let table = tables.tables[request.table] else {
+        guard let table = request.servedTable ?? tables.tables[request.table] else {
             return .failure(InputError(.unknownTable, "table \"\(request.table)\" is not served here; expected one of: \(tables.tables.keys.sorted().joined(separator: ", ")).", field: "table"))
         }
         let instant = request.at ?? now

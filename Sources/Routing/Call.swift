@@ -8,11 +8,43 @@ public struct Call: Sendable {
     public var topic: String
     public var language: String?
     public var identification: String?
-    /// The customer's fields in the order the call gave them, no name twice.
-    public var customerAsGiven: [Value.Member]
+    /// The customer's fields in the order the call gave them, no name twice; in the table's order when Wire's
+    /// reader read them straight into slots (``customerSlots``).
+    public var customerAsGiven: [Value.Member] {
+        get { customerMembers.members }
+        set { customerMembers = .list(newValue) }
+    }
     /// The facts in the order the call gave them, no name twice: evaluation reads them in this order, so
-    /// the first offending fact of a call is the one an error names.
-    public var factsAsGiven: [Value.Member]
+    /// the first offending fact of a call is the one an error names. In the topic's order when Wire's reader
+    /// read them straight into slots (``factSlots``): then none offends.
+    public var factsAsGiven: [Value.Member] {
+        get { factMembers.members }
+        set { factMembers = .list(newValue) }
+    }
+    /// The customer's fields as read straight into the table's slots, when the reader knew the table; then
+    /// ``customerAsGiven`` is made from them when read.
+    package var customerSlots: GivenSlots? { customerMembers.slots }
+    /// The facts as read straight into the topic's slots, when the reader knew the table and the topic.
+    package var factSlots: GivenSlots? { factMembers.slots }
+    private var customerMembers: Members
+    private var factMembers: Members
+
+    /// Members as given, or as read into slots: one or the other, so a call copied holds no more than it needs.
+    private enum Members: Sendable {
+        case list([Value.Member])
+        case slots(GivenSlots)
+
+        var members: [Value.Member] {
+            switch self {
+            case .list(let members): members
+            case .slots(let slots): slots.members
+            }
+        }
+
+        var slots: GivenSlots? {
+            if case .slots(let slots) = self { slots } else { nil }
+        }
+    }
     public var notes: String? {
         didSet { notesAreMasked = false }
     }
@@ -26,8 +58,8 @@ public struct Call: Sendable {
         self.topic = topic
         self.language = language
         self.identification = identification
-        self.customerAsGiven = Call.members(customer)
-        self.factsAsGiven = Call.members(facts)
+        self.customerMembers = .list(Call.members(customer))
+        self.factMembers = .list(Call.members(facts))
         self.notes = notes
     }
 
@@ -36,8 +68,8 @@ public struct Call: Sendable {
     private init(empty: Void) {
         callID = ""
         topic = ""
-        customerAsGiven = []
-        factsAsGiven = []
+        customerMembers = .list([])
+        factMembers = .list([])
     }
 
     /// The customer's fields by name; setting them keeps them sorted by name.
@@ -59,6 +91,11 @@ public struct Call: Sendable {
 
     private static let fields = Field.allCases  // `allCases` makes its array anew each time it is read
     package static let fieldNames = fields.map(\.rawValue)
+    /// Where `topic`, `customer` and `facts` are in ``fieldNames`` (constants, not looked up: a static `let` is a
+    /// `swift_once` check each time it is read; `SlotsReadingTests` checks them).
+    package static var topicFieldIndex: Int { 1 }
+    package static var customerFieldIndex: Int { 4 }
+    package static var factsFieldIndex: Int { 5 }
 
     /// Reads a call from its JSON value, checking the top-level shape the contract fixes.
     /// - Throws: `InputError` with `bad_type`, `unknown_field` or `missing_field`.
@@ -81,6 +118,12 @@ public struct Call: Sendable {
         private var hasTopic = false
 
         package init(masking: Bool) { self.masking = masking }
+
+        /// Takes the `facts` member as read into the topic's slots (``GivenSlots``) instead of ``read(_:field:_:)``.
+        package mutating func read(facts slots: GivenSlots) { partial.factMembers = .slots(slots) }
+
+        /// Takes the `customer` member as read into the table's slots instead of ``read(_:field:_:)``.
+        package mutating func read(customer slots: GivenSlots) { partial.customerMembers = .slots(slots) }
 
         /// Takes one member of the call's object.
         /// - Throws: `bad_type` naming the member, or `unknown_field`.

@@ -18,6 +18,8 @@ public struct QueryRequest: Sendable {
     public let call: Call
     /// Contract 1.1: a repeat with the same key and body gets the first reply again.
     public let idempotencyKey: String?
+    /// The table `table` names, when ``decodeKeepingID(_:tables:)`` was given the tables served and found it.
+    public let servedTable: Table?
 
     static let keys = ["id", "table", "at", "call", "idempotency_key"]
     /// The longest idempotency key accepted, in characters (printable ASCII).
@@ -34,10 +36,13 @@ public struct QueryRequest: Sendable {
     /// Decodes a query, keeping its id's bytes as sent so the reply can echo them: `1234567890123456`,
     /// `9007199254740993`, `-0` and `1e400` come back unchanged. The id is recovered even when the rest of the
     /// request is refused, once the reader has got past it.
-    public static func decodeKeepingID(_ bytes: [UInt8]) -> (id: RequestID, result: Result<QueryRequest, InputError>) {
+    /// - Parameter tables: the tables served, by name: when the query names one of them before its call, the
+    ///   call's facts and customer fields are read straight into the table's slots, and the table is kept in
+    ///   ``servedTable``. Decisions are the same either way.
+    public static func decodeKeepingID(_ bytes: [UInt8], tables: [String: Table] = [:]) -> (id: RequestID, result: Result<QueryRequest, InputError>) {
         bytes.withUnsafeBufferPointer { b in
             var parser = JSONReader.Parser(b, limits: .request)
-            let parsed = Result { () throws(InputError) in try parser.document { p throws(InputError) in try p.query() } }
+            let parsed = Result { () throws(InputError) in try parser.document { p throws(InputError) in try p.query(tables: tables) } }
             var id = RequestID.null
             if let raw = parser.kept {
                 // A scalar's first byte tells its kind: the reader has checked the rest.
@@ -56,7 +61,8 @@ public struct QueryRequest: Sendable {
             }
             if let error = parser.shapeError { return (id, .failure(error)) }
             // Both present, or the parser would have kept an error.
-            return (id, .success(QueryRequest(id: id.value, table: parts.table!, at: parts.at, call: parts.call!, idempotencyKey: parts.key)))
+            return (id, .success(QueryRequest(id: id.value, table: parts.table!, at: parts.at, call: parts.call!, idempotencyKey: parts.key,
+                                           servedTable: parts.servedTable)))
         }
     }
 }

@@ -1,20 +1,7 @@
 import Routing
 
-/// The keys a reader expects in one object, with their UTF-8, so that a key is found by its bytes (``JSONReader/Parser/key(among:)``)
-/// without a `String` made for it.
-struct KeyNames: Sendable {
-    let names: [String]
-    let utf8: [[UInt8]]
-    /// The longest name's bytes: a key found longer is none of them.
-    let longest: Int
-
-    init(_ names: [String]) {
-        precondition(names.count <= 64)  // one bit each in ``JSONReader/Parser/SeenKeys``
-        self.names = names
-        utf8 = names.map { Array($0.utf8) }
-        longest = utf8.map(\.count).max() ?? 0
-    }
-
+extension KeyNames {
+    // At most 64 names each: one bit each in ``JSONReader/Parser/SeenKeys``.
     static let call = KeyNames(Call.fieldNames)
     static let query = KeyNames(QueryRequest.keys)
     static let batchLine = KeyNames(["at", "call"])
@@ -35,16 +22,22 @@ extension JSONReader.Parser {
     /// (most keys of a request are, and making each a `String` cost a tenth of reading a call); any other is
     /// read as text and then looked for, so `"call\u005fid"` is still `call_id`.
     mutating func key(among names: KeyNames) throws(InputError) -> NamedKey {
+        if let k = plainKey(among: names) { return NamedKey(index: k, name: names.names[k]) }
+        let name = try string()
+        return NamedKey(index: names.names.index(ofName: name), name: name)
+    }
+
+    /// The index among `names` of the key at `i` when it is written without escapes and is one of them, `i`
+    /// moved past it; otherwise nil, `i` where it was.
+    mutating func plainKey(among names: KeyNames) -> Int? {
         let start = i + 1
         let limit = min(b.count, start + names.longest + 1)  // a longer key is none of the names: no need to scan it twice
         var end = start
         while end < limit, b[end] != UInt8(ascii: "\""), b[end] != UInt8(ascii: "\\"), b[end] >= 0x20 { end += 1 }
-        if end < b.count, b[end] == UInt8(ascii: "\""), let k = JSONReader.index(of: UnsafeBufferPointer(rebasing: b[start..<end]), in: names.utf8) {
-            i = end + 1
-            return NamedKey(index: k, name: names.names[k])
-        }
-        let name = try string()
-        return NamedKey(index: names.names.index(ofName: name), name: name)
+        guard end < b.count, b[end] == UInt8(ascii: "\""),
+              let k = JSONReader.index(of: UnsafeBufferPointer(rebasing: b[start..<end]), in: names.utf8) else { return nil }
+        i = end + 1
+        return k
     }
 
     /// Keys of one object read member by member: a bit for each name the reader expects, a list for others.
@@ -78,13 +71,26 @@ extension JSONReader.Parser {
         var reader = Call.Reader(masking: true)
         var seen = SeenKeys()
         var refused = false
+        /// The call's topic in the table, once read: what facts are read into slots for.
+        var topic: Topic?
         try readMembers { p throws(InputError) in
             try p.key(among: .call)
         } key: { p, key throws(InputError) in
             try p.checkUnique(key, among: &seen)
         } value: { p, key throws(InputError) in
+            if !refused, let table = p.table {
+                if key.index == Call.customerFieldIndex,
+                   let slots = p.slots(for: table.customerKeys, specs: table.customerFields, base: table.customerDefaults) {
+                    return reader.read(customer: slots)
+                }
+                if key.index == Call.factsFieldIndex, let topic,
+                   let slots = p.slots(for: topic.factKeys, specs: topic.facts, base: topic.noFacts) {
+                    return reader.read(facts: slots)
+                }
+            }
             let v = try p.value()
             guard !refused else { return }  // the rest is only checked to be JSON
+            if key.index == Call.topicFieldIndex, case .string(let code) = v { topic = p.table?.topic(named: code) }
             do throws(InputError) { try reader.read(key.name, field: key.index, v) } catch {
                 p.refuse(error)
                 refused = true
@@ -98,6 +104,50 @@ extension JSONReader.Parser {
     }
 }
 
+extension JSONReader.Parser {
+    /// The object at `i` read straight into slots for `keys` (``GivenSlots``), its strings masked, when each
+    /// member is one of the names, written without escapes, given once, and null or of its field's type (`specs`);
+    /// otherwise nil, with nothing read, for the object to be read as members and checked at evaluation, which
+    /// names what is wrong. Any error, bad JSON or a limit, also gives nil: reading it again finds the same.
+    /// - Parameter base: the values the slots start from (`.null`, or the customer fields' defaults).
+    mutating func slots(for keys: KeyNames, specs: [FieldSpec], base: [Value]) -> GivenSlots? {
+        guard keys.names.count <= UInt64.bitWidth, i < b.count, b[i] == UInt8(ascii: "{") else { return nil }
+        // What reading the object moves, to put back when it is not read into slots (no copy of the parser).
+        let (start, startDepth, startValues) = (i, depth, values)
+        var slotValues = base
+        var given: UInt64 = 0
+        var givenNull: UInt64 = 0
+        do throws(InputError) {
+            try countValue()
+            try readMembers { p throws(InputError) -> Int in
+                guard let k = p.plainKey(among: keys) else { throw JSONReader.notSlots }
+                return k
+            } key: { _, k throws(InputError) in
+                guard given & (1 << k) == 0 else { throw JSONReader.notSlots }  // the members' reader names the repeat
+                given |= 1 << k
+            } value: { p, k throws(InputError) in
+                var v = try p.value()
+                if let masked = v.maskedIfChanged() { v = masked }
+                if case .null = v {
+                    givenNull |= 1 << k
+                    return
+                }
+                guard specs[k].type.accepts(v) else { throw JSONReader.notSlots }
+                slotValues[k] = v
+            }
+        } catch {
+            (i, depth, values) = (start, startDepth, startValues)
+            return nil
+        }
+        return GivenSlots(keys: keys, values: slotValues, given: given, givenNull: givenNull)
+    }
+}
+
+extension JSONReader {
+    /// Thrown inside ``Parser/slots(for:specs:base:)`` to stop reading into slots; never seen outside it.
+    static let notSlots = InputError(.badJSON, "not read into slots")
+}
+
 extension QueryRequest {
     /// The members of a query as read, before the checks that need all of them.
     struct Parts {
@@ -106,12 +156,16 @@ extension QueryRequest {
         var at: Instant?
         var call: Call?
         var key: String?
+        /// The served table `table` names, when the reader was given the tables and found it.
+        var servedTable: Table?
     }
 }
 
 extension JSONReader.Parser {
     /// A query's object at `i`; its `id`'s bytes are kept (``kept``), its numbers allowed beyond `Double`.
-    mutating func query() throws(InputError) -> QueryRequest.Parts {
+    /// - Parameter tables: the tables served, by name: a call for one of them has its facts and customer fields
+    ///   read straight into its slots (``slots(for:specs:base:)``).
+    mutating func query(tables: [String: Table] = [:]) throws(InputError) -> QueryRequest.Parts {
         var parts = QueryRequest.Parts()
         guard i < b.count, b[i] == UInt8(ascii: "{") else {
             let v = try value()
@@ -143,6 +197,10 @@ extension JSONReader.Parser {
                 let v = try p.value()
                 guard case .string(let s) = v else { return p.refuse(.init(.badType, "table must be a string, got \(v.kindDescription).", field: "table")) }
                 parts.table = s
+                if !tables.isEmpty {
+                    p.table = tables[s]
+                    parts.servedTable = p.table
+                }
             case "at":
                 parts.at = try p.instant(field: "at")
             case "call":
@@ -221,8 +279,11 @@ extension JSONReader.Parser {
 
 extension JSONReader {
     /// Reads a request member by member (`read`), then throws the first error in its shape.
-    static func readRequest<T>(_ buffer: UnsafeBufferPointer<UInt8>, _ read: (inout Parser) throws(InputError) -> T) throws(InputError) -> T {
+    /// - Parameter table: the table the request's call is for, when known (``Parser/table``).
+    static func readRequest<T>(_ buffer: UnsafeBufferPointer<UInt8>, table: Table? = nil,
+                               _ read: (inout Parser) throws(InputError) -> T) throws(InputError) -> T {
         var parser = Parser(buffer, limits: .request)
+        parser.table = table
         let v = try parser.document(read)
         if let error = parser.shapeError { throw error }
         return v

@@ -107,6 +107,9 @@ public enum JSONReader {
         /// The first error in the shape of a request read member by member, thrown only once the whole
         /// document has proved to be JSON: bad JSON anywhere is the answer before anything about its shape.
         var shapeError: InputError?
+        /// The table a request's call is for, when known as the call is read: its facts and customer fields
+        /// are then read straight into the table's slots (``slots(for:specs:base:)``).
+        var table: Table?
 
         /// Objects up to this many keys are checked for duplicates by scanning; larger ones through a set.
         static let scanLimit = 12

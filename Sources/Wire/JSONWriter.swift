@@ -124,6 +124,21 @@ public struct JSONWriter: ~Copyable {
         object(inOrder: isSorted ? members : members.sorted { $0.key < $1.key })
     }
 
+    /// ``object(sortedByKey:)`` for members read into slots: the same bytes, in the names' sorted order found at load.
+    package mutating func object(sortedBy slots: GivenSlots) {
+        buffer.append(0x7B)
+        let keys = slots.keys
+        var first = true
+        for k in keys.sortedOrder where slots.given & (1 << k) != 0 {
+            if !first { buffer.append(0x2C) }
+            first = false
+            appendRaw(keys.literals[k])
+            buffer.append(0x3A)
+            if slots.givenNull & (1 << k) != 0 { null() } else { value(slots.values[k]) }
+        }
+        buffer.append(0x7D)
+    }
+
     public mutating func strings(_ items: [String]) {
         buffer.append(0x5B)
         for (k, s) in items.enumerated() {

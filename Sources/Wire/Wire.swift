@@ -3,13 +3,13 @@ import Routing
 /// The contract's JSON shapes: calls in, decisions and errors out.
 public enum Wire {
     /// Reads a call from JSON text, its free text masked (``Call/masked()``).
+    /// - Parameter table: the table the call will be decided against, when known: its facts and customer fields
+    ///   are then read straight into the table's slots. The call and its decision are the same either way.
     /// - Throws: `InputError`: `bad_json`, `too_large`, then the call's own shape errors.
-    public static func decodeCall(_ bytes: [UInt8]) throws(InputError) -> Call {
-        try bytes.withUnsafeBufferPointer { b in
-            Result { () throws(InputError) in
-                try JSONReader.readRequest(b) { p throws(InputError) in try p.call(prefix: "call") }
-            }
-        }.get()!  // nil only with an error kept, which readRequest throws
+    public static func decodeCall(_ bytes: [UInt8], table: Table? = nil) throws(InputError) -> Call {
+        try bytes.withUnsafeBufferPointer { b throws(InputError) in
+            try JSONReader.readRequest(b, table: table) { p throws(InputError) in try p.call(prefix: "call") }
+        }!  // nil only with an error kept, which readRequest throws
     }
 
     /// Encodes a decision with the contract's keys in the contract's order.
@@ -145,8 +145,16 @@ public enum Wire {
             if let l = call.language { o.member("language") { $0.string(l) } }
             if let i = call.identification { o.member("identification") { $0.string(i) } }
             // Sorted by name, whatever order the call gave them in: an event's bytes depend only on the values.
-            if !call.customerAsGiven.isEmpty { o.member("customer") { $0.object(sortedByKey: call.customerAsGiven) } }
-            if !call.factsAsGiven.isEmpty { o.member("facts") { $0.object(sortedByKey: call.factsAsGiven) } }
+            if let slots = call.customerSlots {
+                if slots.given != 0 { o.member("customer") { $0.object(sortedBy: slots) } }
+            } else if !call.customerAsGiven.isEmpty {
+                o.member("customer") { $0.object(sortedByKey: call.customerAsGiven) }
+            }
+            if let slots = call.factSlots {
+                if slots.given != 0 { o.member("facts") { $0.object(sortedBy: slots) } }
+            } else if !call.factsAsGiven.isEmpty {
+                o.member("facts") { $0.object(sortedByKey: call.factsAsGiven) }
+            }
             // A call read from a request had its notes masked then, and masking twice changes nothing
             // (MaskingPropertyTests): the engine's events do not pay for it again.
             if let n = call.notes { o.member("notes") { $0.string(masked && !call.notesAreMasked ? SensitiveData.mask(n) : n) } }
@@ -184,8 +192,9 @@ extension Wire {
 
     /// The call's free text is masked (``Call/masked()``).
     /// - Throws: `InputError`: `bad_json`, `unknown_field`, `missing_field`, `bad_time`, then the call's own errors.
-    public static func decodeBatchLine(_ bytes: UnsafeBufferPointer<UInt8>) throws(InputError) -> BatchLine {
-        try JSONReader.readRequest(bytes) { p throws(InputError) in try p.batchLine() }!  // nil only with an error kept
+    /// - Parameter table: the table the line's call will be decided against, when known (``decodeCall(_:table:)``).
+    public static func decodeBatchLine(_ bytes: UnsafeBufferPointer<UInt8>, table: Table? = nil) throws(InputError) -> BatchLine {
+        try JSONReader.readRequest(bytes, table: table) { p throws(InputError) in try p.batchLine() }!  // nil only with an error kept
     }
 
     /// Reads an ISO 8601 instant with an offset; null means "not given".

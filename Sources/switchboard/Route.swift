@@ -109,7 +109,7 @@ struct Route: AsyncParsableCommand {
                 w = JSONWriter(capacity: 2048)
                 do throws(InputError) {
                     let item: Wire.BatchLine
-                    do throws(InputError) { item = try Wire.decodeBatchLine(line) } catch {
+                    do throws(InputError) { item = try Wire.decodeBatchLine(line, table: compiled) } catch {
                         throw Route.explain(error, text: line, expectation: "each line must be a JSON object {\"at\"?, \"call\"}")
                     }
                     Wire.encode(try decide(item.call, at: item.at ?? defaultAt), into: &w)
@@ -131,7 +131,7 @@ struct Route: AsyncParsableCommand {
         }
         do throws(InputError) {
             let parsed: Call
-            do throws(InputError) { parsed = try Wire.decodeCall(text) } catch {
+            do throws(InputError) { parsed = try Wire.decodeCall(text, table: compiled) } catch {
                 throw Route.explain(error, text: text, expectation: "the call must be a JSON object, like {\"call_id\": \"c-1\", \"topic\": \"…\"}")
             }
             let decision = try decide(parsed, at: defaultAt)

@@ -2,15 +2,21 @@
 struct EvaluationContext: ConditionContext {
     let table: Table
     let topic: Topic
-    let call: Call
     let instant: Instant
-    /// The topic's facts, indexed like `topic.facts`, then the table's customer fields, indexed like
-    /// `table.customerFields` from `customerStart` (defaults applied): one array for both, one allocation.
-    /// `.null` where the call does not give a value (an explicit null counts as not given). Not `[Value?]`:
-    /// destroying an array of optionals goes through Optional's generic value witness for each element, which
-    /// was a tenth of evaluation's reference counting.
-    private var slots: [Value]
-    private let customerStart: Int
+    /// The call's own texts a decision may read (its facts and customer fields are in the slots): kept instead
+    /// of a copy of the call, whose member lists and slots were retained and released for each decision.
+    let callID: String
+    let language: String?
+    let identification: String?
+    let notes: String?
+    /// Whether `notes` went through ``SensitiveData/mask(_:)`` already (``Call/notesAreMasked``).
+    let notesAreMasked: Bool
+    /// The topic's facts, indexed like `topic.facts`, and the table's customer fields, indexed like
+    /// `table.customerFields` (defaults applied): `.null` where the call does not give a value (an explicit null
+    /// counts as not given). Not `[Value?]`: destroying an array of optionals goes through Optional's generic
+    /// value witness for each element, which was a tenth of evaluation's reference counting.
+    private let facts: [Value]
+    private let customer: [Value]
     /// The schedules this decision looked at: a bit each for the first 64 of the table, a list for any beyond
     /// (a list for all of them was an allocation for most decisions).
     private var consultedBits: UInt64 = 0
@@ -26,29 +32,33 @@ struct EvaluationContext: ConditionContext {
     init(table: Table, topic: Topic, call: Call, instant: Instant) throws(InputError) {
         // The slots are checked and filled apart, and `self` is set up by an initialiser that cannot throw: a
         // throwing initialiser that set up `self` kept a copy of it to destroy on the error path.
-        let (slots, customerStart) = try EvaluationContext.slots(table: table, topic: topic, call: call)
-        self.init(table: table, topic: topic, call: call, instant: instant, slots: slots, customerStart: customerStart)
+        let facts = try EvaluationContext.facts(topic: topic, call: call)
+        let customer = try EvaluationContext.customer(table: table, call: call)
+        self.init(table: table, topic: topic, call: call, instant: instant, facts: facts, customer: customer)
     }
 
-    private init(table: Table, topic: Topic, call: Call, instant: Instant, slots: [Value], customerStart: Int) {
+    private init(table: Table, topic: Topic, call: Call, instant: Instant, facts: [Value], customer: [Value]) {
         // A decision's trace is a handful of lines: one allocation instead of growing 1, 2, 4, 8.
         var trace: [TraceLine] = []
         trace.reserveCapacity(16)
         self.table = table
         self.topic = topic
-        self.call = call
         self.instant = instant
-        self.slots = slots
-        self.customerStart = customerStart
+        self.callID = call.callID
+        self.language = call.language
+        self.identification = call.identification
+        self.notes = call.notes
+        self.notesAreMasked = call.notesAreMasked
+        self.facts = facts
+        self.customer = customer
         self.trace = trace
     }
 
-    /// The call's facts and customer fields checked against the topic and the table: the context's slots, and
-    /// where the customer fields start among them.
-    private static func slots(table: Table, topic: Topic, call: Call) throws(InputError) -> ([Value], Int) {
-        var slots: [Value] = []
-        slots.reserveCapacity(topic.facts.count + table.customerDefaults.count)
-        slots.append(contentsOf: repeatElement(.null, count: topic.facts.count))
+    /// The call's facts checked against the topic: taken as they are when Wire's reader read them into this
+    /// topic's slots (``Call/factSlots``), which it does only for members the topic takes, of their types.
+    private static func facts(topic: Topic, call: Call) throws(InputError) -> [Value] {
+        if let slots = call.factSlots, slots.keys === topic.factKeys { return slots.values }
+        var facts = topic.noFacts
         // In the call's order, so the first offending value is the one the error names. A name is found by
         // comparing it with the few the topic declares (no hashing), and its path (`facts.NAME`) is spelt
         // only for an error.
@@ -60,19 +70,24 @@ struct EvaluationContext: ConditionContext {
                     : "\(field) is not a fact of topic \(topic.code); expected one of: \(topic.factNames.joined(separator: ", ")).",
                     field: field)
             }
-            slots[i] = try EvaluationContext.checked(member.value, topic.facts[i], "facts.\(member.key)") ?? .null
+            facts[i] = try EvaluationContext.checked(member.value, topic.facts[i], "facts.\(member.key)") ?? .null
         }
-        let customerStart = slots.count
-        slots.append(contentsOf: table.customerDefaults)
+        return facts
+    }
+
+    /// The call's customer fields checked against the table, defaults applied where none is given; taken as
+    /// they are when read into this table's slots (``Call/customerSlots``).
+    private static func customer(table: Table, call: Call) throws(InputError) -> [Value] {
+        if let slots = call.customerSlots, slots.keys === table.customerKeys { return slots.values }
+        var customer = table.customerDefaults
         for member in call.customerAsGiven {
             guard let i = table.customerFieldNames.index(ofName: member.key) else {
                 let field = "customer.\(member.key)"
                 throw InputError(.unknownField, "\(field) is not a customer field of table \(table.name); expected one of: \(table.customerFieldNames.joined(separator: ", ")).", field: field)
             }
-            slots[customerStart + i] = try EvaluationContext.checked(member.value, table.customerFields[i], "customer.\(member.key)")
-                ?? slots[customerStart + i]
+            customer[i] = try EvaluationContext.checked(member.value, table.customerFields[i], "customer.\(member.key)") ?? customer[i]
         }
-        return (slots, customerStart)
+        return customer
     }
 
     mutating func value(of operand: Operand, path: String) throws(InputError) -> Value? {
@@ -89,12 +104,12 @@ struct EvaluationContext: ConditionContext {
     /// A fact or customer field's value, nil when the call does not give it (for what may be absent).
     func optionalValue(of operand: Operand) -> Value? {
         switch operand {
-        case .fact(let i): slots[i].given
-        case .customer(let i): slots[customerStart + i].given
-        case .language: call.language.map(Value.string)
-        case .identification: call.identification.map(Value.string)
-        case .notes: call.notes.map(Value.string)
-        case .callID: .string(call.callID)
+        case .fact(let i): facts[i].given
+        case .customer(let i): customer[i].given
+        case .language: language.map(Value.string)
+        case .identification: identification.map(Value.string)
+        case .notes: notes.map(Value.string)
+        case .callID: .string(callID)
         }
     }
 
@@ -110,7 +125,7 @@ struct EvaluationContext: ConditionContext {
     }
 
     var customerRegion: String? {
-        guard let i = table.regionField, case .string(let r) = slots[customerStart + i] else { return nil }
+        guard let i = table.regionField, case .string(let r) = customer[i] else { return nil }
         return r
     }
 

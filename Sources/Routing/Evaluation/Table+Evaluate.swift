@@ -149,14 +149,14 @@ extension Table {
             out += part
         }
         if let ruleComment, !ruleComment.isEmpty { join(ruleComment) }
-        if let ident = context.call.identification, !ident.isEmpty {
+        if let ident = context.identification, !ident.isEmpty {
             join(try commentFormat.identification.render(in: &context))
         }
         // Notes are the agent's free text: card numbers and codes said aloud must not reach the journal. A call
         // read from a request had them masked then, and masking a trimmed masked text changes nothing
         // (MaskingPropertyTests), so only a call made otherwise (scenarios, the gateway's form) is masked here.
-        if let notes = context.call.notes?.trimmingWhitespace, !notes.isEmpty {
-            join(context.call.notesAreMasked ? notes : SensitiveData.mask(notes))
+        if let notes = context.notes?.trimmingWhitespace, !notes.isEmpty {
+            join(context.notesAreMasked ? notes : SensitiveData.mask(notes))
         }
         return out
     }

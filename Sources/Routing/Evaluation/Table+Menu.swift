@@ -8,7 +8,7 @@ extension Table {
             throw InputError(.badType, "facts.digits must hold only keypad keys 0-9, * and #, got '\(bad)'.", field: "facts.digits")
         }
         var node = menu.nodes[menu.start]
-        var language = context.call.language ?? menu.defaultLanguage
+        var language = context.language ?? menu.defaultLanguage
         var invalid = 0
         var pressed = 0
         for key in digits {

@@ -15,8 +15,9 @@ public final class Table: Sendable {
     public let customerFields: [FieldSpec]
     /// Positions in `customerFields` by name.
     package let customerIndex: [String: Int]
-    /// `customerFields`' names, in order: what evaluation compares a call's field names with.
-    package let customerFieldNames: [String]
+    /// `customerFields`' names, in order: what evaluation and Wire's reader compare a call's field names with.
+    package let customerKeys: KeyNames
+    package var customerFieldNames: [String] { customerKeys.names }
     /// `customerFields`' defaults, in order, `.null` where a field has none: where evaluation starts.
     package let customerDefaults: [Value]
     /// Where `region` is among the customer fields (the field that picks a target's regional address), found once.
@@ -90,7 +91,7 @@ public final class Table: Sendable {
         self.schedules = schedules
         self.customerFields = customerFields
         self.customerIndex = customerIndex
-        self.customerFieldNames = customerFields.map(\.name)
+        self.customerKeys = KeyNames(customerFields.map(\.name))
         self.customerDefaults = customerFields.map { $0.defaultValue ?? .null }
         self.regionField = customerIndex["region"]
         self.topicIndex = topicIndex
@@ -244,8 +245,11 @@ public final class Topic: Sendable {
     public let name: String
     public let facts: [FieldSpec]
     package let factIndex: [String: Int]
-    /// `facts`' names, in order: what evaluation compares a call's fact names with.
-    package let factNames: [String]
+    /// `facts`' names, in order: what evaluation and Wire's reader compare a call's fact names with.
+    package let factKeys: KeyNames
+    package var factNames: [String] { factKeys.names }
+    /// A slot per fact, each `.null`: where evaluation starts from (shared, copied only when a fact is given).
+    package let noFacts: [Value]
     /// The comment used when a rule gives none.
     package let comment: Template?
     package let rules: [Rule]
@@ -265,7 +269,8 @@ public final class Topic: Sendable {
         self.name = name
         self.facts = facts
         self.factIndex = factIndex
-        self.factNames = facts.map(\.name)
+        self.factKeys = KeyNames(facts.map(\.name))
+        self.noFacts = Array(repeating: .null, count: facts.count)
         self.comment = comment
         self.rules = rules
         self.menu = menu
