@@ -32,10 +32,21 @@ public enum FuzzTargets {
     }
 
     /// The engine's request path: decode a query, decide it, write its event and the reply as `EngineCore.decide`
-    /// does (the event with its id and decision in place, the reply from slices of it).
+    /// does (the event with its id and decision in place, the reply from slices of it). The engine reads a call
+    /// for a table it serves straight into the table's slots; read without the tables, the same bytes must give
+    /// the same event and reply.
     public static func request(_ bytes: [UInt8]) {
-        let (id, decoded) = QueryRequest.decodeKeepingID(bytes)
+        let served = answer(bytes, tables: [table.name: table])
+        let unserved = answer(bytes, tables: [:])
+        precondition(served.event == unserved.event && served.reply == unserved.reply,
+                     "a call read into the table's slots was answered otherwise than one read as members")
+    }
+
+    /// The event (empty for an error) and the reply to a query, read with `tables`.
+    static func answer(_ bytes: [UInt8], tables: [String: Table]) -> (event: [UInt8], reply: [UInt8]) {
+        let (id, decoded) = QueryRequest.decodeKeepingID(bytes, tables: tables)
         var w = JSONWriter()
+        var eventBytes: [UInt8] = []
         switch decoded {
         case .failure(let error):
             Wire.encodeReply(id: id, error: error, into: &w)
@@ -49,6 +60,7 @@ public enum FuzzTargets {
                                                 table: table.name, tableVersion: table.version, call: request.call,
                                                 idempotencyKey: request.idempotencyKey, decision: decision, into: &output)
                 precondition((try? JSONReader.parse(event.bytes, limits: .trusted)) != nil, "the engine wrote an event that is not JSON")
+                eventBytes = event.bytes
                 Wire.encodeReply(id: id, seq: 1, eventIDJSON: event.eventIDJSON, decisionJSON: event.decisionJSON, into: &w)
             } catch {
                 Wire.encodeReply(id: id, error: error, into: &w)
@@ -56,6 +68,7 @@ public enum FuzzTargets {
         }
         // The reply must itself be valid JSON.
         precondition((try? JSONReader.parse(w.bytes, limits: .trusted)) != nil, "the engine wrote a reply that is not JSON")
+        return (eventBytes, w.bytes)
     }
 
     /// Event ids as a journal with an id that needs escaping would write them.

@@ -25,13 +25,17 @@ public enum JSONReader {
         public var stringBytes: Int
         /// Bytes of one number as written.
         public var numberBytes: Int
+        /// Whether a number beyond `Double`'s range is read as infinite rather than refused.
+        public var numbersBeyondDoubleAreInfinite: Bool
 
-        public init(depth: Int, keysPerObject: Int, values: Int, stringBytes: Int, numberBytes: Int) {
+        public init(depth: Int, keysPerObject: Int, values: Int, stringBytes: Int, numberBytes: Int,
+                    numbersBeyondDoubleAreInfinite: Bool = false) {
             self.depth = depth
             self.keysPerObject = keysPerObject
             self.values = values
             self.stringBytes = stringBytes
             self.numberBytes = numberBytes
+            self.numbersBeyondDoubleAreInfinite = numbersBeyondDoubleAreInfinite
         }
 
         /// What a client may send: a query, a replay request, a control command, a `route` call or batch line.
@@ -44,9 +48,10 @@ public enum JSONReader {
 
         /// What the engine wrote itself (events, replay replies, the journal, the session file): no bound but
         /// nesting, which is twice a request's so that an event or a replay reply wrapping a request's call
-        /// always fits. Still linear in the input.
+        /// always fits. Still linear in the input. A number beyond `Double`'s range reads as infinite: a reply
+        /// echoes its query's id byte for byte, and an id may be `1e400`.
         public static let trusted = Limits(depth: 2 * JSONReader.maximumDepth, keysPerObject: .max, values: .max, stringBytes: .max,
-                                           numberBytes: .max)
+                                           numberBytes: .max, numbersBeyondDoubleAreInfinite: true)
     }
 
     /// Nesting deeper than this is refused in a request rather than risking the stack.
@@ -395,7 +400,7 @@ public enum JSONReader {
             }
             let text = String(decoding: UnsafeBufferPointer(rebasing: b[start..<i]), as: UTF8.self)
             if let d = Double(text), d.isFinite { return d }
-            guard lenientNumbers else { throw fail("number out of range") }
+            guard lenientNumbers || limits.numbersBeyondDoubleAreInfinite else { throw fail("number out of range") }
             return b[start] == UInt8(ascii: "-") ? -.infinity : .infinity
         }
 

@@ -123,6 +123,18 @@ struct JSONReaderTests {
         #expect(String(decoding: big.json, as: UTF8.self) == "-1e400")
     }
 
+    /// The reply echoes such an id byte for byte, and a client reads it (`.trusted`, the engine's own output) as
+    /// infinite; a request still may not hold a number beyond `Double` anywhere but its id. Found by fuzzing: the
+    /// request target's check that each reply is JSON refused the reply to `{"id":2E1111111001138905,…`.
+    @Test func aReplyEchoingAnIdBeyondDoubleIsRead() throws {
+        for (id, value) in [("1e400", Double.infinity), ("-1e400", -.infinity), ("2E1111111001138905", .infinity)] {
+            let reply = try Wire.DecodedReply(json: Array(#"{"id":\#(id),"error":{"code":"unknown_table","message":"m","field":"table"}}"#.utf8))
+            #expect(reply.id == .number(value))
+            #expect(reply.errorCode == .unknownTable)
+            #expect(throws: InputError.self) { try JSONReader.parse("[\(id)]") }
+        }
+    }
+
     /// `{"!!":0,"!#":1,…}`: keys of two printable ASCII characters, seven bytes a member; all 92² = 8,464 of them
     /// make the 59 KB object of the finding.
     static func wideObject(keys: Int) -> String {
