@@ -139,16 +139,18 @@ public struct DecisionEvent: Sendable {
     /// drop than writing the event does).
     public static func encode(seq: UInt64, eventID: String, at: Instant, atOffset: Int32, callID: String, table: String,
                               tableVersion: String, call: Call?, idempotencyKey: String?, decisionJSON: [UInt8], into w: inout JSONWriter) {
-        encode(seq: seq, at: at, atOffset: atOffset, callID: callID, table: table, tableVersion: tableVersion, call: call,
-               idempotencyKey: idempotencyKey, into: &w, eventID: { $0.string(eventID) }, decision: { $0.appendRaw(decisionJSON) })
+        encode(seq: seq, at: at, atOffset: atOffset, callID: callID, table: table, tableVersion: tableVersion, hasCall: call != nil,
+               idempotencyKey: idempotencyKey, into: &w, eventID: { $0.string(eventID) },
+               call: { w in if let call { Wire.encode(call, masked: true, into: &w) } }, decision: { $0.appendRaw(decisionJSON) })
     }
 
-    /// An event's JSON from its parts, `writeEventID` and `writeDecision` writing those members' values in their
-    /// places: the engine writes the event id from its journal's (``EventIDPrefix``) and the decision there once,
-    /// and its reply takes both from the event's bytes.
-    public static func encode(seq: UInt64, at: Instant, atOffset: Int32, callID: String, table: String,
-                              tableVersion: String, call: Call?, idempotencyKey: String?, into w: inout JSONWriter,
-                              eventID writeEventID: (inout JSONWriter) -> Void, decision writeDecision: (inout JSONWriter) -> Void) {
+    /// An event's JSON from its parts, `writeEventID`, `writeCall` (when `hasCall`) and `writeDecision` writing
+    /// those members' values in their places: the engine writes the event id from its journal's
+    /// (``EventIDPrefix``) and the decision there once, and its reply takes both from the event's bytes. The call
+    /// is written by a closure so the engine's need not be copied into an optional to be passed.
+    static func encode(seq: UInt64, at: Instant, atOffset: Int32, callID: String, table: String, tableVersion: String, hasCall: Bool,
+                       idempotencyKey: String?, into w: inout JSONWriter, eventID writeEventID: (inout JSONWriter) -> Void,
+                       call writeCall: (inout JSONWriter) -> Void, decision writeDecision: (inout JSONWriter) -> Void) {
         w.object { o in
             o.member("seq") { $0.number(Int64(seq)) }
             o.member("event_id", writeEventID)
@@ -157,7 +159,7 @@ public struct DecisionEvent: Sendable {
             o.member("table") { $0.string(table) }
             o.member("table_version") { $0.string(tableVersion) }
             if let idempotencyKey { o.member("idempotency_key") { $0.string(idempotencyKey) } }
-            if let call { o.member("call") { Wire.encode(call, masked: true, into: &$0) } }
+            if hasCall { o.member("call", writeCall) }
             o.member("decision", writeDecision)
         }
     }
@@ -292,16 +294,18 @@ extension DecisionEvent {
     /// `w` emptied, the event id written from the journal's prefix and the decision once, in their places, and
     /// the bytes taken once.
     public static func write(seq: UInt64, eventIDs: EventIDPrefix, at: Instant, atOffset: Int32, callID: String, table: String,
-                             tableVersion: String, call: Call?, idempotencyKey: String?, decision: Decision,
+                             tableVersion: String, call: Call, idempotencyKey: String?, decision: Decision,
                              into w: inout JSONWriter) -> Written {
         var eventIDBytes = 0..<0
         var decisionBytes = 0..<0
         w.removeAll()
-        encode(seq: seq, at: at, atOffset: atOffset, callID: callID, table: table, tableVersion: tableVersion, call: call,
+        encode(seq: seq, at: at, atOffset: atOffset, callID: callID, table: table, tableVersion: tableVersion, hasCall: true,
                idempotencyKey: idempotencyKey, into: &w) { w in
             let start = w.count
             eventIDs.write(seq: seq, into: &w)
             eventIDBytes = start..<w.count
+        } call: { w in
+            Wire.encode(call, masked: true, into: &w)
         } decision: { w in
             let start = w.count
             Wire.encode(decision, into: &w)
