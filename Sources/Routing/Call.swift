@@ -8,15 +8,15 @@ public struct Call: Sendable {
     public var topic: String
     public var language: String?
     public var identification: String?
-    /// The customer's fields in the order the call gave them, no name twice; in the table's order when Wire's
-    /// reader read them straight into slots (``customerSlots``).
+    /// The customer's fields in the order the call gave them, no name twice (made from ``customerSlots`` when
+    /// Wire's reader read them straight into the table's slots).
     public var customerAsGiven: [Value.Member] {
         get { customerMembers.members }
         set { customerMembers = .list(newValue) }
     }
     /// The facts in the order the call gave them, no name twice: evaluation reads them in this order, so
-    /// the first offending fact of a call is the one an error names. In the topic's order when Wire's reader
-    /// read them straight into slots (``factSlots``): then none offends.
+    /// the first offending fact of a call is the one an error names (made from ``factSlots`` when Wire's
+    /// reader read them straight into the topic's slots).
     public var factsAsGiven: [Value.Member] {
         get { factMembers.members }
         set { factMembers = .list(newValue) }

@@ -111,20 +111,27 @@ extension JSONReader.Parser {
     /// names what is wrong. Any error, bad JSON or a limit, also gives nil: reading it again finds the same.
     /// - Parameter base: the values the slots start from (`.null`, or the customer fields' defaults).
     mutating func slots(for keys: KeyNames, specs: [FieldSpec], base: [Value]) -> GivenSlots? {
-        guard keys.names.count <= UInt64.bitWidth, i < b.count, b[i] == UInt8(ascii: "{") else { return nil }
+        // A name longer than a string may be is refused as a key (`too_large`), which the members' reader says.
+        guard keys.names.count <= UInt64.bitWidth, keys.matchByBytes, keys.longest <= limits.stringBytes,
+              i < b.count, b[i] == UInt8(ascii: "{") else { return nil }
         // What reading the object moves, to put back when it is not read into slots (no copy of the parser).
         let (start, startDepth, startValues) = (i, depth, values)
         var slotValues = base
         var given: UInt64 = 0
         var givenNull: UInt64 = 0
+        var order: UInt64 = 0  // ``GivenSlots``' order: six bits a member
+        var count = 0
         do throws(InputError) {
             try countValue()
             try readMembers { p throws(InputError) -> Int in
                 guard let k = p.plainKey(among: keys) else { throw JSONReader.notSlots }
                 return k
             } key: { _, k throws(InputError) in
-                guard given & (1 << k) == 0 else { throw JSONReader.notSlots }  // the members' reader names the repeat
+                // The members' reader names a repeat; more members than the order has room for are read there too.
+                guard given & (1 << k) == 0, count < GivenSlots.maximumGiven else { throw JSONReader.notSlots }
                 given |= 1 << k
+                order |= UInt64(k) << (6 * count)
+                count += 1
             } value: { p, k throws(InputError) in
                 var v = try p.value()
                 if let masked = v.maskedIfChanged() { v = masked }
@@ -139,7 +146,7 @@ extension JSONReader.Parser {
             (i, depth, values) = (start, startDepth, startValues)
             return nil
         }
-        return GivenSlots(keys: keys, values: slotValues, given: given, givenNull: givenNull)
+        return GivenSlots(keys: keys, values: slotValues, given: given, givenNull: givenNull, order: order)
     }
 }
 

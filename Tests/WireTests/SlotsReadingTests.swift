@@ -42,7 +42,7 @@ struct SlotsReadingTests {
         #"{"call_id":"a","facts":{"insists":true},"topic":"termination"}"#,
         #"{"call_id":"a","topic":"weather","facts":{"insists":true}}"#,
         #"{"call_id":"a","topic":7,"facts":{"insists":true}}"#,
-        // Keys written with escapes, a key given twice, a key equal to a name only under Unicode equivalence.
+        // Keys written with escapes, a key given twice (once escaped), an enumeration's value with a combining mark.
         #"{"call_id":"a","topic":"termination","facts":{"in\u0073ists":true}}"#,
         #"{"call_id":"a","topic":"termination","customer":{"v\u0069p":true},"facts":{"insists":true}}"#,
         #"{"call_id":"a","topic":"termination","facts":{"insists":true,"insists":false}}"#,
@@ -102,21 +102,25 @@ struct SlotsReadingTests {
         let call = try Wire.decodeCall(Array(Self.calls[1].utf8), table: table)
         #expect(call.customerSlots != nil && call.factSlots != nil)
         #expect(Self.written(call).contains(#""customer":{"region":"south","vip":null},"facts":{"insists":null}"#))
-        #expect(call.customerAsGiven == [.init("region", .string("south")), .init("vip", .null)])  // the table's order
+        #expect(call.customerAsGiven == [.init("vip", .null), .init("region", .string("south"))])  // the call's order
         // `vip` null counts as not given: its default, false, decides; `insists` null is a missing fact.
         #expect(Self.decided(call, table).contains(#""code":"missing_fact""#))
     }
 
     @Test func whatTheSlotsCannotHoldIsReadAsMembers() throws {
         let table = try Self.load("retention-ru")
-        // Facts the slots refuse, or read before the topic is known, or a call refused.
-        for k in [4, 5, 6, 10, 11, 12, 13, 14, 16, 17, 20, 21, 22, 23] {
-            let call = try? Wire.decodeCall(Array(Self.calls[k].utf8), table: table)
-            #expect(call == nil || call?.factSlots == nil, "\(Self.calls[k])")
+        // Facts the slots refuse, or read before the topic is known (each call read, its facts as members).
+        for k in [4, 5, 6, 10, 11, 12, 14, 20, 21, 22] {
+            let call = try Wire.decodeCall(Array(Self.calls[k].utf8), table: table)
+            #expect(call.factSlots == nil, "\(Self.calls[k])")
         }
-        for k in [7, 8, 9, 10, 15, 18, 25] {
-            let call = try? Wire.decodeCall(Array(Self.calls[k].utf8), table: table)
-            #expect(call == nil || call?.customerSlots == nil, "\(Self.calls[k])")
+        for k in [7, 8, 9, 10, 15, 18] {
+            let call = try Wire.decodeCall(Array(Self.calls[k].utf8), table: table)
+            #expect(call.customerSlots == nil, "\(Self.calls[k])")
+        }
+        // Refused whichever way they are read: a topic that is not a string, a repeat, bad JSON, a number too large.
+        for k in [13, 16, 17, 23, 25] {
+            #expect(throws: InputError.self, "\(Self.calls[k])") { try Wire.decodeCall(Array(Self.calls[k].utf8), table: table) }
         }
         // Masked values the fields still take stay in the slots, masked.
         let masked = try Wire.decodeCall(Array(Self.calls[19].utf8), table: table)
@@ -137,15 +141,93 @@ struct SlotsReadingTests {
         }
     }
 
-    /// The last value a request may hold and one past it, inside the facts.
-    @Test func theValuesLimitIsTheSameEitherWay() throws {
+    /// The last value a request may hold and one past it, and the deepest nesting and one past it, inside a fact
+    /// the topic takes (read by the slots' reader, then refused by type and read again as members) and inside a
+    /// customer field.
+    @Test func theLimitsAreTheSameEitherWay() throws {
         let table = try Self.load("retention-ru")
-        for extra in [-8, -7, -6, -5] {
+        for extra in [-8, -7, -6, -5, -4] {
             let n = JSONReader.maximumValues + extra
-            let facts = (0..<n).map { _ in "true" }.joined(separator: ",")
-            Self.expectSame(Array(#"{"call_id":"a","topic":"termination","facts":{"insists":true,"x":[\#(facts)]}}"#.utf8), table: table)
-            let customer = #"{"call_id":"a","topic":"termination","customer":{"vip":true},"facts":{"insists":true},"notes":[\#(facts)]}"#
-            Self.expectSame(Array(customer.utf8), table: table)
+            let items = (0..<n).map { _ in "true" }.joined(separator: ",")
+            Self.expectSame(Array(#"{"call_id":"a","topic":"termination","facts":{"insists":[\#(items)]}}"#.utf8), table: table)
+            Self.expectSame(Array(#"{"call_id":"a","topic":"termination","customer":{"region":[\#(items)]},"facts":{"insists":true}}"#.utf8), table: table)
+        }
+        for depth in JSONReader.maximumDepth - 4...JSONReader.maximumDepth {
+            let deep = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+            // The facts' array is refused by type after it is read; a value after it is read at the depth put back.
+            let inner = String(repeating: "[", count: depth - 1) + String(repeating: "]", count: depth - 1)
+            Self.expectSame(Array(#"{"call_id":"a","topic":"termination","facts":{"insists":\#(deep)},"notes":\#(inner)}"#.utf8), table: table)
+            Self.expectSame(Array(#"{"call_id":"a","topic":"termination","facts":{"insists":true,"x":\#(deep)}}"#.utf8), table: table)
+        }
+    }
+
+    /// A small table whose topic `t` takes `facts` (YAML lines, each `name: type`) and whose customer fields are
+    /// `customer`; one rule decides by `decide`'s condition and another everything else, or one rule everything.
+    static func table(facts: [String], customer: [String] = [], decide: String? = nil) throws -> Table {
+        let rules = decide.map { "      - \($0)\n      - {id: t.other, transfer: line}" } ?? "      - {id: t.go, transfer: line}"
+        let customerLines = customer.isEmpty ? "" : "customer:\n" + customer.map { "  \($0)\n" }.joined()
+        return try TableLoader.load(yaml: """
+        table: t
+        time_zone: Europe/Moscow
+        \(customerLines)targets:
+          line: {name: L, address: "cti:line", mode: blind}
+        topics:
+          t:
+            facts:
+        \(facts.map { "      \($0)" }.joined(separator: "\n"))
+            rules:
+        \(rules)
+        """, file: "t.yaml")
+    }
+
+    /// A name as long as a string may be is read into slots; one byte longer, the key is refused (`too_large`)
+    /// as the members' reader refuses it, for a fact and for a customer field.
+    @Test func aNameLongerThanAStringMayBeIsRefusedEitherWay() throws {
+        for length in [JSONReader.maximumStringBytes, JSONReader.maximumStringBytes + 1] {
+            let name = String(repeating: "a", count: length)
+            let table = try Self.table(facts: ["? \(name)\n      : bool"], customer: ["? c\(name.dropFirst())\n  : bool"])
+            let facts = #"{"call_id":"c","topic":"t","facts":{"\#(name)":true}}"#
+            let customer = #"{"call_id":"c","topic":"t","customer":{"c\#(name.dropFirst())":true}}"#
+            for text in [facts, customer] {
+                Self.expectSame(Array(text.utf8), table: table)
+                let read = try? Wire.decodeCall(Array(text.utf8), table: table)
+                #expect((read != nil) == (length == JSONReader.maximumStringBytes))
+            }
+        }
+    }
+
+    /// Names equal under Unicode canonical equivalence (the marks of `ạ́` in two orders, the second with a tag
+    /// so YAML takes both) are compared as `String`s, as the members' reader compares them; and a key equivalent
+    /// to one name but written otherwise is read as members and still found.
+    @Test func namesEqualUnderCanonicalEquivalenceAreComparedAsText() throws {
+        let first = "a\u{0301}\u{0323}", second = "a\u{0323}\u{0301}"
+        #expect(first == second && Array(first.utf8) != Array(second.utf8))
+        let table = try Self.table(facts: ["\"\(first)\": bool", "!x \"\(second)\": bool"], decide: "{id: t.yes, when: {\"facts.\(first)\": true}, transfer: line}")
+        #expect(table.topics[0].factKeys.matchByBytes == false)
+        for text in [#"{"call_id":"c","topic":"t","facts":{"\#(second)":true}}"#, #"{"call_id":"c","topic":"t","facts":{"\#(first)":true,"\#(second)":false}}"#] {
+            Self.expectSame(Array(text.utf8), table: table)
+        }
+        let cafe = try Self.table(facts: ["café: bool"], decide: "{id: t.yes, when: {facts.café: true}, transfer: line}")
+        let decomposed = Array(#"{"call_id":"c","topic":"t","facts":{"cafe\#u{0301}":true}}"#.utf8)
+        Self.expectSame(decomposed, table: cafe)
+        let call = try Wire.decodeCall(decomposed, table: cafe)
+        #expect(call.factSlots == nil && Self.decided(call, cafe).contains(#""rule":"t.yes""#))
+    }
+
+    /// Up to ``GivenSlots/maximumGiven`` members an object is read into slots, keeping their order; more are read
+    /// as members. Beyond 64 names, always as members.
+    @Test func manyMembersAreReadAsTheCallGivesThem() throws {
+        for names in [30, 70] {
+            let table = try Self.table(facts: (0..<names).map { "f\($0): bool" })
+            for given in [1, 9, 10, 11, 20, names] {
+                // Given last name first, so the call's order is not the topic's.
+                let members = (0..<given).reversed().map { #""f\#($0)":\#($0 % 2 == 0)"# }.joined(separator: ",")
+                let text = Array(#"{"call_id":"c","topic":"t","facts":{\#(members)}}"#.utf8)
+                Self.expectSame(text, table: table)
+                let call = try Wire.decodeCall(text, table: table)
+                #expect((call.factSlots != nil) == (names <= 64 && given <= GivenSlots.maximumGiven), "\(names) \(given)")
+                #expect(call.factsAsGiven.map(\.key) == (0..<given).reversed().map { "f\($0)" }, "\(names) \(given)")
+            }
         }
     }
 
@@ -181,8 +263,8 @@ struct SlotsReadingTests {
     }
 
     /// A table reloaded between reading and deciding (another instance, as after SIGHUP, here with its customer
-    /// fields and a topic's facts in another order): the slots are not the new table's, so evaluation reads the
-    /// members they hold, and decides as a call read without them.
+    /// fields in another order): the slots are not the new table's, so evaluation reads the members they hold,
+    /// and decides as a call read without them.
     @Test func aCallReadForAnotherInstanceOfTheTableDecidesTheSame() throws {
         let before = try Self.load("retention-ru")
         let path = Self.root.appendingPathComponent("routing-tables/retention-ru.yaml").path
@@ -196,6 +278,33 @@ struct SlotsReadingTests {
         for text in Self.calls {
             guard let call = try? Wire.decodeCall(Array(text.utf8), table: before), let plain = try? Wire.decodeCall(Array(text.utf8)) else { continue }
             #expect(Self.decided(call, after) == Self.decided(plain, after), "\(text)")
+        }
+    }
+
+    /// Read for one table and decided against another whose facts have other types: the first offending fact
+    /// named is the first in the call, as when read without a table.
+    @Test func aCallReadForAnotherTableNamesTheFirstOffendingFactInTheCall() throws {
+        let strings = try Self.table(facts: ["a: string", "b: string"]), bools = try Self.table(facts: ["a: bool", "b: bool"])
+        let text = Array(#"{"call_id":"c","topic":"t","facts":{"b":"x","a":"y"}}"#.utf8)
+        let call = try Wire.decodeCall(text, table: strings), plain = try Wire.decodeCall(text)
+        #expect(call.factSlots != nil)
+        #expect(call.factsAsGiven.map(\.key) == ["b", "a"])
+        #expect(Self.decided(call, bools) == Self.decided(plain, bools))
+        #expect(Self.decided(call, bools).contains(#""field":"facts.b""#))
+    }
+
+    /// A `route --batch` line is read for its table as a call is.
+    @Test func aBatchLineIsReadTheSameEitherWay() throws {
+        let table = try Self.load("retention-ru")
+        for text in Self.calls + [Self.call] {
+            let line = Array(#"{"at":"2026-11-23T10:00:00+03:00","call":\#(text)}"#.utf8)
+            let read = line.withUnsafeBufferPointer { b in Result { () throws(InputError) in try Wire.decodeBatchLine(b, table: table).call } }
+            let plain = line.withUnsafeBufferPointer { b in Result { () throws(InputError) in try Wire.decodeBatchLine(b).call } }
+            #expect(read == plain, "\(text)")
+            if case .success(let a) = read, case .success(let b) = plain {
+                #expect(Self.written(a) == Self.written(b))
+                #expect(Self.decided(a, table) == Self.decided(b, table))
+            }
         }
     }
 

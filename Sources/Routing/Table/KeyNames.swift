@@ -12,6 +12,9 @@ package final class KeyNames: Sendable {
     package let sortedOrder: [Int]
     /// Each name as a JSON string, quotes included, escaped once here rather than each time it is written.
     package let literals: [[UInt8]]
+    /// Whether a key is one of the names exactly when its bytes are: no two names equal under `==` (canonical
+    /// equivalence). Names that are (`"ạ́"` written in two orders of its marks) are compared as `String`s.
+    package let matchByBytes: Bool
 
     package init(_ names: [String]) {
         self.names = names
@@ -19,6 +22,7 @@ package final class KeyNames: Sendable {
         longest = utf8.map(\.count).max() ?? 0
         sortedOrder = names.indices.sorted { names[$0] < names[$1] }
         literals = names.map(JSONString.literal)
+        matchByBytes = Set(names).count == names.count
     }
 }
 
@@ -38,20 +42,29 @@ package struct GivenSlots: Sendable {
     package let given: UInt64
     /// A bit per name the call gave as `null`.
     package let givenNull: UInt64
+    /// The names' positions in the order the call gave them, six bits each from the lowest: ``members`` keeps
+    /// the call's order, in which evaluation names the first offending member. No allocation for it.
+    private let order: UInt64
 
-    package init(keys: KeyNames, values: [Value], given: UInt64, givenNull: UInt64) {
+    /// The most members a call's object may give to be read into slots: what ``order`` has room for.
+    @inlinable package static var maximumGiven: Int { 10 }
+
+    /// - Parameter order: the names' positions as given (``maximumGiven`` at most), six bits each from the lowest.
+    package init(keys: KeyNames, values: [Value], given: UInt64, givenNull: UInt64, order: UInt64) {
         self.keys = keys
         self.values = values
         self.given = given
         self.givenNull = givenNull
+        self.order = order
     }
 
-    /// The members the call gave, in the names' order (the call's own order is not kept: nothing reads it once
-    /// the members are known to be valid).
+    /// The members the call gave, in the order it gave them.
     package var members: [Value.Member] {
+        let count = given.nonzeroBitCount
         var members: [Value.Member] = []
-        members.reserveCapacity(given.nonzeroBitCount)
-        for k in keys.names.indices where given & (1 << k) != 0 {
+        members.reserveCapacity(count)
+        for n in 0..<count {
+            let k = Int(order >> (6 * n) & 0x3F)
             members.append(.init(keys.names[k], givenNull & (1 << k) != 0 ? .null : values[k]))
         }
         return members
