@@ -145,6 +145,8 @@ public enum Wire {
             if let l = call.language { o.member("language") { $0.string(l) } }
             if let i = call.identification { o.member("identification") { $0.string(i) } }
             // Sorted by name, whatever order the call gave them in: an event's bytes depend only on the values.
+            // Written out for each group: a shared helper taking the members as a closure cost the engine's
+            // event 300 to 1,500 instructions (callgrind), the closure keeping the writing from being specialised.
             if let slots = call.customerSlots {
                 if slots.given != 0 { o.member("customer") { $0.object(sortedBy: slots) } }
             } else if !call.customerAsGiven.isEmpty {
