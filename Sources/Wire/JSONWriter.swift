@@ -23,6 +23,9 @@ public struct JSONWriter: ~Copyable {
     /// `s` as a JSON string literal (``JSONString``, which the compiled table's rendered texts use too).
     public mutating func string(_ s: String) { JSONString.append(s, to: &buffer) }
 
+    /// A decision's comment, its parts written one after another: the bytes of `string` of its text.
+    package mutating func comment(_ comment: InteractionComment) { comment.write(into: &buffer) }
+
     /// A comparison's trace line made for a call (``TraceLine/comparison(_:_:_:)``): its probe's words,
     /// rendered as JSON at load, around the value, escaped here; the bytes of `string` of its text.
     package mutating func comparisonLine(_ probe: Condition.Probe, _ value: Value?, _ result: Bool) {

@@ -40,7 +40,7 @@ public enum Wire {
             if let r = d.reason { o.member("reason") { $0.string(r) } }
             o.member("rule") { $0.string(d.rule) }
             o.member("phrases") { $0.strings(d.phrases) }
-            o.member("comment") { $0.string(d.comment) }
+            o.member("comment") { $0.comment(d.interactionComment) }
             o.member("checks") { $0.strings(d.checks) }
             o.member("valid_until") { w in validUntil(d, into: &w) }
             o.member("trace") { w in trace(d, into: &w) }
@@ -67,7 +67,7 @@ public enum Wire {
         w.raw(#","phrases":"#)
         if let phrases = d.renderedPhrases { w.appendRaw(phrases) } else { w.strings(d.phrases) }
         w.raw(#","comment":"#)
-        w.string(d.comment)
+        w.comment(d.interactionComment)
         w.raw(#","checks":["#)
         let checks = f.checks
         w.appendRaw(checks.first.items)

@@ -10,7 +10,7 @@ import Wire
 /// The recorder's direct reader of event bytes against the whole-event decoder (`Wire.DecodedEvent`).
 @Suite(.ownThreads, .timeLimit(.minutes(5)))
 struct RecordedEventTests {
-    static let tables = ["retention-ru", "br-broadband", "cn-card-service", "es-bank-directory", "es-fraud-alerts", "es-ivr-unblock"]
+    static let tables = bundledTableNames
 
     /// Every event the table's scenarios lead to, encoded as the engine journals and publishes it.
     func scenarioEvents(_ name: String) throws -> [[UInt8]] {

@@ -10,7 +10,7 @@ import Wire
 /// decision written member by member from its texts, so the two ways of encoding cannot drift apart.
 @Suite(.timeLimit(.minutes(5)))
 struct DecisionFragmentsTests {
-    static let names = ["retention-ru", "br-broadband", "cn-card-service", "es-bank-directory", "es-fraud-alerts", "es-ivr-unblock"]
+    static let names = bundledTableNames
 
     /// The same decision with nothing rendered: made from its members as a subscriber's decoder makes one.
     func written(_ d: Decision) -> Decision {

@@ -7,7 +7,7 @@ import TestSupport
 @Suite(.timeLimit(.minutes(5)))
 struct FormStepTests {
     static let open = at("2026-11-23T12:00:00+03:00")
-    static let names = ["retention-ru", "br-broadband", "cn-card-service", "es-bank-directory", "es-fraud-alerts", "es-ivr-unblock"]
+    static let names = bundledTableNames
 
     func step(_ facts: [String: Value], topic: String = "demands_senior") throws -> FormStep {
         try retention.formStep(for: Call(callID: "c", topic: topic, language: "ru", facts: facts), at: Self.open)

@@ -7,6 +7,9 @@ import TableLanguage
 /// The repository's root, found from this file so tests run from any working directory.
 package let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
+/// The tables in `routing-tables/`, each with its scenarios.
+package let bundledTableNames = ["retention-ru", "br-broadband", "cn-card-service", "es-bank-directory", "es-fraud-alerts", "es-ivr-unblock"]
+
 package func bundledTableText(_ name: String) throws -> String {
     try String(contentsOf: repositoryRoot.appendingPathComponent("routing-tables/\(name).yaml"), encoding: .utf8)
 }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Routing
 import TableLanguage
+import TestSupport
 @testable import Wire
 
 /// A call read for a known table has its facts and customer fields read straight into the table's slots
@@ -17,7 +18,7 @@ struct SlotsReadingTests {
         return try TableLoader.load(yaml: try String(contentsOfFile: path, encoding: .utf8), file: path)
     }
 
-    static let tableNames = ["retention-ru", "br-broadband", "cn-card-service", "es-bank-directory", "es-fraud-alerts", "es-ivr-unblock"]
+    static let tableNames = bundledTableNames
     static let instant = Timestamp.parse("2026-11-23T10:00:00+03:00")!.instant
 
     static let call = #"{"call_id":"c-1","topic":"demands_senior","language":"ru","identification":"ФИОПД","customer":{"region":"moscow","vip":true,"balance":100.5,"type":"business"},"facts":{"reason_given":true,"insists":true,"question":"equipment"},"notes":"карта 4111 1111 1111 1111"}"#

@@ -51,7 +51,10 @@ public struct Decision: Sendable, Hashable {
 
     public let action: Action
     public let rule: String
-    public let comment: String
+    /// The interaction comment (``InteractionComment``), joined when read.
+    public var comment: String { interactionComment.text }
+    /// The comment as evaluation keeps it: its parts, written into the output without being joined.
+    package let interactionComment: InteractionComment
     /// The next instant a schedule could change this decision; nil when none can.
     public let validUntil: Instant?
     /// `validUntil`'s offset in the table's zone, so it prints as local time.
@@ -233,14 +236,14 @@ public struct Decision: Sendable, Hashable {
                 phrases: [String], comment: String, checks: [String], validUntil: Instant?, validUntilOffset: Int32,
                 trace: [String], menu: MenuView? = nil, playbook: PlaybookView? = nil) {
         self.init(action: action, target: target, case: `case`, procedure: procedure, reason: reason, rule: rule, phrases: phrases,
-                  comment: comment, checks: checks, validUntil: validUntil, validUntilOffset: validUntilOffset,
+                  comment: InteractionComment(text: comment), checks: checks, validUntil: validUntil, validUntilOffset: validUntilOffset,
                   traceLines: trace.map(TraceLine.text), menu: menu, playbook: playbook)
     }
 
     /// A decision made whole, its trace's fixed lines rendered at load (a menu's prompt, a playbook step without
     /// an outcome).
     package init(action: Action, target: Transfer?, case: Case?, procedure: String?, reason: String?, rule: String,
-                 phrases: [String], comment: String, checks: [String], validUntil: Instant?, validUntilOffset: Int32,
+                 phrases: [String], comment: InteractionComment, checks: [String], validUntil: Instant?, validUntilOffset: Int32,
                  traceLines: [TraceLine], menu: MenuView? = nil, playbook: PlaybookView? = nil) {
         self.init(action: action, made: .given(Given(target: target, case: `case`, procedure: procedure, reason: reason, phrases: phrases, checks: checks)),
                   said: nil, rule: rule, comment: comment, validUntil: validUntil, validUntilOffset: validUntilOffset, traceLines: traceLines)
@@ -249,19 +252,19 @@ public struct Decision: Sendable, Hashable {
 
     /// A decision made from an outcome: what the table fixes by reference (`fragments`), and `said`, the
     /// transfer's address, the procedure or the reason, by the action.
-    package init(action: Action, fragments: DecisionFragments, said: String?, rule: String, comment: String,
+    package init(action: Action, fragments: DecisionFragments, said: String?, rule: String, comment: InteractionComment,
                  validUntil: Instant?, validUntilOffset: Int32, traceLines: [TraceLine]) {
         self.init(action: action, made: .rendered(fragments), said: said, rule: rule, comment: comment, validUntil: validUntil,
                   validUntilOffset: validUntilOffset, traceLines: traceLines)
     }
 
-    private init(action: Action, made: Made, said: String?, rule: String, comment: String, validUntil: Instant?,
+    private init(action: Action, made: Made, said: String?, rule: String, comment: InteractionComment, validUntil: Instant?,
                  validUntilOffset: Int32, traceLines: [TraceLine]) {
         self.action = action
         self.made = made
         self.said = said
         self.rule = rule
-        self.comment = comment
+        self.interactionComment = comment
         self.validUntil = validUntil
         self.validUntilOffset = validUntilOffset
         self.traceLines = traceLines

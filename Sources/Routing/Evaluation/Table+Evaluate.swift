@@ -69,7 +69,7 @@ extension Table {
         let outcome = try settle(chosen, context: &context)
         // A fallback's own comment replaces the rule's, which is then never rendered.
         let commentTemplate = outcome.comment ?? chosen.comment ?? topic.comment
-        let comment = try self.comment(try commentTemplate?.render(in: &context), context: &context)
+        let comment = try self.comment(commentTemplate, context: &context)
         let validUntil = context.nextScheduleChange()
         let offset = validUntil.map { zone.offset(at: $0) } ?? 0
         let said: String?
@@ -141,24 +141,21 @@ extension Table {
     }
 
     /// The interaction comment: the rule's text, then `идент. …`, then the agent's notes, masked (``SensitiveData``).
-    func comment(_ ruleComment: String?, context: inout EvaluationContext) throws(InputError) -> String {
-        var out = ""
-        func join(_ part: String) {
-            if out.isEmpty { out = part; return }
-            out += out.endsSentence ? " " : commentFormat.separator
-            out += part
-        }
-        if let ruleComment, !ruleComment.isEmpty { join(ruleComment) }
-        if let ident = context.identification, !ident.isEmpty {
-            join(try commentFormat.identification.render(in: &context))
-        }
+    /// - Parameter template: the rule's comment, rendered here unless it reads nothing from the call.
+    func comment(_ template: Template?, context: inout EvaluationContext) throws(InputError) -> InteractionComment {
+        let lead: InteractionComment.Lead
+        if let constant = template?.constant { lead = .constant(constant) } else { lead = .text(try template?.render(in: &context) ?? "") }
+        let identification = context.identification.flatMap { $0.isEmpty ? nil : $0 }
         // Notes are the agent's free text: card numbers and codes said aloud must not reach the journal. A call
         // read from a request had them masked then, and masking a trimmed masked text changes nothing
         // (MaskingPropertyTests), so only a call made otherwise (scenarios, the gateway's form) is masked here.
-        if let notes = context.notes?.trimmingWhitespace, !notes.isEmpty {
-            join(context.notesAreMasked ? notes : SensitiveData.mask(notes))
+        var notes: String?
+        if let trimmed = context.notes?.trimmingWhitespace, !trimmed.isEmpty {
+            notes = context.notesAreMasked ? trimmed : SensitiveData.mask(trimmed)
         }
-        return out
+        return try InteractionComment(lead: lead, identification: identification, notes: notes, format: commentFormat) {
+            () throws(InputError) -> String in try commentFormat.identification.render(in: &context)
+        }
     }
 }
 
@@ -189,8 +186,13 @@ extension String {
     /// `Character`s for every comment was a fifth of assembling it, and only a text ending in one of those
     /// scalars can end in one of those characters.
     var endsSentence: Bool {
-        guard let scalar = unicodeScalars.last, scalar == "." || scalar == "!" || scalar == "?" || scalar == "…" else { return false }
+        guard let scalar = unicodeScalars.last, String.sentenceEnds(scalar) else { return false }
         return last.map { ".!?…".contains($0) } ?? false
+    }
+
+    /// Whether a text whose last scalar is `scalar` may end a sentence (``endsSentence``).
+    static func sentenceEnds(_ scalar: Unicode.Scalar) -> Bool {
+        scalar == "." || scalar == "!" || scalar == "?" || scalar == "…"
     }
 
     package var trimmingWhitespace: String {

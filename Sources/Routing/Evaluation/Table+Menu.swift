@@ -38,7 +38,7 @@ extension Table {
         var prompt = node.prompt.text(in: language)
         if invalid > 0, let again = menu.invalidPrompt?.text(in: language) { prompt = again + " " + prompt }
         var decision = Decision(action: .prompt, target: nil, case: nil, procedure: nil, reason: nil, rule: "\(topic.code).\(node.id)",
-                                phrases: [], comment: "", checks: [], validUntil: nil, validUntilOffset: 0, traceLines: context.trace)
+                                phrases: [], comment: InteractionComment(text: ""), checks: [], validUntil: nil, validUntilOffset: 0, traceLines: context.trace)
         decision.menu = .init(node: node.id, language: language, prompt: prompt,
                               options: node.options.map { .init(key: String($0.key), label: $0.label.text(in: language)) },
                               invalid: invalid, retries: node.retries, asks: [])

@@ -105,7 +105,7 @@ extension Table {
         if let outcome = step.outcome {
             decision = try decide(outcome, rule: rule, topic: topic, context: &context, operations: operations)
         } else {
-            let comment = try self.comment(try (step.comment ?? topic.comment)?.render(in: &context), context: &context)
+            let comment = try self.comment(step.comment ?? topic.comment, context: &context)
             decision = Decision(action: .step, target: nil, case: nil, procedure: step.name, reason: nil, rule: rule,
                                 phrases: step.phrases, comment: comment, checks: step.checks,
                                 validUntil: nil, validUntilOffset: 0, traceLines: context.trace)

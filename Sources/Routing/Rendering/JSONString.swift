@@ -42,6 +42,13 @@ package enum JSONString {
         bytes.append(UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
     }
 
+    /// `s` escaped, without quotes: a part of a string literal rendered at load.
+    package static func escaped(_ s: String) -> [UInt8] {
+        var bytes = OutputBuffer(capacity: s.utf8.count)
+        appendEscaped(s, to: &bytes)
+        return bytes.bytes
+    }
+
     /// `s` as a JSON string literal.
     package static func literal(_ s: String) -> [UInt8] {
         var bytes = OutputBuffer(capacity: s.utf8.count + 2)
@@ -89,6 +96,8 @@ package final class RenderedText: Sendable {
     /// a comparison's line has `=` after its path, so a text without `=` or `≠` (`=` and a combining stroke)
     /// cannot.
     let mayRepeatAComparison: Bool
+    /// `text.endsSentence`: whether a comment's next part follows it after a space (``InteractionComment``).
+    let endsSentence: Bool
 
     /// - Parameter mayRepeatAComparison: nil to tell from the text; false where the maker knows better (a
     ///   topic's `topic=…` line: no comparison reads a path `topic`).
@@ -97,5 +106,6 @@ package final class RenderedText: Sendable {
         self.json = JSONString.literal(text)
         self.textHash = text.hashValue
         self.mayRepeatAComparison = mayRepeatAComparison ?? text.unicodeScalars.contains { $0 == "=" || $0 == "≠" }
+        self.endsSentence = text.endsSentence
     }
 }

@@ -365,16 +365,41 @@ package struct Redirect: Sendable {
     }
 }
 
-/// How the interaction comment is put together from the rule's comment, identification and notes.
-package struct CommentFormat: Sendable {
+/// How the interaction comment is put together from the rule's comment, identification and notes
+/// (``InteractionComment``).
+package final class CommentFormat: Sendable {
     /// Rendered when the call gives `identification`: `идент. {identification}`.
     package let identification: Template
     /// Between the parts; dropped to a single space after a part that already ends a sentence.
     package let separator: String
+    /// The identification template's texts before and after the call's identification, when that is all it
+    /// reads (`идент. {identification}`): a decision then keeps the call's identification, not a text made from
+    /// it. nil when the template reads anything else, or reads it twice.
+    let aroundIdentification: (before: String, after: String)?
+    /// `separator` and the texts around the identification escaped for a JSON string, once, at load.
+    let separatorJSON: [UInt8]
+    let beforeIdentificationJSON: [UInt8]
+    let afterIdentificationJSON: [UInt8]
 
     package init(identification: Template, separator: String) {
         self.identification = identification
         self.separator = separator
+        aroundIdentification = CommentFormat.around(identification)
+        separatorJSON = JSONString.escaped(separator)
+        beforeIdentificationJSON = JSONString.escaped(aroundIdentification?.before ?? "")
+        afterIdentificationJSON = JSONString.escaped(aroundIdentification?.after ?? "")
+    }
+
+    private static func around(_ template: Template) -> (before: String, after: String)? {
+        var before = "", after = "", seen = false
+        for segment in template.segments {
+            switch segment {
+            case .literal(let s): if seen { after += s } else { before += s }
+            case .operand(.identification, _) where !seen: seen = true
+            case .operand: return nil
+            }
+        }
+        return seen ? (before, after) : nil
     }
 }
 

@@ -8,8 +8,9 @@ package struct Template: Sendable, Hashable {
     }
 
     package let segments: [Segment]
-
-    var isConstant: Bool { segments.allSatisfy { if case .literal = $0 { true } else { false } } }
+    /// The text, and its JSON escaped at load, when the template reads nothing from the call (most rules'
+    /// comments): a decision keeps it by reference and its bytes are copied, not escaped again.
+    package let constant: RenderedText?
 
     /// - Parameter purpose: why the call's values are needed, for the `missing_fact` message.
     package func render<C: ConditionContext>(in context: inout C, purpose: String = "to fill in the decision's text") throws(InputError) -> String {
@@ -30,5 +31,14 @@ package struct Template: Sendable, Hashable {
 
     package init(segments: [Segment]) {
         self.segments = segments
+        var text = ""
+        for segment in segments {
+            guard case .literal(let s) = segment else { constant = nil; return }
+            text += s
+        }
+        constant = RenderedText(text)
     }
+
+    package static func == (a: Template, b: Template) -> Bool { a.segments == b.segments }
+    package func hash(into hasher: inout Hasher) { hasher.combine(segments) }
 }
