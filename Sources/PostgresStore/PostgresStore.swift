@@ -52,19 +52,40 @@ public final class PostgresStore: SharedStore {
             + " -c tcp_keepalives_idle=2 -c tcp_keepalives_interval=1 -c tcp_keepalives_count=2 -c tcp_user_timeout=3000",
     ]
 
+    /// How many times an engine tries its first connection, a second apart, before it gives up starting.
+    /// `connect_timeout` (3 s) is sized for a network cut while serving; at start-up a database that is busy
+    /// (engines and their database started together, a CI machine running the whole suite) once took longer
+    /// to accept a connection, and an engine that exits on the first try would need a supervisor to start it.
+    public static let startupAttempts = 5
+
     /// Connects, creates the schema if needed and reads the journal's id and last `seq`.
     /// - Parameter url: a `postgres://` URL or libpq keyword string.
-    /// - Throws: ``StorageError`` of code `.database` when the database cannot be reached or refuses.
+    /// - Throws: ``StorageError`` of code `.database` when the database cannot be reached (after
+    ///   ``startupAttempts`` tries, each logged) or refuses.
     public init(url: String, retentionMilliseconds: Int64 = IdempotencyKeys.defaultRetentionMilliseconds, logger: Logger) throws(StorageError) {
         self.url = url
         self.logger = logger
         self.retentionMilliseconds = retentionMilliseconds
         do {
-            db = try PostgresConnection(url, settings: Self.connectionSettings)
+            db = try Self.connect(url, logger: logger)
             journalID = try PostgresSchema.prepare(db, newJournalID: (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined())
             lastSeq = try UInt64(db.execute("SELECT last_seq FROM switchboard_head WHERE id = 1").rows[0][0] ?? "0") ?? 0
         } catch {
             throw Self.storageError(error)
+        }
+    }
+
+    private static func connect(_ url: String, logger: Logger) throws(PostgresError) -> PostgresConnection {
+        var attempt = 1
+        while true {
+            do {
+                return try PostgresConnection(url, settings: Self.connectionSettings)
+            } catch where error.kind == .connection && attempt < startupAttempts {
+                logger.warning("shared store not reachable yet; trying again in 1 s", metadata: [
+                    "attempt": "\(attempt) of \(startupAttempts)", "error": "\(error)"])
+                attempt += 1
+                Thread.sleep(forTimeInterval: 1)
+            }
         }
     }
 

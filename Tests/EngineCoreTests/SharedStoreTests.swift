@@ -115,6 +115,21 @@ import Wire
         #expect(a.ask([query(id: 3)]).replies[0]["decision"]?["target"]?["via"] != .string("number"))
     }
 
+    /// At start-up an unreachable database is tried `startupAttempts` times, each failure but the last logged,
+    /// before the store gives up with the connection's error (nothing listens on port 1 here).
+    @Test func aStartNeverReachingTheDatabaseTriesAFewTimesThenFails() throws {
+        let log = LogCapture()
+        let started = ContinuousClock.now
+        let error = #expect(throws: StorageError.self) {
+            try PostgresStore(url: "postgresql://switchboard@127.0.0.1:1/switchboard?connect_timeout=2", logger: log.logger)
+        }
+        #expect(error?.code == .database && "\(error!)".contains("postgres connection error"), "\(String(describing: error))")
+        let warnings = log.lines(atLeast: .warning)
+        #expect(warnings.count == PostgresStore.startupAttempts - 1, "\(warnings)")
+        #expect(warnings.allSatisfy { $0.contains("not reachable yet") })
+        #expect(ContinuousClock.now - started >= .seconds(PostgresStore.startupAttempts - 1))
+    }
+
     @Test func anUnreachableDatabaseIsAnsweredUnavailableAndRecoveredFromByItself() throws {
         let a = try Engine(server.url)
         #expect(a.ask([query(id: 1, key: "x-1")]).replies[0]["seq"] == .number(1))
