@@ -62,7 +62,7 @@ package struct InteractionComment: Sendable {
             return
         }
         let leadEndsSentence = switch lead {
-        case .text(let s): !s.isEmpty && s.endsSentence
+        case .text(let s): s.endsSentence
         case .constant(let r): r.endsSentence
         }
         var notesFollowSentence = leadEndsSentence
@@ -113,7 +113,7 @@ package struct InteractionComment: Sendable {
         case .constant(let r):
             // The literal without its quotes.
             bytes.append(contentsOf: r.json[1 ..< r.json.count - 1])
-            leadIsEmpty = r.json.count == 2
+            leadIsEmpty = r.text.isEmpty
         }
         if let format {
             var empty = leadIsEmpty
